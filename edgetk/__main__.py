@@ -1,0 +1,5 @@
+import sys
+
+from edgetk.cli import main
+
+sys.exit(main())

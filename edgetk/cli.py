@@ -1,0 +1,133 @@
+"""The ``edgetk`` command.
+
+Subcommands are loaded lazily from the table below: ``edgetk --help`` and the device commands
+(predict, camera, bench, serve) never import TensorFlow, and a command whose extra is missing
+says which extra to install instead of failing with an ImportError.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from dataclasses import dataclass
+
+import click
+
+from edgetk import __version__
+from edgetk.errors import EXIT_FAILURE, EXIT_USAGE, EdgetkError
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    module: str
+    attr: str
+    extra: str
+    help: str
+
+
+# One table drives the command list, the help text and the lazy import.
+COMMANDS: dict[str, CommandSpec] = {
+    "eda": CommandSpec(
+        "trainer.cli",
+        "eda",
+        "train",
+        "Explore a dataset: class balance, samples, pixel statistics.",
+    ),
+    "train": CommandSpec(
+        "trainer.cli", "train", "train", "Train a stage: baseline, transfer or finetune."
+    ),
+    "models": CommandSpec("trainer.cli", "models", "train", "List and inspect the model registry."),
+    "tune": CommandSpec(
+        "trainer.tuning_cli", "tune", "train", "Hyperparameter search with KerasTuner."
+    ),
+    "export": CommandSpec(
+        "export.cli", "export", "train", "Export a model to TFLite / ONNX behind a parity gate."
+    ),
+    "run": CommandSpec(
+        "trainer.pipeline_cli",
+        "run",
+        "train",
+        "The whole pipeline, data to device bundle and report.",
+    ),
+    "report": CommandSpec(
+        "trainer.pipeline_cli", "report", "train", "Write the technical report of a run directory."
+    ),
+    "predict": CommandSpec(
+        "edge_runtime.cli", "predict", "edge", "Classify image files or folders with a bundle."
+    ),
+    "camera": CommandSpec(
+        "edge_runtime.cli", "camera", "edge", "Classify a live camera, video file or stream."
+    ),
+    "bench": CommandSpec(
+        "edge_runtime.cli", "bench", "edge", "Benchmark a bundle's artifacts on this device."
+    ),
+    "serve": CommandSpec("edge_runtime.server.cli", "serve", "serve", "Serve a bundle over REST."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        spec = COMMANDS.get(name)
+        if spec is None:
+            return None
+        if ctx.resilient_parsing or "--help" in sys.argv[1:2] or len(sys.argv) <= 1:
+            # Top-level help: describe without importing anything heavy.
+            return click.Command(name, help=spec.help, short_help=spec.help)
+        try:
+            module = importlib.import_module(spec.module)
+        except ModuleNotFoundError as exc:
+            missing = exc.name or "?"
+            if missing == spec.module or spec.module.startswith(missing + "."):
+                raise EdgetkError(
+                    f"'edgetk {name}' is not available in this build ({spec.module} is missing)"
+                ) from None
+            raise EdgetkError(
+                f"'edgetk {name}' needs the Python package {missing!r}, which is not installed; "
+                f"install the '{spec.extra}' extra: pip install 'edgetk[{spec.extra}]'"
+            ) from None
+        command = getattr(module, spec.attr, None)
+        if command is None:
+            raise EdgetkError(
+                f"'edgetk {name}' is not available in this build ({spec.module}.{spec.attr} is missing)"
+            )
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="edgetk")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+def cli(verbose: int) -> None:
+    """edgetk: an image classifier from a dataset to a device, proven at every step."""
+    level = logging.WARNING - 10 * min(verbose, 2) if verbose else logging.INFO
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: runs the CLI and maps errors to exit codes (0 ok, 1 failure, 2 usage, ...)."""
+    try:
+        rv = cli.main(args=argv, prog_name="edgetk", standalone_mode=False)
+    except EdgetkError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return EXIT_FAILURE
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code if exc.exit_code else EXIT_USAGE
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    return rv if isinstance(rv, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
