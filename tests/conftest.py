@@ -1,0 +1,39 @@
+"""Shared test set-up: the offline Keras cache, quiet TensorFlow, a headless matplotlib."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+_SHARED = (Path(__file__).resolve().parents[1] / ".." / "shared" / "keras-home").resolve()
+if "KERAS_HOME" not in os.environ and (_SHARED / "datasets").is_dir():
+    os.environ["KERAS_HOME"] = str(_SHARED)
+
+
+def _fashion_mnist_cache() -> Path | None:
+    home = os.environ.get("KERAS_HOME")
+    if home and (Path(home) / "datasets" / "fashion-mnist" / "train-images-idx3-ubyte.gz").exists():
+        return Path(home)
+    return None
+
+
+@pytest.fixture(scope="session")
+def keras_home() -> Path:
+    """The Fashion-MNIST / ImageNet-weights cache; tests that need it skip when it is absent."""
+    home = _fashion_mnist_cache()
+    if home is None:
+        pytest.skip("no Fashion-MNIST cache: set KERAS_HOME or place ../shared/keras-home beside the checkout")
+    return home
+
+
+@pytest.fixture
+def space_dir(tmp_path: Path) -> Path:
+    """A fresh folder whose path contains spaces (paths with spaces must work everywhere)."""
+    d = tmp_path / "dir with spaces"
+    d.mkdir()
+    return d
