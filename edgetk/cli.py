@@ -42,7 +42,7 @@ COMMANDS: dict[str, CommandSpec] = {
         "trainer.tuning_cli", "tune", "train", "Hyperparameter search with KerasTuner."
     ),
     "export": CommandSpec(
-        "export.cli", "export", "train", "Export a model to TFLite / ONNX behind a parity gate."
+        "edgetk.commands.export", "export", "train", "Export a model to TFLite / ONNX behind a parity gate."
     ),
     "run": CommandSpec(
         "trainer.pipeline_cli",
