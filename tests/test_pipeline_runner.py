@@ -1,0 +1,73 @@
+"""The stage runner: resume skips finished stages, --from redoes, failure leaves outputs intact."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edgetk.errors import ConfigError, DataError
+from trainer.pipeline.runner import Context, Stage, StageFailed, run_stages
+
+
+def make_stages(calls: list[str], fail: set[str] | None = None) -> list[Stage]:
+    fail = fail or set()
+
+    def job(name: str):
+        def run(ctx: Context) -> dict:
+            calls.append(name)
+            if name in fail:
+                raise DataError(f"{name} exploded")
+            out = ctx.run_dir / name / "out.txt"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(f"{name}:{ctx.options.get(name, 0)}")
+            return {"value": ctx.options.get(name, 0)}
+
+        return run
+
+    return [
+        Stage(n, job(n), config=lambda ctx, n=n: {"opt": ctx.options.get(n, 0)})
+        for n in ("a", "b", "c")
+    ]
+
+
+def test_resume_skips_and_config_change_reruns_downstream(space_dir: Path) -> None:
+    calls: list[str] = []
+    lines: list[str] = []
+    ctx = Context(space_dir, {})
+    run_stages(make_stages(calls), ctx, echo=lines.append)
+    assert calls == ["a", "b", "c"]
+    run_stages(make_stages(calls), Context(space_dir, {}), echo=lines.append)
+    assert calls == ["a", "b", "c"] and sum("skipped" in line for line in lines) == 3
+    run_stages(make_stages(calls), Context(space_dir, {"b": 1}), echo=lines.append)
+    assert calls[3:] == ["b", "c"]  # b changed; c depends on it
+    state = json.loads((space_dir / "pipeline.json").read_text())
+    assert {k: v["status"] for k, v in state["stages"].items()} == {
+        "a": "done",
+        "b": "done",
+        "c": "done",
+    }
+
+
+def test_from_redoes_stage_and_after(tmp_path: Path) -> None:
+    calls: list[str] = []
+    run_stages(make_stages(calls), Context(tmp_path, {}), echo=lambda s: None)
+    run_stages(make_stages(calls), Context(tmp_path, {}), from_stage="b", echo=lambda s: None)
+    assert calls == ["a", "b", "c", "b", "c"]
+    with pytest.raises(ConfigError, match="'zz' is not a stage"):
+        run_stages(make_stages(calls), Context(tmp_path, {}), from_stage="zz")
+
+
+def test_failure_names_stage_and_keeps_earlier_outputs(tmp_path: Path) -> None:
+    calls: list[str] = []
+    with pytest.raises(StageFailed, match="stage 'b' failed: DataError: b exploded") as info:
+        run_stages(make_stages(calls, fail={"b"}), Context(tmp_path, {}), echo=lambda s: None)
+    assert info.value.exit_code == 1
+    assert (tmp_path / "a" / "out.txt").read_text() == "a:0"
+    state = json.loads((tmp_path / "pipeline.json").read_text())
+    assert state["stages"]["a"]["status"] == "done" and state["stages"]["b"]["status"] == "failed"
+    assert "c" not in state["stages"]
+    # fixed: resumes at b, a not rerun
+    run_stages(make_stages(calls), Context(tmp_path, {}), echo=lambda s: None)
+    assert calls == ["a", "b", "b", "c"]
