@@ -1,0 +1,84 @@
+"""ONNX artifacts on ONNX Runtime's CPU execution provider."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge_runtime.backends.base import Backend
+from edge_runtime.errors import BackendUnavailableError, ModelError
+from edge_runtime.manifest import Artifact, TensorSpec
+
+_ORT_TYPES = {
+    "tensor(float)": "float32",
+    "tensor(float16)": "float16",
+    "tensor(int8)": "int8",
+    "tensor(uint8)": "uint8",
+}
+
+
+def _import_ort() -> Any:
+    try:
+        import onnxruntime
+    except ImportError:
+        raise BackendUnavailableError(
+            "onnxruntime is not installed; install the 'edge' extra (pip install 'edgetk[edge]')"
+        ) from None
+    return onnxruntime
+
+
+class OnnxBackend(Backend):
+    """A ``.onnx`` model; batches when its first input dimension is symbolic."""
+
+    format = "onnx"
+
+    def __init__(self, path: Path, artifact: Artifact, threads: int | None) -> None:
+        super().__init__(path, artifact, threads)
+        ort = _import_ort()
+        self._runtime = f"onnxruntime {ort.__version__}"
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or 0  # 0: ONNX Runtime's default (all cores)
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(
+                str(path), opts, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # ORT raises its own exception types, not importable portably
+            raise ModelError(
+                f"{path} cannot be loaded by ONNX Runtime ({exc}); re-export it"
+            ) from None
+        inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise ModelError(
+                f"{path} has {len(inputs)} inputs and {len(outputs)} outputs; an edgetk classifier "
+                "has exactly one of each"
+            )
+        self._in_name, self._out_name = inputs[0].name, outputs[0].name
+        self.model_input = self._spec(inputs[0], artifact.input)
+        self.model_output = self._spec(outputs[0], artifact.output)
+        self.batchable = self.model_input.shape[0] == -1
+
+    @staticmethod
+    def _spec(arg: Any, declared: TensorSpec) -> TensorSpec:
+        dtype = _ORT_TYPES.get(arg.type, arg.type)
+        shape = tuple(d if isinstance(d, int) and d > 0 else -1 for d in arg.shape)
+        # ONNX graphs keep (de)quantization inside; an integer I/O tensor's scale is not visible at
+        # the session level, so the manifest's is the only source for it.
+        quant = declared.quantization if dtype in ("int8", "uint8") else None
+        return TensorSpec(name=arg.name, shape=shape, dtype=dtype, quantization=quant)
+
+    @property
+    def runtime(self) -> str:
+        return self._runtime
+
+    def invoke(self, q: np.ndarray) -> np.ndarray:
+        return self._session.run([self._out_name], {self._in_name: q})[0]
+
+    def close(self) -> None:
+        self._session = None
+
+
+__all__ = ["OnnxBackend"]

@@ -1,0 +1,121 @@
+"""TFLite artifacts on ai-edge-litert's interpreter, or tflite-runtime where that is what a device has."""
+
+from __future__ import annotations
+
+import logging
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge_runtime.backends.base import Backend
+from edge_runtime.errors import BackendUnavailableError, ModelError
+from edge_runtime.manifest import Artifact, Quantization, TensorSpec
+
+log = logging.getLogger(__name__)
+
+
+def interpreter_class() -> tuple[Any, str]:
+    """The TFLite ``Interpreter`` class and ``"<package> <version>"`` of the runtime providing it."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+
+        return Interpreter, f"ai-edge-litert {_version('ai-edge-litert')}"
+    except ImportError:
+        pass
+    try:
+        from tflite_runtime.interpreter import Interpreter
+
+        return Interpreter, f"tflite-runtime {_version('tflite-runtime')}"
+    except ImportError:
+        raise BackendUnavailableError(
+            "no TFLite runtime is installed; install the 'edge' extra "
+            "(pip install 'edgetk[edge]', which brings ai-edge-litert) or tflite-runtime"
+        ) from None
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _spec(detail: dict[str, Any]) -> TensorSpec:
+    scale, zero_point = detail.get("quantization", (0.0, 0))
+    dtype = np.dtype(detail["dtype"]).name
+    signature = detail.get("shape_signature")
+    shape = signature if signature is not None and len(signature) else detail["shape"]
+    quant = Quantization(scale=float(scale), zero_point=int(zero_point)) if scale else None
+    return TensorSpec(
+        name=detail["name"], shape=tuple(int(d) for d in shape), dtype=dtype, quantization=quant
+    )
+
+
+class TFLiteBackend(Backend):
+    """A ``.tflite`` model. Batches by resizing the input tensor when the graph allows it."""
+
+    format = "tflite"
+
+    def __init__(self, path: Path, artifact: Artifact, threads: int | None) -> None:
+        super().__init__(path, artifact, threads)
+        cls, self._runtime = interpreter_class()
+        try:
+            self._interp = cls(model_path=str(path), num_threads=threads)
+            self._interp.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(
+                f"{path} cannot be loaded as a TFLite model ({exc}); re-export it"
+            ) from None
+        inputs, outputs = self._interp.get_input_details(), self._interp.get_output_details()
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise ModelError(
+                f"{path} has {len(inputs)} inputs and {len(outputs)} outputs; an edgetk classifier "
+                "has exactly one of each"
+            )
+        self._in, self._out = inputs[0]["index"], outputs[0]["index"]
+        self._base_shape = [int(d) for d in inputs[0]["shape"]]
+        self._batch = self._base_shape[0]
+        self.model_input, self.model_output = _spec(inputs[0]), _spec(outputs[0])
+        self.batchable = True  # until a resize proves otherwise
+
+    @property
+    def runtime(self) -> str:
+        return self._runtime
+
+    def _set_batch(self, n: int) -> bool:
+        if n == self._batch:
+            return True
+        try:
+            self._interp.resize_tensor_input(self._in, [n, *self._base_shape[1:]], strict=False)
+            self._interp.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            log.info(
+                "%s cannot run batches of %d (%s); running one image at a time", self.path, n, exc
+            )
+            self.batchable = False
+            self._interp.resize_tensor_input(self._in, self._base_shape, strict=False)
+            self._interp.allocate_tensors()
+            self._batch = self._base_shape[0]
+            return False
+        self._batch = n
+        return True
+
+    def invoke(self, q: np.ndarray) -> np.ndarray:
+        if not self._set_batch(len(q)):
+            return np.concatenate([self.invoke(q[i : i + 1]) for i in range(len(q))])
+        self._interp.set_tensor(self._in, q)
+        self._interp.invoke()
+        return self._interp.get_tensor(self._out)
+
+    @property
+    def interpreter(self) -> Any:
+        """The underlying interpreter (benchmarks time a bare ``invoke()`` loop on it)."""
+        return self._interp
+
+    def close(self) -> None:
+        self._interp = None
+
+
+__all__ = ["TFLiteBackend", "interpreter_class"]

@@ -1,0 +1,24 @@
+"""Errors the edge runtime raises, on top of the shared ``edgetk.errors`` types.
+
+They subclass the shared types so the CLI maps them to the right exit code and the REST service can
+tell a bad upload (``ImageDecodeError``, a ``DataError``) from a broken bundle (``ModelError``).
+"""
+
+from __future__ import annotations
+
+from edgetk.errors import DataError, ModelError
+
+
+class ImageDecodeError(DataError):
+    """Bytes or a file that are not a decodable image: not an image, truncated, or too large."""
+
+
+class CameraError(DataError):
+    """A camera, video file or stream that cannot be opened or read."""
+
+
+class BackendUnavailableError(ModelError):
+    """No runtime for an artifact's format is installed (ai-edge-litert / tflite-runtime / onnxruntime)."""
+
+
+__all__ = ["BackendUnavailableError", "CameraError", "DataError", "ImageDecodeError", "ModelError"]

@@ -1,0 +1,49 @@
+"""The result of classifying one image."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Top-k labels with probabilities for one image.
+
+    ``latency_ms`` is this image's preprocessing time plus its share of the model call (a batch's
+    inference time divided by the batch size), measured with ``perf_counter_ns``.
+    """
+
+    index: int
+    label: str
+    probability: float
+    top_k: list[tuple[str, float]]
+    probabilities: np.ndarray = field(repr=False)
+    latency_ms: float
+    inverted: bool = False  # the polarity step inverted the picture
+
+    def to_dict(self, with_probabilities: bool = False) -> dict[str, Any]:
+        """Plain JSON types: for JSON lines, CSV and the REST service."""
+        d: dict[str, Any] = {
+            "label": self.label,
+            "index": self.index,
+            "probability": round(self.probability, 6),
+            "top_k": [{"label": lab, "probability": round(p, 6)} for lab, p in self.top_k],
+            "latency_ms": round(self.latency_ms, 4),
+            "inverted": self.inverted,
+        }
+        if with_probabilities:
+            d["probabilities"] = [round(float(p), 6) for p in self.probabilities]
+        return d
+
+
+def top_k_of(probabilities: np.ndarray, labels: tuple[str, ...], k: int) -> list[tuple[str, float]]:
+    """The ``k`` most probable ``(label, probability)`` pairs, most probable first."""
+    k = max(1, min(k, len(labels)))
+    order = np.argsort(-probabilities, kind="stable")[:k]
+    return [(labels[i], float(probabilities[i])) for i in order]
+
+
+__all__ = ["Prediction", "top_k_of"]

@@ -1,0 +1,248 @@
+"""From any picture to the model's input, driven only by the manifest's ``InputSpec``.
+
+One path serves image files, camera frames and REST uploads:
+
+1. ``decode_image_bytes`` / ``load_image``: PNG, JPEG, BMP (anything Pillow reads) in grey, RGB,
+   RGBA, palette or 16-bit form, EXIF orientation applied -> ``HxWx1`` or ``HxWx3`` uint8.
+   Transparent pixels are composited onto white, as a viewer shows them.
+2. ``prepare``: colour mode (grey <-> RGB, BGR camera frames), polarity (see ``polarity.py``),
+   aspect handling (``pad`` / ``stretch`` / ``center_crop``), size, value range and layout ->
+   float32 in the range the float model takes. Artifact quantization is the backend's job.
+
+Pillow is imported here and OpenCV is not: ``edgetk predict`` on a file never pays for cv2.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from edge_runtime.errors import ImageDecodeError
+from edge_runtime.manifest import InputSpec
+from edge_runtime.polarity import PolarityChoice, should_invert
+
+# ITU-R BT.601 luma, the weights Pillow's convert("L") uses, so files and frames agree.
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+IMAGE_SUFFIXES: frozenset[str] = frozenset(
+    {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
+)
+
+
+def decode_image_bytes(data: bytes, max_pixels: int | None = None) -> np.ndarray:
+    """Decode an encoded image to ``HxWx1`` (grey) or ``HxWx3`` (RGB) uint8.
+
+    Raises ``ImageDecodeError`` for bytes that are not an image, a truncated file, or a picture
+    with more than ``max_pixels`` pixels (checked from the header, before decoding: a
+    decompression bomb never gets decoded). ``None`` leaves only Pillow's own bomb guard.
+    """
+    if not data:
+        raise ImageDecodeError("empty input: expected the bytes of a PNG, JPEG or BMP image")
+    return _decode(io.BytesIO(data), "input", max_pixels)
+
+
+def load_image(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
+    """Read an image file to ``HxWx1`` or ``HxWx3`` uint8 (see ``decode_image_bytes``)."""
+    p = Path(path)
+    try:
+        fh = open(p, "rb")  # noqa: SIM115 - closed below, after Pillow has read it
+    except FileNotFoundError:
+        raise ImageDecodeError(f"{p} does not exist") from None
+    except IsADirectoryError:
+        raise ImageDecodeError(f"{p} is a folder, not an image file") from None
+    except OSError as exc:
+        raise ImageDecodeError(f"{p} cannot be read: {exc.strerror or exc}") from None
+    with fh:
+        return _decode(fh, str(p), max_pixels)
+
+
+def _decode(fh: io.BufferedIOBase | io.BytesIO, where: str, max_pixels: int | None) -> np.ndarray:
+    try:
+        with warnings.catch_warnings():
+            # We apply our own limit below; Pillow's warning would only be noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(fh)
+            w, h = img.size
+            if max_pixels is not None and w * h > max_pixels:
+                raise ImageDecodeError(
+                    f"{where} is {w}x{h} = {w * h} pixels, more than the limit of {max_pixels}; "
+                    "send a smaller image"
+                )
+            img.load()
+            img = ImageOps.exif_transpose(img)
+    except ImageDecodeError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageDecodeError(
+            f"{where} is not an image Pillow can read (expected PNG, JPEG, BMP, ...)"
+        ) from None
+    except Image.DecompressionBombError as exc:
+        raise ImageDecodeError(f"{where} is too large to decode safely: {exc}") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageDecodeError(f"{where} is corrupt or truncated ({exc})") from None
+    return _to_array(img)
+
+
+def _to_array(img: Image.Image) -> np.ndarray:
+    mode = img.mode
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        arr = np.asarray(img, dtype=np.float32)
+        top = 65535.0 if arr.max(initial=0) > 255 else 255.0
+        return np.clip(arr * (255.0 / top) + 0.5, 0, 255).astype(np.uint8)[..., None]
+    if mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        mode = img.mode
+    if mode in ("1", "L"):
+        return np.asarray(img.convert("L"), dtype=np.uint8)[..., None]
+    if mode in ("LA", "La", "PA"):
+        img = img.convert("RGBA")
+        return _over_white(np.asarray(img, dtype=np.uint8))[..., :1]
+    if mode in ("RGBA", "RGBa"):
+        return _over_white(np.asarray(img.convert("RGBA"), dtype=np.uint8))
+    return np.asarray(img.convert("RGB"), dtype=np.uint8)
+
+
+def _over_white(rgba: np.ndarray) -> np.ndarray:
+    """Composite straight-alpha RGBA onto white (how a viewer shows a transparent picture)."""
+    alpha = rgba[..., 3:4].astype(np.float32) / 255.0
+    rgb = rgba[..., :3].astype(np.float32)
+    return (rgb * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
+
+
+def to_grey(image: np.ndarray, bgr: bool = False) -> np.ndarray:
+    """``HxW`` uint8 luma of an ``HxW``, ``HxWx1``, ``HxWx3`` (RGB or BGR) or ``HxWx4`` image."""
+    if image.ndim == 2:
+        return image
+    c = image.shape[2]
+    if c == 1:
+        return image[..., 0]
+    if c == 4:
+        image = _over_white(image[..., [2, 1, 0, 3]] if bgr else image)
+        bgr = False
+    weights = _LUMA[::-1] if bgr else _LUMA
+    return (image[..., :3].astype(np.float32) @ weights + 0.5).astype(np.uint8)
+
+
+def to_rgb(image: np.ndarray, bgr: bool = False) -> np.ndarray:
+    """``HxWx3`` RGB uint8 of a grey, RGB, BGR or RGBA image."""
+    if image.ndim == 2:
+        image = image[..., None]
+    c = image.shape[2]
+    if c == 1:
+        return np.repeat(image, 3, axis=2)
+    if c == 4:
+        image = _over_white(image[..., [2, 1, 0, 3]] if bgr else image)
+        return image
+    return image[..., ::-1] if bgr else image
+
+
+def _check_image(image: np.ndarray) -> None:
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+        got = getattr(image, "dtype", type(image).__name__)
+        raise ImageDecodeError(f"expected a decoded uint8 image array, got {got}")
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
+        raise ImageDecodeError(
+            f"expected an HxW, HxWx1, HxWx3 or HxWx4 image, got shape {image.shape}"
+        )
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise ImageDecodeError(f"image is empty (shape {image.shape})")
+
+
+def _resize(plane: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize ``HxW`` or ``HxWx3`` uint8 with Pillow's antialiased bilinear filter."""
+    if plane.shape[0] == height and plane.shape[1] == width:
+        return plane
+    img = Image.fromarray(plane)
+    return np.asarray(img.resize((width, height), Image.Resampling.BILINEAR))
+
+
+def _border_fill(plane: np.ndarray) -> np.ndarray:
+    """The median of the outermost pixel ring, per channel: padding that matches the background."""
+    ring = np.concatenate(
+        [
+            plane[0].reshape(-1, *plane.shape[2:]),
+            plane[-1].reshape(-1, *plane.shape[2:]),
+            plane[:, 0].reshape(-1, *plane.shape[2:]),
+            plane[:, -1].reshape(-1, *plane.shape[2:]),
+        ]
+    )
+    return np.median(ring, axis=0).astype(np.uint8)
+
+
+def fit(plane: np.ndarray, height: int, width: int, mode: str) -> np.ndarray:
+    """Bring ``plane`` to ``height`` x ``width`` by ``stretch``, ``pad`` or ``center_crop``."""
+    h, w = plane.shape[:2]
+    if (h, w) == (height, width) or mode == "stretch":
+        return _resize(plane, height, width)
+    if mode == "pad":
+        scale = min(height / h, width / w)
+        nh, nw = max(1, min(height, round(h * scale))), max(1, min(width, round(w * scale)))
+        small = _resize(plane, nh, nw)
+        canvas = np.empty((height, width, *plane.shape[2:]), dtype=np.uint8)
+        canvas[...] = _border_fill(plane)
+        top, left = (height - nh) // 2, (width - nw) // 2
+        canvas[top : top + nh, left : left + nw] = small
+        return canvas
+    if mode == "center_crop":
+        scale = max(height / h, width / w)
+        nh, nw = max(height, round(h * scale)), max(width, round(w * scale))
+        big = _resize(plane, nh, nw)
+        top, left = (nh - height) // 2, (nw - width) // 2
+        return big[top : top + height, left : left + width]
+    raise ImageDecodeError(
+        f"unknown resize mode {mode!r}; the manifest allows pad, stretch, center_crop"
+    )
+
+
+def prepare(
+    image: np.ndarray,
+    spec: InputSpec,
+    polarity: PolarityChoice = "auto",
+    bgr: bool = False,
+) -> np.ndarray:
+    """Turn a decoded uint8 image into one float32 model input as ``spec`` describes it.
+
+    ``image``: ``HxW``, ``HxWx1``, ``HxWx3`` (RGB, or BGR with ``bgr=True`` for OpenCV frames) or
+    ``HxWx4``. Returns ``HxWxC`` (``CxHxW`` for an NCHW model) float32 in ``spec.value_range``.
+    """
+    return prepare_with_polarity(image, spec, polarity, bgr)[0]
+
+
+def prepare_with_polarity(
+    image: np.ndarray,
+    spec: InputSpec,
+    polarity: PolarityChoice = "auto",
+    bgr: bool = False,
+) -> tuple[np.ndarray, bool]:
+    """``prepare``, also saying whether the picture was inverted (to show what ``auto`` did)."""
+    _check_image(image)
+    grey = to_grey(image, bgr)
+    plane = grey if spec.color == "grey" else to_rgb(image, bgr)
+    inverted = should_invert(grey, spec.polarity, polarity)
+    if inverted:
+        plane = 255 - plane
+    plane = fit(plane, spec.height, spec.width, spec.resize)
+    if plane.ndim == 2:
+        plane = plane[..., None]
+    lo, hi = spec.value_range
+    x = plane.astype(np.float32)
+    if (lo, hi) != (0.0, 255.0):
+        x = x * np.float32((hi - lo) / 255.0) + np.float32(lo)
+    if spec.layout == "NCHW":
+        x = np.transpose(x, (2, 0, 1))
+    return x, inverted
+
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "decode_image_bytes",
+    "fit",
+    "load_image",
+    "prepare",
+    "prepare_with_polarity",
+    "to_grey",
+    "to_rgb",
+]
