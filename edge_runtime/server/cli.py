@@ -1,0 +1,112 @@
+"""``edgetk serve BUNDLE``: options -> ServeConfig -> ``serve`` -> one line on exit."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import click
+
+from edge_runtime.polarity import POLARITY_CHOICES
+from edge_runtime.server.auth import API_KEY_ENV
+from edge_runtime.server.settings import ServeConfig
+
+
+@click.command("serve")
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to listen on; 0.0.0.0 exposes the service to the network.",
+)
+@click.option(
+    "--port", default=8000, show_default=True, type=int, help="TCP port; 0 picks a free one."
+)
+@click.option(
+    "--artifact",
+    default=None,
+    help="Artifact file name or format:precision (default: the manifest's default).",
+)
+@click.option(
+    "--threads",
+    default=None,
+    type=int,
+    help="Runtime CPU threads per worker (default: the runtime's).",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=int,
+    help="Inference workers, each with its own copy of the model.",
+)
+@click.option(
+    "--queue-size",
+    default=64,
+    show_default=True,
+    type=int,
+    help="Requests that may wait for a worker; more get 503.",
+)
+@click.option(
+    "--api-key",
+    envvar=API_KEY_ENV,
+    default=None,
+    show_envvar=True,
+    help="Require this key in the X-API-Key header (all routes except /v1/health and docs).",
+)
+@click.option(
+    "--max-body-mb", default=10.0, show_default=True, type=float, help="Largest request body."
+)
+@click.option(
+    "--max-files", default=16, show_default=True, type=int, help="Most images in one request."
+)
+@click.option(
+    "--max-pixels",
+    default=25_000_000,
+    show_default=True,
+    type=int,
+    help="Largest image, in pixels (checked from the header, before decoding).",
+)
+@click.option(
+    "--max-side", default=12_000, show_default=True, type=int, help="Longest image side, in pixels."
+)
+@click.option("--top-k", default=5, show_default=True, type=int, help="Default labels per image.")
+@click.option(
+    "--polarity",
+    type=click.Choice(POLARITY_CHOICES),
+    default="auto",
+    show_default=True,
+    help="Default polarity handling (per request: ?polarity=).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="info",
+    show_default=True,
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="Log one line per request.",
+)
+def serve(bundle: Path, host: str, port: int, artifact: str | None, threads: int | None,
+          workers: int, queue_size: int, api_key: str | None, max_body_mb: float, max_files: int,
+          max_pixels: int, max_side: int, top_k: int, polarity: str, log_level: str,
+          access_log: bool) -> None:  # fmt: skip
+    """Serve BUNDLE (a folder from `edgetk export`) over REST until Ctrl-C / SIGTERM."""
+    from edge_runtime.server.runner import serve as run_service
+
+    config = ServeConfig(
+        bundle=bundle, host=host, port=port, artifact=artifact, threads=threads, workers=workers,
+        queue_size=queue_size, api_key=api_key or None, max_body_mb=max_body_mb,
+        max_files=max_files, max_pixels=max_pixels, max_side=max_side, top_k=top_k,
+        polarity=polarity, log_level=log_level, access_log=access_log,  # type: ignore[arg-type]
+    )  # fmt: skip
+    stopped_by = run_service(config, announce=lambda line: click.echo(line, nl=True))
+    why = signal.Signals(stopped_by).name if stopped_by else "shutdown"
+    click.echo(f"stopped ({why})")
+
+
+__all__ = ["serve"]

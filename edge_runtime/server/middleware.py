@@ -1,0 +1,140 @@
+"""Pure ASGI middleware: the request body size limit and per-request metrics.
+
+The size limit is enforced while the body streams in, so an oversized upload is refused after at
+most ``limit`` bytes have been read: a declared ``Content-Length`` over the limit is refused before
+a single body byte is read, and a chunked body is cut off the moment it passes the limit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from edge_runtime.server.errors import ApiError, error_response
+from edge_runtime.server.metrics import ServiceMetrics
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(
+        413,
+        "body_too_large",
+        f"request body is larger than the limit of {limit} bytes ({limit / 1048576:g} MiB); "
+        "send a smaller image or raise the server's --max-body-mb",
+    )
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over ``limit`` bytes with 413, without buffering them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.limit:
+            err = _too_large(self.limit)
+            # Connection: close, because the unread body is still on the socket.
+            await error_response(err.status, err.code, err.message, {"Connection": "close"})(
+                scope, receive, send
+            )
+            return
+        seen = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _too_large(self.limit)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except ApiError as err:
+            # Raised while reading outside a route's exception handling (e.g. by another
+            # middleware); the router normally turns it into the same response itself.
+            if started:
+                raise
+            headers = {"Connection": "close"}
+            await error_response(err.status, err.code, err.message, headers)(scope, receive, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class MetricsMiddleware:
+    """Count each HTTP request by method, route template and status; time it; track in-flight.
+
+    The route label is the matched route's template (``/v1/predict``), never the raw path, so a
+    scanner probing random URLs adds one ``unmatched`` series, not thousands.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: ServiceMetrics,
+        known_paths: Callable[[], Collection[str]],
+    ) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.known_paths = known_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500  # if the app dies before answering, the client sees a 500 from the server
+        t0 = time.perf_counter_ns()
+
+        async def status_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        self.metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, status_send)
+        finally:
+            self.metrics.in_flight.dec()
+            route = self._route(scope)
+            method = scope["method"] if scope["method"] in _METHODS else "other"
+            self.metrics.requests.inc(method=method, route=route, status=str(status))
+            self.metrics.request_seconds.observe((time.perf_counter_ns() - t0) / 1e9, route=route)
+
+    def _route(self, scope: Scope) -> str:
+        route: Any = scope.get("route")
+        path = getattr(route, "path", None)
+        if path:
+            return str(path)
+        # Refused before routing (e.g. by the body limit): label known paths by themselves.
+        raw = scope.get("path", "")
+        return raw if raw in self.known_paths() else "unmatched"
+
+
+__all__ = ["BodyLimitMiddleware", "MetricsMiddleware"]

@@ -1,0 +1,227 @@
+"""The endpoints: predict, health, metadata, metrics."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+import edgetk
+from edge_runtime.errors import ImageDecodeError
+from edge_runtime.predictor import Predictor
+from edge_runtime.preprocess import decode_image_bytes
+from edge_runtime.server.auth import api_key_checker
+from edge_runtime.server.errors import ApiError
+from edge_runtime.server.metrics import CONTENT_TYPE, ServiceMetrics
+from edge_runtime.server.pool import InferencePool
+from edge_runtime.server.schemas import (
+    HealthResponse,
+    MetadataResponse,
+    PredictResponse,
+    error_responses,
+)
+from edge_runtime.server.settings import ServeConfig
+from edge_runtime.server.uploads import Upload, read_uploads
+
+_IMAGE_TYPES = ("image/png", "image/jpeg", "image/bmp", "image/gif", "image/webp", "image/tiff")
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+PREDICT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "Images as multipart file parts (any field name, e.g. `file`), or one "
+        "image as the raw body with its image content type.",
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                    },
+                    "required": ["file"],
+                }
+            },
+            **{t: _BINARY for t in _IMAGE_TYPES},
+        },
+    }
+}
+
+
+@dataclass
+class ServiceState:
+    """What the routes share: the config, the worker pool, the metrics, readiness."""
+
+    config: ServeConfig
+    pool: InferencePool
+    metrics: ServiceMetrics
+    ready: bool = True
+    started_ns: int = field(default_factory=time.perf_counter_ns)
+
+    @property
+    def predictor(self) -> Predictor:
+        return self.pool.primary
+
+
+def build_router(state: ServiceState) -> APIRouter:
+    """The API's routes for ``state``; the API key, when configured, guards all but health."""
+    config = state.config
+    manifest = state.predictor.manifest
+    artifact = state.predictor.artifact
+    guarded = [Depends(api_key_checker(config.api_key))] if config.api_key else []
+    router = APIRouter()
+    model_ref = {
+        "name": manifest.name,
+        "artifact": artifact.file,
+        "precision": artifact.precision,
+        "sha256": artifact.sha256,
+    }
+    num_classes = len(manifest.labels)
+
+    @router.post(
+        "/v1/predict",
+        summary="Classify one or more images",
+        response_model=PredictResponse,
+        responses=error_responses(400, 401, 413, 415, 422, 503),
+        openapi_extra=PREDICT_BODY,
+        dependencies=guarded,
+        tags=["inference"],
+    )
+    async def predict(
+        request: Request,
+        top_k: int = Query(
+            min(config.top_k, num_classes),
+            ge=1,
+            le=num_classes,
+            description="How many of the most probable labels to return per image.",
+        ),
+        polarity: Literal["auto", "as-is", "invert"] = Query(
+            config.polarity,
+            description="Invert light-on-dark vs dark-on-light pictures: auto (by the border), "
+            "as-is, or invert.",
+        ),
+    ) -> JSONResponse:
+        t0 = time.perf_counter_ns()
+        uploads = await read_uploads(request, config)
+
+        def work(predictor: Predictor) -> tuple[list[Any], float, float]:
+            d0 = time.perf_counter_ns()
+            images = [_decode(u, config.max_pixels) for u in uploads]
+            d1 = time.perf_counter_ns()
+            preds = predictor.predict(images, top_k=top_k, polarity=polarity)
+            return preds, (d1 - d0) / 1e6, (time.perf_counter_ns() - d1) / 1e6
+
+        timed = await state.pool.run(work)
+        preds, decode_ms, model_ms = timed.value  # type: ignore[misc]
+        state.metrics.images.inc(len(preds))
+        body = {
+            "predictions": [
+                {"file": u.name, "width": u.width, "height": u.height, **p.to_dict()}
+                for u, p in zip(uploads, preds)
+            ],
+            "model": model_ref,
+            "timing": {
+                "queue_ms": round(timed.queue_ms, 4),
+                "decode_ms": round(decode_ms, 4),
+                "model_ms": round(model_ms, 4),
+                "total_ms": round((time.perf_counter_ns() - t0) / 1e6, 4),
+            },
+        }
+        return JSONResponse(body)
+
+    @router.get(
+        "/v1/health",
+        summary="Liveness and readiness (open even when an API key is set)",
+        response_model=HealthResponse,
+        responses=error_responses(503),
+        tags=["operations"],
+    )
+    async def health() -> JSONResponse:
+        body = {
+            "status": "ok" if state.ready else "unavailable",
+            "live": True,
+            "ready": state.ready,
+            "model": artifact.file,
+            "workers": len(state.pool.predictors),
+            "pending": state.pool.pending,
+            "uptime_s": round((time.perf_counter_ns() - state.started_ns) / 1e9, 3),
+        }
+        return JSONResponse(body, status_code=200 if state.ready else 503)
+
+    metadata = _metadata(state)
+
+    @router.get(
+        "/v1/metadata",
+        summary="The served model: labels, input spec, hashes, versions, limits",
+        response_model=MetadataResponse,
+        responses=error_responses(401),
+        dependencies=guarded,
+        tags=["operations"],
+    )
+    async def get_metadata() -> JSONResponse:
+        return JSONResponse(metadata)
+
+    @router.get(
+        "/metrics",
+        summary="Prometheus metrics (text exposition format 0.0.4)",
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE.split(";")[0]: {}}}, **error_responses(401)},
+        dependencies=guarded,
+        tags=["operations"],
+    )
+    async def metrics() -> Response:
+        return Response(state.metrics.render(), media_type=CONTENT_TYPE)
+
+    return router
+
+
+def _decode(upload: Upload, max_pixels: int) -> Any:
+    try:
+        return decode_image_bytes(upload.data, max_pixels=max_pixels)
+    except ImageDecodeError as exc:
+        raise ApiError(400, "invalid_image", f"{upload.shown}: {exc}") from None
+
+
+def _metadata(state: ServiceState) -> dict[str, Any]:
+    predictor, config = state.predictor, state.config
+    manifest, artifact = predictor.manifest, predictor.artifact
+    return {
+        "name": manifest.name,
+        "labels": list(manifest.labels),
+        "num_classes": len(manifest.labels),
+        "input": manifest.input.to_dict(),
+        "output": manifest.output.to_dict(),
+        "artifact": {
+            "file": artifact.file,
+            "format": artifact.format,
+            "precision": artifact.precision,
+            "sha256": artifact.sha256,
+            "size_bytes": artifact.size_bytes,
+            "input": artifact.input.to_dict(),
+            "output": artifact.output.to_dict(),
+            "parity_passed": artifact.parity_passed,
+        },
+        # The exporting machine's paths say nothing useful to a client.
+        "source_model": {k: v for k, v in manifest.source_model.items() if k != "path"},
+        "versions": dict(manifest.versions),
+        "created_utc": manifest.created_utc,
+        "schema_version": manifest.schema_version,
+        "service": {
+            "edgetk_version": edgetk.__version__,
+            "runtime": predictor.backend.runtime,
+            "workers": config.workers,
+            "threads": config.threads,
+            "limits": {
+                "max_body_bytes": config.max_body_bytes,
+                "max_files": config.max_files,
+                "max_pixels": config.max_pixels,
+                "max_side": config.max_side,
+                "queue_size": config.queue_size,
+            },
+            "api_key_required": config.api_key is not None,
+        },
+    }
+
+
+__all__ = ["PREDICT_BODY", "ServiceState", "build_router"]

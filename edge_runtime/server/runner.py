@@ -1,0 +1,109 @@
+"""Run the service on uvicorn: bind first, print the URL, stop cleanly on SIGINT / SIGTERM."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator
+
+import uvicorn
+
+from edge_runtime.server.app import create_app
+from edge_runtime.server.settings import ServeConfig
+from edgetk.errors import ConfigError
+
+log = logging.getLogger(__name__)
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, but a signal ends ``run()`` normally after the graceful shutdown.
+
+    Stock uvicorn re-raises the captured signal once it has drained, which turns a requested
+    SIGTERM into a death by signal; a service told to stop that stops cleanly should exit 0.
+    """
+
+    stopped_by: int | None = None
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in _SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+        if self._captured_signals:
+            self.stopped_by = self._captured_signals[0]
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0: a free port); ConfigError if it fails."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ConfigError(
+            f"host {host!r} cannot be resolved ({exc.strerror}); use an IP address"
+        ) from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port or --host"
+        ) from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    """``http://host:port`` of a bound socket (IPv6 hosts in brackets)."""
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def serve(config: ServeConfig, announce: Callable[[str], None] = print) -> int | None:
+    """Load the bundle, listen, serve until SIGINT / SIGTERM; return the signal that stopped it.
+
+    ``announce`` receives one line with the URL once the socket is listening (before that, a bad
+    bundle or a busy port raises ``ModelError`` / ``ConfigError`` and nothing is served).
+    """
+    app = create_app(config)
+    sock = bind(config.host, config.port)
+    uv_config = uvicorn.Config(
+        app,
+        log_level=config.log_level,
+        access_log=config.access_log,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+        # uvicorn's own logging config would replace the CLI's; keep the root handler.
+        log_config=None,
+        server_header=False,
+    )
+    server = _Server(uv_config)
+    predictor = app.state.service.predictor
+    url = url_of(sock)
+    announce(
+        f"serving {predictor.manifest.name} ({predictor.artifact.file}, "
+        f"{config.workers} worker(s)) on {url}  docs: {url}/docs"
+        + ("  (X-API-Key required)" if config.api_key else "")
+    )
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+    return server.stopped_by
+
+
+__all__ = ["bind", "serve", "url_of"]
