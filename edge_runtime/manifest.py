@@ -112,6 +112,9 @@ class Artifact(JsonConfig):
         str, ...
     ] = ()  # layers kept in float by precision recovery, with reasons in parity
     notes: str = ""
+    # How the artifact was made (converter options, calibration method and image count, ...),
+    # so it can be reproduced; informational, the runtime needs nothing from it.
+    recipe: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
