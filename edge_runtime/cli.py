@@ -1,0 +1,117 @@
+"""``edgetk predict``, ``edgetk camera`` and ``edgetk bench``: thin click wrappers.
+
+Each command parses options into a config, calls one library function and prints a summary.
+Heavy imports (the runtimes, OpenCV, psutil) happen inside the commands, so ``edgetk predict``
+never loads OpenCV and no command ever loads TensorFlow.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from edge_runtime.polarity import POLARITY_CHOICES
+
+_POLARITY_HELP = (
+    "Invert the picture to match the model's training polarity: auto (invert when the border is "
+    "brighter than the centre, for a light-on-dark model), as-is, or invert."
+)
+
+
+def _threads_list(value: str) -> tuple[int, ...]:
+    from edgetk.errors import ConfigError
+
+    try:
+        out = tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise ConfigError(
+            f"--threads={value!r}: expected a comma-separated list like 1,2"
+        ) from None
+    if not out or min(out) < 1:
+        raise ConfigError(f"--threads={value!r}: every thread count must be at least 1")
+    return out
+
+
+@click.command()
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--artifact", default=None, help="Artifact file or format:precision (default: the manifest's)."
+)
+@click.option("--top-k", default=3, show_default=True, type=int, help="Labels shown per image.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "jsonl", "csv"]),
+    default="table",
+    show_default=True,
+)
+@click.option("--threads", default=None, type=int, help="Runtime CPU threads (default: runtime's).")
+@click.option(
+    "--polarity",
+    type=click.Choice(POLARITY_CHOICES),
+    default="auto",
+    show_default=True,
+    help=_POLARITY_HELP,
+)
+@click.option(
+    "--batch-size", default=16, show_default=True, type=int, help="Images per runtime call."
+)
+@click.option(
+    "--metrics-out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write a labelled folder's evaluation as JSON.",
+)
+def predict(
+    bundle: Path,
+    paths: tuple[Path, ...],
+    artifact: str | None,
+    top_k: int,
+    fmt: str,
+    threads: int | None,
+    polarity: str,
+    batch_size: int,
+    metrics_out: Path | None,
+) -> None:
+    """Classify image files or folders with BUNDLE.
+
+    A folder with one subfolder per class (named after the labels) is evaluated: accuracy,
+    per-class F1 and the confusion matrix. Unreadable files are reported and skipped.
+    """
+    from edge_runtime.output import ResultWriter
+    from edge_runtime.predict_files import PredictConfig, predict_files
+    from edgetk.fileio import write_json
+
+    config = PredictConfig(
+        bundle=str(bundle),
+        paths=tuple(str(p) for p in paths),
+        artifact=artifact,
+        top_k=top_k,
+        threads=threads,
+        polarity=polarity,
+        batch_size=batch_size,
+    )
+    from edge_runtime.predictor import Predictor
+
+    predictor = Predictor.from_bundle(bundle, artifact, threads, polarity=polarity)  # type: ignore[arg-type]
+    width = max(len(lab) for lab in predictor.labels)
+    writer = ResultWriter(fmt, sys.stdout, label_width=width)
+    report = predict_files(config, writer.write, predictor=predictor)
+    # Machine formats keep stdout clean: the summary goes to stderr.
+    summary = sys.stdout if fmt == "table" else sys.stderr
+    if report.skipped:
+        click.echo(f"skipped {len(report.skipped)} unreadable file(s):", err=True)
+        for path, why in report.skipped:
+            click.echo(f"  {path}: {why}", err=True)
+    if report.evaluation is not None:
+        click.echo(report.evaluation.format_table(), file=summary)
+        if metrics_out:
+            write_json(metrics_out, {"artifact": report.artifact, **report.evaluation.to_dict()})
+    click.echo(
+        f"classified {report.classified} image(s) with {report.artifact}"
+        + (f", skipped {len(report.skipped)}" if report.skipped else ""),
+        err=True,
+    )

@@ -1,0 +1,81 @@
+"""What ``edgetk predict`` classifies: image files, folders, and labelled folders (one per class)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from edge_runtime.errors import DataError
+from edge_runtime.preprocess import IMAGE_SUFFIXES
+
+
+@dataclass(frozen=True)
+class InputItem:
+    """One file to classify; ``true_index`` is set when it sits in a labelled folder."""
+
+    path: Path
+    true_index: int | None = None
+
+
+def _images_under(folder: Path) -> list[Path]:
+    return sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    )
+
+
+def labelled_subfolders(folder: Path, labels: Sequence[str]) -> dict[str, Path] | None:
+    """``{label: subfolder}`` if ``folder`` holds one subfolder per class, else None.
+
+    A folder is labelled when at least one subfolder is named after a label. Then every
+    subfolder with images must be one: a stray ``shoes/`` would silently skew the numbers.
+    """
+    subs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    known = [s for s in subs if s.name in labels]
+    if not known:
+        return None
+    stray = [s.name for s in subs if s.name not in labels and _images_under(s)]
+    if stray:
+        raise DataError(
+            f"{folder} looks like a labelled folder but subfolder(s) {stray} are not labels of "
+            f"this model {list(labels)}; rename or remove them, or pass the image files directly"
+        )
+    return {s.name: s for s in known}
+
+
+def collect_inputs(
+    paths: Sequence[str | Path], labels: Sequence[str]
+) -> tuple[list[InputItem], bool]:
+    """Expand ``paths`` into files; returns ``(items, labelled)``.
+
+    ``labelled`` is True when every given path was a labelled folder, so the whole run can be
+    evaluated. Files are taken as given (an unreadable one is reported later, not dropped here);
+    a missing path is a ``DataError``.
+    """
+    items: list[InputItem] = []
+    all_labelled = True
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise DataError(f"{path} does not exist; pass image files or folders of images")
+        if path.is_file():
+            items.append(InputItem(path))
+            all_labelled = False
+            continue
+        classes = labelled_subfolders(path, labels)
+        if classes is None:
+            found = _images_under(path)
+            if not found:
+                raise DataError(
+                    f"{path} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})"
+                )
+            items.extend(InputItem(p) for p in found)
+            all_labelled = False
+            continue
+        for label, sub in classes.items():
+            idx = list(labels).index(label)
+            items.extend(InputItem(p, idx) for p in _images_under(sub))
+    return items, all_labelled and bool(items)
+
+
+__all__ = ["InputItem", "collect_inputs", "labelled_subfolders"]

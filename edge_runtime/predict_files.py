@@ -1,0 +1,130 @@
+"""Classify files and folders with a bundle; evaluate labelled folders with the same code path."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edge_runtime.errors import DataError, ImageDecodeError
+from edge_runtime.evaluation import Evaluation, evaluate
+from edge_runtime.inputs import InputItem, collect_inputs
+from edge_runtime.polarity import POLARITY_CHOICES
+from edge_runtime.prediction import Prediction
+from edge_runtime.predictor import Predictor
+from edge_runtime.preprocess import load_image
+from edgetk.configbase import JsonConfig
+from edgetk.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+OUTPUT_FORMATS: tuple[str, ...] = ("table", "jsonl", "csv")
+
+
+@dataclass(frozen=True)
+class PredictConfig(JsonConfig):
+    """What ``edgetk predict`` runs."""
+
+    bundle: str
+    paths: tuple[str, ...]
+    artifact: str | None = None  # file name or format:precision; None: the manifest's default
+    top_k: int = 3
+    threads: int | None = None  # None: the runtime's default
+    polarity: str = "auto"
+    batch_size: int = 16  # images per runtime call (the model may force 1)
+    max_pixels: int | None = 50_000_000  # refuse bigger pictures before decoding them
+
+    def validate(self) -> None:
+        if not self.paths:
+            raise ConfigError("no PATH given; pass image files or folders to classify")
+        if self.top_k < 1:
+            raise ConfigError(f"top_k={self.top_k} must be at least 1")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"threads={self.threads} must be at least 1")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size={self.batch_size} must be at least 1")
+        if self.polarity not in POLARITY_CHOICES:
+            raise ConfigError(
+                f"polarity={self.polarity!r} is not allowed; choose one of {list(POLARITY_CHOICES)}"
+            )
+        if self.max_pixels is not None and self.max_pixels < 1:
+            raise ConfigError(f"max_pixels={self.max_pixels} must be positive (or unset)")
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """One file's outcome: a prediction, or the reason it was skipped."""
+
+    path: Path
+    prediction: Prediction | None
+    error: str | None = None
+    true_label: str | None = None
+
+
+@dataclass
+class PredictReport:
+    artifact: str
+    classified: int = 0
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+    evaluation: Evaluation | None = None
+
+
+def predict_files(
+    config: PredictConfig,
+    on_result: Callable[[FileResult], None] | None = None,
+    predictor: Predictor | None = None,
+) -> PredictReport:
+    """Classify every file ``config.paths`` names, streaming each outcome to ``on_result``.
+
+    Unreadable files are reported (``FileResult.error``) and skipped. When every path is a
+    labelled folder (one subfolder per class), the report carries an ``Evaluation``.
+    """
+    if predictor is None:
+        predictor = Predictor.from_bundle(
+            config.bundle, config.artifact, config.threads, polarity=config.polarity
+        )
+    labels = predictor.labels
+    items, labelled = collect_inputs(config.paths, labels)
+    report = PredictReport(artifact=predictor.artifact.file)
+    y_true: list[int] = []
+    y_pred: list[int] = []
+
+    def flush(batch: list[tuple[InputItem, object]]) -> None:
+        if not batch:
+            return
+        preds = predictor.predict([img for _, img in batch], top_k=config.top_k)  # type: ignore[misc]
+        for (item, _), pred in zip(batch, preds):
+            report.classified += 1
+            true_label = None if item.true_index is None else labels[item.true_index]
+            if item.true_index is not None:
+                y_true.append(item.true_index)
+                y_pred.append(pred.index)
+            if on_result:
+                on_result(FileResult(item.path, pred, None, true_label))
+        batch.clear()
+
+    batch: list[tuple[InputItem, object]] = []
+    for item in items:
+        try:
+            image = load_image(item.path, config.max_pixels)
+        except ImageDecodeError as exc:
+            report.skipped.append((item.path, str(exc)))
+            log.warning("skipped: %s", exc)
+            if on_result:
+                on_result(FileResult(item.path, None, str(exc)))
+            continue
+        batch.append((item, image))
+        if len(batch) >= config.batch_size:
+            flush(batch)
+    flush(batch)
+    if report.classified == 0:
+        raise DataError(
+            f"none of the {len(items)} file(s) could be read as an image; nothing was classified"
+        )
+    if labelled:
+        report.evaluation = evaluate(y_true, y_pred, labels)
+    return report
+
+
+__all__ = ["OUTPUT_FORMATS", "FileResult", "PredictConfig", "PredictReport", "predict_files"]

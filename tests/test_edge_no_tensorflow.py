@@ -1,0 +1,101 @@
+"""edge_runtime never imports TensorFlow or Keras: proven in a fresh interpreter and statically."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLE = ROOT / "tests" / "fixtures" / "tiny_bundle"
+FORBIDDEN = ("tensorflow", "keras", "tf2onnx", "tf_keras", "trainer", "calibration", "export")
+
+_PROBE = r"""
+import importlib.abc, json, sys
+BLOCK = ("tensorflow", "keras", "tf_keras", "tf2onnx")
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCK:
+            raise ImportError(f"blocked import of {name} inside edge_runtime")
+        return None
+sys.meta_path.insert(0, Block())
+import pkgutil, importlib
+import edge_runtime
+# every module of the package, except the REST server which has its own extra
+for m in pkgutil.walk_packages(edge_runtime.__path__, "edge_runtime."):
+    if not m.name.startswith("edge_runtime.server"):
+        importlib.import_module(m.name)
+from edge_runtime import Predictor
+from edge_runtime.preprocess import load_image
+img = load_image(sys.argv[2])
+out = {}
+for art in ("model_int8.tflite", "model_fp32.tflite", "model_fp32.onnx"):
+    p = Predictor.from_bundle(sys.argv[1], art, threads=1)
+    out[art] = p.predict([img])[0].label
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in BLOCK)
+print(json.dumps({"labels": out, "loaded": loaded}))
+"""
+
+
+def test_prediction_in_fresh_interpreter_never_imports_tensorflow() -> None:
+    image = ROOT / "tests" / "fixtures" / "images" / "box" / "02.png"
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(BUNDLE), str(image)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["loaded"] == []
+    assert set(result["labels"].values()) == {"box"}
+
+
+def _imported_roots(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    roots = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", "") == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            roots.add(str(node.args[0].value).split(".")[0])
+    return roots
+
+
+def test_static_imports_of_edge_runtime_are_tensorflow_free() -> None:
+    files = [p for p in (ROOT / "edge_runtime").rglob("*.py")]
+    assert len(files) > 5
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(_imported_roots(p) & set(FORBIDDEN)) for p in files
+    }
+    offenders = {k: v for k, v in offenders.items() if v}
+    assert offenders == {}
+
+
+def test_predict_command_imports_no_heavy_libraries() -> None:
+    """`edgetk predict` loads only what it needs: no OpenCV, scipy, sklearn, pandas, matplotlib."""
+    code = (
+        "import sys, json\n"
+        "from edgetk.cli import main\n"
+        # the lazy command table looks at sys.argv, as it would in the real `edgetk` process
+        f"sys.argv = ['edgetk', 'predict', {str(BUNDLE)!r}, {str(ROOT / 'tests/fixtures/images/box/02.png')!r}]\n"
+        "rc = main(sys.argv[1:])\n"
+        "heavy = ('cv2','scipy','sklearn','pandas','matplotlib','tensorflow','keras','onnxruntime')\n"
+        "print(json.dumps({'rc': rc, 'heavy': sorted({m.split('.')[0] for m in sys.modules} & set(heavy))}))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result == {"rc": 0, "heavy": []}
