@@ -51,16 +51,17 @@ def diagnose(
     EarlyStopping restores). Rules, in order:
 
     - high bias: training accuracy at that epoch < ``low_train_accuracy``;
-    - high variance: train-val accuracy gap > ``gap_threshold`` and validation loss rose more
-      than ``rise_threshold`` (relative) after its minimum, or the gap is over twice the threshold;
+    - high variance: the train-val accuracy gap at the last epoch > ``gap_threshold`` while
+      validation loss rose more than ``rise_threshold`` (relative) after its minimum, or the gap
+      at the best epoch is over twice the threshold;
     - otherwise a good fit; "still improving" is added when validation loss fell in the last epoch
       (more epochs may help).
 
     Returns:
         ``{"verdict": "high_bias" | "high_variance" | "high_bias_and_variance" | "good_fit" |
         "no_validation", "diagnosis": one line, "best_epoch": 1-based, "epochs", "train_accuracy",
-        "val_accuracy", "train_val_gap", "min_val_loss", "final_val_loss", "val_loss_rise",
-        "still_improving"}``.
+        "val_accuracy", "train_val_gap" (at the best epoch), "final_train_val_gap",
+        "min_val_loss", "final_val_loss", "val_loss_rise", "still_improving"}``.
     """
     loss = _series(history, "loss")
     if loss is None or len(loss) == 0:
@@ -85,6 +86,7 @@ def diagnose(
             "train_accuracy": _r(train_acc),
             "val_accuracy": None,
             "train_val_gap": None,
+            "final_train_val_gap": None,
             "min_val_loss": None,
             "final_val_loss": None,
             "val_loss_rise": None,
@@ -99,23 +101,37 @@ def diagnose(
     still_improving = epochs >= 2 and final_vl < val_loss[-2] and best == epochs - 1
     train_acc = float(acc[best]) if acc is not None else None
     v_acc = float(val_acc[best]) if val_acc is not None else None
-    if train_acc is not None and v_acc is not None:
-        gap = train_acc - v_acc
-        gap_text = f"train {train_acc:.3f} vs val {v_acc:.3f} accuracy"
-    else:
-        # Without accuracy, compare losses: the gap is how much worse validation is, relative.
-        gap = (min_vl - float(loss[best])) / abs(min_vl) if min_vl else 0.0
-        gap_text = f"train loss {loss[best]:.3f} vs val loss {min_vl:.3f}"
 
+    def gap_at(i: int) -> tuple[float, str]:
+        if acc is not None and val_acc is not None:
+            return float(
+                acc[i] - val_acc[i]
+            ), f"train {acc[i]:.3f} vs val {val_acc[i]:.3f} accuracy"
+        # Without accuracy, compare losses: how much worse validation is, relative.
+        vl = float(val_loss[i])
+        return ((vl - float(loss[i])) / abs(vl) if vl else 0.0), (
+            f"train loss {loss[i]:.3f} vs val loss {vl:.3f}"
+        )
+
+    gap, gap_text = gap_at(best)
+    final_gap, final_text = gap_at(epochs - 1)
     high_bias = train_acc is not None and train_acc < low_train_accuracy
-    overfit_rising = gap > gap_threshold and rise > rise_threshold
+    overfit_rising = final_gap > gap_threshold and rise > rise_threshold
     high_variance = overfit_rising or gap > 2 * gap_threshold
     where = f"best epoch {best + 1}/{epochs}"
+    if overfit_rising:
+        variance_text = (
+            f"{final_text} at the last epoch (gap {final_gap:+.3f}), val loss rose {rise:.0%} "
+            f"after its minimum at epoch {best + 1}"
+        )
+    else:
+        variance_text = f"{gap_text} at {where} (gap {gap:+.3f})"
     if high_bias and high_variance:
         verdict = "high_bias_and_variance"
         text = (
-            f"high bias and high variance: {gap_text} at {where} (gap {gap:+.3f}); "
-            "a larger or better-suited model first, then regularisation"
+            f"high bias and high variance: {variance_text}; train accuracy {train_acc:.3f} "
+            f"< {low_train_accuracy:.2f}; a larger or better-suited model first, then "
+            "regularisation"
         )
     elif high_bias:
         verdict = "high_bias"
@@ -126,10 +142,9 @@ def diagnose(
         )
     elif high_variance:
         verdict = "high_variance"
-        rising = f", val loss rose {rise:.0%} after its minimum" if rise > rise_threshold else ""
         text = (
-            f"high variance (overfitting): {gap_text} at {where} (gap {gap:+.3f}){rising}; "
-            "more data / augmentation / regularisation or earlier stopping"
+            f"high variance (overfitting): {variance_text}; more data / augmentation / "
+            "regularisation or earlier stopping"
         )
     else:
         verdict = "good_fit"
@@ -144,6 +159,7 @@ def diagnose(
         "train_accuracy": _r(train_acc),
         "val_accuracy": _r(v_acc),
         "train_val_gap": _r(gap),
+        "final_train_val_gap": _r(final_gap),
         "min_val_loss": _r(min_vl),
         "final_val_loss": _r(final_vl),
         "val_loss_rise": _r(rise),
