@@ -1,0 +1,433 @@
+"""Load-test the REST service: the real ``edgetk serve`` process, driven over loopback.
+
+    .venv/bin/python scripts/load_test.py runs/bundles/full [--levels 1,2,4,8] [--requests 3000]
+        [--duration 20] [--workers 1] [--threads 2] [--out benchmarks/serve]
+
+1. Measures the runtime's in-process single-stream throughput on the same bundle
+   (``Predictor.predict`` on one decoded image at a time, warm-up excluded).
+2. Starts ``edgetk serve BUNDLE --port 0`` as a subprocess, reads its URL, waits for readiness.
+3. At each concurrency level, that many threads with keep-alive connections POST one PNG each
+   (raw body, ``image/png``), until the request cap or the duration cap is reached: the load stops
+   by itself. Latency is per request, client side, ``perf_counter_ns``; warm-up requests excluded.
+4. Measures the in-process baseline again after the server has stopped; the higher of the two
+   baselines is the one the service is compared with (the stricter comparison).
+5. Writes ``<out>/<tag>.json`` and ``<out>/<tag>.md``: throughput, p50 / p90 / p99 latency, error
+   counts, ratio to in-process, the machine and versions.
+
+Images: the real Fashion-MNIST test set when the Keras cache is present (read with numpy, no
+TensorFlow), else synthetic pictures of the bundle's input size. Uses only the standard library,
+numpy, Pillow and ``edge_runtime``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import http.client
+import io
+import json
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from edge_runtime import Predictor  # noqa: E402
+from edgetk.fileio import write_json, write_text  # noqa: E402
+
+
+# -- images ---------------------------------------------------------------------------------------
+def _fashion_mnist_test(limit: int) -> np.ndarray | None:
+    home = os.environ.get("KERAS_HOME") or str(ROOT.parent / "shared" / "keras-home")
+    path = Path(home) / "datasets" / "fashion-mnist" / "t10k-images-idx3-ubyte.gz"
+    if not path.exists():
+        return None
+    with gzip.open(path, "rb") as fh:
+        raw = fh.read()
+    n = int.from_bytes(raw[4:8], "big")
+    images = np.frombuffer(raw, np.uint8, offset=16).reshape(n, 28, 28)
+    return images[:limit]
+
+
+def sample_pngs(predictor: Predictor, count: int) -> tuple[list[bytes], str]:
+    """``count`` PNG-encoded test pictures and where they came from."""
+    images = _fashion_mnist_test(count)
+    source = "Fashion-MNIST test set (first images)"
+    spec = predictor.manifest.input
+    if images is None or (spec.height, spec.width) != (28, 28):
+        rng = np.random.default_rng(0)
+        shape = (count, spec.height, spec.width) + (() if spec.channels == 1 else (3,))
+        images = rng.integers(0, 256, size=shape, dtype=np.uint8)
+        source = "synthetic noise pictures of the bundle's input size"
+    out = []
+    for img in images:
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, "PNG")
+        out.append(buf.getvalue())
+    return out, source
+
+
+# -- statistics -----------------------------------------------------------------------------------
+def percentiles(ms: list[float]) -> dict[str, float]:
+    if not ms:
+        return {"p50_ms": float("nan"), "p90_ms": float("nan"), "p99_ms": float("nan")}
+    a = np.asarray(ms)
+    return {
+        "p50_ms": round(float(np.percentile(a, 50)), 3),
+        "p90_ms": round(float(np.percentile(a, 90)), 3),
+        "p99_ms": round(float(np.percentile(a, 99)), 3),
+        "mean_ms": round(float(a.mean()), 3),
+        "max_ms": round(float(a.max()), 3),
+    }
+
+
+# -- in-process baseline --------------------------------------------------------------------------
+def in_process(bundle: Path, artifact: str | None, threads: int | None, pngs: list[bytes],
+               seconds: float, max_images: int, warmup: int) -> dict[str, Any]:  # fmt: skip
+    """Single-stream ``Predictor.predict`` throughput on decoded images (decoding excluded)."""
+    from edge_runtime.preprocess import decode_image_bytes
+
+    predictor = Predictor.from_bundle(bundle, artifact=artifact, threads=threads)
+    images = [decode_image_bytes(p) for p in pngs]
+    for i in range(warmup):
+        predictor.predict([images[i % len(images)]])
+    lat: list[float] = []
+    t_start = time.perf_counter_ns()
+    deadline = t_start + int(seconds * 1e9)
+    i = 0
+    while i < max_images and time.perf_counter_ns() < deadline:
+        t0 = time.perf_counter_ns()
+        predictor.predict([images[i % len(images)]])
+        lat.append((time.perf_counter_ns() - t0) / 1e6)
+        i += 1
+    elapsed = (time.perf_counter_ns() - t_start) / 1e9
+    predictor.close()
+    return {"images": i, "seconds": round(elapsed, 3), "images_per_s": round(i / elapsed, 2),
+            **percentiles(lat)}  # fmt: skip
+
+
+# -- server process -------------------------------------------------------------------------------
+@dataclass
+class ServerProcess:
+    proc: subprocess.Popen[str]
+    host: str
+    port: int
+    log: list[str] = field(default_factory=list)
+
+
+def start_server(bundle: Path, extra: list[str], timeout: float = 90.0) -> ServerProcess:
+    """``edgetk serve BUNDLE --port 0``; parse the URL it prints; wait for ``/v1/health``."""
+    cmd = [sys.executable, "-m", "edgetk", "serve", str(bundle), "--host", "127.0.0.1",
+           "--port", "0", "--no-access-log", "--log-level", "warning", *extra]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, bufsize=1)  # fmt: skip
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    url = None
+    assert proc.stdout is not None
+    while url is None:
+        line = proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"server exited before listening:\n{''.join(lines)}")
+        lines.append(line)
+        m = re.search(r"on http://([0-9.]+):(\d+)", line)
+        if m:
+            url = (m.group(1), int(m.group(2)))
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise SystemExit("server did not print its URL in time:\n" + "".join(lines))
+    server = ServerProcess(proc, url[0], url[1], lines)
+    # Keep draining its output so a chatty server never blocks on a full pipe.
+    threading.Thread(target=lambda: [lines.append(x) for x in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection(server.host, server.port, timeout=2)
+            conn.request("GET", "/v1/health")
+            resp = conn.getresponse()
+            ready = resp.status == 200 and json.loads(resp.read()).get("ready")
+            conn.close()
+            if ready:
+                return server
+        except OSError:
+            pass
+        time.sleep(0.1)
+    stop_server(server)
+    raise SystemExit("server never became ready:\n" + "".join(lines))
+
+
+def stop_server(server: ServerProcess) -> int | None:
+    server.proc.send_signal(signal.SIGTERM)
+    try:
+        return server.proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        return server.proc.wait()
+
+
+# -- load -----------------------------------------------------------------------------------------
+def drive(server: ServerProcess, pngs: list[bytes], concurrency: int, max_requests: int,
+          seconds: float, warmup_per_conn: int) -> dict[str, Any]:  # fmt: skip
+    """``concurrency`` keep-alive clients, until ``max_requests`` or ``seconds`` is reached."""
+    lock = threading.Lock()
+    issued = 0
+    latencies: list[float] = []
+    statuses: Counter[str] = Counter()
+    clock = {"start": 0, "stop": 0}
+
+    def start_clock() -> None:  # runs once, before any client is released
+        clock["start"] = time.perf_counter_ns()
+        clock["stop"] = clock["start"] + int(seconds * 1e9)
+
+    barrier = threading.Barrier(concurrency + 1, action=start_clock)
+
+    def post(conn: http.client.HTTPConnection, body: bytes) -> int:
+        conn.request("POST", "/v1/predict?top_k=1", body=body,
+                     headers={"Content-Type": "image/png"})  # fmt: skip
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status
+
+    def client(k: int) -> None:
+        nonlocal issued
+        conn = http.client.HTTPConnection(server.host, server.port, timeout=60)
+        for j in range(warmup_per_conn):
+            post(conn, pngs[(k + j) % len(pngs)])
+        barrier.wait()
+        mine: list[float] = []
+        i = k
+        while True:
+            with lock:
+                if issued >= max_requests or time.perf_counter_ns() >= clock["stop"]:
+                    break
+                issued += 1
+            body = pngs[i % len(pngs)]
+            i += concurrency
+            t0 = time.perf_counter_ns()
+            try:
+                status = str(post(conn, body))
+            except (OSError, http.client.HTTPException) as exc:
+                status = type(exc).__name__
+                conn.close()
+                conn = http.client.HTTPConnection(server.host, server.port, timeout=60)
+            ms = (time.perf_counter_ns() - t0) / 1e6
+            with lock:
+                statuses[status] += 1
+            if status == "200":
+                mine.append(ms)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(concurrency)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    for t in threads:
+        t.join()
+    elapsed = (time.perf_counter_ns() - clock["start"]) / 1e9
+    ok = statuses.get("200", 0)
+    errors = {k: v for k, v in statuses.items() if k != "200"}
+    return {
+        "concurrency": concurrency,
+        "requests": sum(statuses.values()),
+        "ok": ok,
+        "errors": sum(errors.values()),
+        "errors_by_status": errors,
+        "seconds": round(elapsed, 3),
+        "throughput_rps": round(ok / elapsed, 2),
+        **percentiles(latencies),
+    }
+
+
+# -- report ---------------------------------------------------------------------------------------
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gib = None
+    try:
+        import psutil
+
+        mem_gib = round(psutil.virtual_memory().total / 2**30, 1)
+    except ImportError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": mem_gib,
+            "platform": platform.platform(), "python": platform.python_version(),
+            "note": "shared 2-core x86_64 VM; the load generator runs on the same cores"}  # fmt: skip
+
+
+def versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {}
+    for dist in (
+        "edgetk",
+        "fastapi",
+        "uvicorn",
+        "starlette",
+        "ai-edge-litert",
+        "onnxruntime",
+        "numpy",
+    ):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def markdown(result: dict[str, Any]) -> str:
+    base = result["in_process"]
+    m = result["machine"]
+    lines = [
+        f"# Serving load test: {result['bundle']['name']} / {result['bundle']['artifact']}",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB ({m['note']}).",
+        f"Server: `edgetk serve` with {' '.join(result['server_args']) or 'defaults'}; "
+        f"client: {result['client']}.",
+        f"Images: {result['images']}. Bundle: `{result['bundle']['path']}` "
+        f"(sha256 {result['bundle']['sha256'][:12]}...).",
+        "",
+        f"In-process single-stream (`Predictor.predict`, one decoded image per call): "
+        f"{base['images_per_s']} images/s, p50 {base['p50_ms']} ms, p99 {base['p99_ms']} ms "
+        f"(higher of the runs before and after the server: "
+        f"{', '.join(str(r['images_per_s']) for r in result['in_process_runs'])} images/s).",
+        "",
+        "| concurrency | requests | errors | throughput (req/s) | vs in-process | p50 ms | p90 ms | p99 ms | max ms |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for lv in result["levels"]:
+        lines.append(
+            f"| {lv['concurrency']} | {lv['requests']} | {lv['errors']} | {lv['throughput_rps']} "
+            f"| {lv['ratio_to_in_process']:.2f} | {lv['p50_ms']} | {lv['p90_ms']} | {lv['p99_ms']} "
+            f"| {lv['max_ms']} |"
+        )
+    acc = result["acceptance"]
+    lines += [
+        "",
+        f"Acceptance: zero errors: **{acc['zero_errors']}**; throughput at concurrency "
+        f"{acc['concurrency']} = {acc['ratio']:.2f} x in-process (needs >= 0.5): "
+        f"**{acc['throughput_ok']}**; p99 at concurrency {acc['concurrency']}: {acc['p99_ms']} ms.",
+        "",
+        f"Request caps: {result['caps']['requests']} requests or {result['caps']['seconds']} s per "
+        f"level, whichever comes first; {result['caps']['warmup_per_connection']} warm-up requests "
+        "per connection excluded. Latency is client-side, one PNG per request, keep-alive.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("bundle", type=Path)
+    ap.add_argument("--artifact", default=None)
+    ap.add_argument("--levels", default="1,2,4,8")
+    ap.add_argument("--requests", type=int, default=3000, help="request cap per level")
+    ap.add_argument("--duration", type=float, default=20.0, help="seconds cap per level")
+    ap.add_argument("--warmup", type=int, default=5, help="warm-up requests per connection")
+    ap.add_argument("--workers", type=int, default=None, help="server --workers")
+    ap.add_argument(
+        "--threads", type=int, default=None, help="runtime threads (server and baseline)"
+    )
+    ap.add_argument("--baseline-seconds", type=float, default=10.0)
+    ap.add_argument("--images", type=int, default=500, help="distinct test pictures to cycle")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "serve")
+    ap.add_argument("--tag", default=None, help="output file stem (default: load_test_<bundle>)")
+    args = ap.parse_args(argv)
+    levels = [int(x) for x in args.levels.split(",")]
+    if any(c < 1 for c in levels) or args.requests < 1 or args.duration <= 0:
+        ap.error("levels, --requests and --duration must be positive")
+
+    probe = Predictor.from_bundle(args.bundle, artifact=args.artifact)
+    pngs, source = sample_pngs(probe, args.images)
+    art = probe.artifact
+    bundle_info = {"path": str(args.bundle), "name": probe.manifest.name, "artifact": art.file,
+                   "precision": art.precision, "sha256": art.sha256,
+                   "runtime": probe.backend.runtime}  # fmt: skip
+    probe.close()
+    server_args = []
+    if args.workers is not None:
+        server_args += ["--workers", str(args.workers)]
+    if args.threads is not None:
+        server_args += ["--threads", str(args.threads)]
+    if args.artifact:
+        server_args += ["--artifact", args.artifact]
+
+    base_kw = dict(bundle=args.bundle, artifact=args.artifact, threads=args.threads, pngs=pngs,
+                   seconds=args.baseline_seconds, max_images=20 * args.requests, warmup=50)  # fmt: skip
+    print(f"in-process baseline on {args.bundle} ({art.file}) ...", flush=True)
+    runs = [in_process(**base_kw)]  # type: ignore[arg-type]
+    print(f"  {runs[0]['images_per_s']} images/s", flush=True)
+
+    server = start_server(args.bundle, server_args)
+    print(f"server ready on http://{server.host}:{server.port}", flush=True)
+    results = []
+    try:
+        for c in levels:
+            lv = drive(server, pngs, c, args.requests, args.duration, args.warmup)
+            results.append(lv)
+            print(f"  c={c}: {lv['throughput_rps']} req/s, p50 {lv['p50_ms']} ms, "
+                  f"p99 {lv['p99_ms']} ms, errors {lv['errors']}", flush=True)  # fmt: skip
+    finally:
+        rc = stop_server(server)
+    print(f"server stopped (exit code {rc})", flush=True)
+    runs.append(in_process(**base_kw))  # type: ignore[arg-type]
+    print(f"  in-process again: {runs[1]['images_per_s']} images/s", flush=True)
+    base = max(runs, key=lambda r: r["images_per_s"])
+    for lv in results:
+        lv["ratio_to_in_process"] = round(lv["throughput_rps"] / base["images_per_s"], 3)
+    top = max(results, key=lambda r: r["concurrency"])
+    result = {
+        "what": "edgetk serve load test",
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        "versions": versions(),
+        "bundle": bundle_info,
+        "server_args": server_args,
+        "server_exit_code": rc,
+        "client": "python threads, one keep-alive http.client connection each, POST image/png",
+        "images": f"{len(pngs)} PNGs, {source}",
+        "caps": {
+            "requests": args.requests,
+            "seconds": args.duration,
+            "warmup_per_connection": args.warmup,
+        },  # fmt: skip
+        "in_process": base,
+        "in_process_runs": runs,
+        "levels": results,
+        "acceptance": {
+            "concurrency": top["concurrency"],
+            "zero_errors": all(lv["errors"] == 0 for lv in results),
+            "ratio": top["ratio_to_in_process"],
+            "throughput_ok": top["ratio_to_in_process"] >= 0.5,
+            "p99_ms": top["p99_ms"],
+        },
+    }
+    tag = args.tag or f"load_test_{re.sub(r'[^A-Za-z0-9_.-]+', '_', args.bundle.name)}"
+    write_json(args.out / f"{tag}.json", result)
+    write_text(args.out / f"{tag}.md", markdown(result))
+    print(markdown(result))
+    ok = result["acceptance"]["zero_errors"] and result["acceptance"]["throughput_ok"]
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
