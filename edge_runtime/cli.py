@@ -115,3 +115,91 @@ def predict(
         + (f", skipped {len(report.skipped)}" if report.skipped else ""),
         err=True,
     )
+
+
+@click.command()
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option(
+    "--source",
+    default="0",
+    show_default=True,
+    help="Camera index, video file or stream URL (rtsp://...).",
+)
+@click.option(
+    "--artifact", default=None, help="Artifact file or format:precision (default: the manifest's)."
+)
+@click.option("--threads", default=None, type=int, help="Runtime CPU threads (default: runtime's).")
+@click.option(
+    "--polarity",
+    type=click.Choice(POLARITY_CHOICES),
+    default="auto",
+    show_default=True,
+    help=_POLARITY_HELP,
+)
+@click.option(
+    "--headless", is_flag=True, help="No window: print one JSON line per classified frame."
+)
+@click.option(
+    "--max-frames", type=int, default=None, help="Stop after classifying this many frames."
+)
+@click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
+@click.option(
+    "--pace/--no-pace",
+    default=True,
+    show_default=True,
+    help="Read video files at their frame rate, like a live camera.",
+)
+@click.option("--top-k", default=3, show_default=True, type=int)
+def camera(
+    bundle: Path,
+    source: str,
+    artifact: str | None,
+    threads: int | None,
+    polarity: str,
+    headless: bool,
+    max_frames: int | None,
+    duration: float | None,
+    pace: bool,
+    top_k: int,
+) -> None:
+    """Classify a live camera, video file or stream with BUNDLE, always on the newest frame.
+
+    Headless mode prints one JSON line per classified frame and a final {"summary": ...} line;
+    the summary (frames read / classified / dropped, FPS, latency percentiles) also goes to stderr.
+    """
+    import json
+
+    from edge_runtime.camera import CameraConfig, run_camera
+
+    config = CameraConfig(
+        bundle=str(bundle),
+        source=source,
+        artifact=artifact,
+        threads=threads,
+        polarity=polarity,
+        headless=headless,
+        max_frames=max_frames,
+        duration=duration,
+        pace=pace,
+        top_k=top_k,
+    )
+
+    def emit(result) -> None:
+        if headless:
+            click.echo(json.dumps(result.to_dict()))
+
+    stats = run_camera(config, emit)
+    if headless:
+        click.echo(json.dumps({"summary": stats.to_dict()}))
+    m, e = stats.model_ms, stats.capture_to_result_ms
+    click.echo(
+        f"{stats.end_reason}: read {stats.frames_read}, classified {stats.frames_classified}, "
+        f"dropped {stats.frames_dropped} frames in {stats.duration_s:.1f} s ({stats.fps:.1f} FPS)",
+        err=True,
+    )
+    if m and e:
+        click.echo(
+            f"model ms p50 {m.p50:.2f} p90 {m.p90:.2f} p99 {m.p99:.2f}; capture-to-result ms "
+            f"p50 {e.p50:.2f} p90 {e.p90:.2f} p99 {e.p99:.2f}",
+            err=True,
+        )

@@ -1,0 +1,317 @@
+"""Live classification of a camera, video file or stream, always on the latest frame.
+
+A grabber thread reads frames as fast as the source delivers them into a one-slot ``LatestFrame``;
+the classifier takes whatever is newest, so frames never pile up and a slow model means dropped
+frames (counted), not growing lag. Video files are read at their own frame rate by default, as if
+they were live (``pace=False`` reads them as fast as possible).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edge_runtime.errors import CameraError
+from edge_runtime.latest_frame import Frame, LatestFrame
+from edge_runtime.polarity import POLARITY_CHOICES
+from edge_runtime.prediction import Prediction
+from edge_runtime.predictor import Predictor
+from edge_runtime.stats import LatencyStats
+from edgetk.configbase import JsonConfig
+from edgetk.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+# A live source that delivers nothing for this long is treated as ended.
+STALL_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class CameraConfig(JsonConfig):
+    """What ``edgetk camera`` runs."""
+
+    bundle: str
+    source: str = "0"  # camera index, video file, or stream URL (rtsp://, http://)
+    artifact: str | None = None
+    threads: int | None = None
+    polarity: str = "auto"
+    headless: bool = False
+    max_frames: int | None = None  # stop after classifying this many frames
+    duration: float | None = None  # stop after this many seconds
+    pace: bool = True  # read video files at their frame rate, like a live source
+    top_k: int = 3
+
+    def validate(self) -> None:
+        if self.polarity not in POLARITY_CHOICES:
+            raise ConfigError(
+                f"polarity={self.polarity!r} is not allowed; choose one of {list(POLARITY_CHOICES)}"
+            )
+        if self.max_frames is not None and self.max_frames < 1:
+            raise ConfigError(f"max_frames={self.max_frames} must be at least 1")
+        if self.duration is not None and self.duration <= 0:
+            raise ConfigError(f"duration={self.duration} must be positive (seconds)")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"threads={self.threads} must be at least 1")
+        if self.top_k < 1:
+            raise ConfigError(f"top_k={self.top_k} must be at least 1")
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """One classified frame."""
+
+    seq: int
+    prediction: Prediction
+    model_ms: float  # the predictor call (preprocessing + inference)
+    capture_to_result_ms: float  # from the grabber receiving the frame to the result
+    dropped_so_far: int
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"frame": self.seq, **self.prediction.to_dict()}
+        d.pop("latency_ms", None)
+        d.update(
+            model_ms=round(self.model_ms, 3),
+            capture_to_result_ms=round(self.capture_to_result_ms, 3),
+            dropped_so_far=self.dropped_so_far,
+        )
+        return d
+
+
+@dataclass(frozen=True)
+class CameraStats:
+    """Frame accounting and latency at the end of a run: read = classified + dropped."""
+
+    source: str
+    frames_read: int
+    frames_classified: int
+    frames_dropped: int
+    duration_s: float
+    end_reason: str
+    model_ms: LatencyStats | None
+    capture_to_result_ms: LatencyStats | None
+
+    @property
+    def fps(self) -> float:
+        """Classified frames per second."""
+        return self.frames_classified / self.duration_s if self.duration_s > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "frames_read": self.frames_read,
+            "frames_classified": self.frames_classified,
+            "frames_dropped": self.frames_dropped,
+            "duration_s": round(self.duration_s, 3),
+            "fps": round(self.fps, 2),
+            "read_fps": round(self.frames_read / self.duration_s, 2) if self.duration_s else 0.0,
+            "end_reason": self.end_reason,
+            "model_ms": self.model_ms.to_dict() if self.model_ms else None,
+            "capture_to_result_ms": (
+                self.capture_to_result_ms.to_dict() if self.capture_to_result_ms else None
+            ),
+        }
+
+
+def _cv2() -> Any:
+    try:
+        import cv2
+    except ImportError:
+        raise CameraError(
+            "OpenCV is not installed; install the 'edge' extra (pip install 'edgetk[edge]')"
+        ) from None
+    return cv2
+
+
+def open_source(source: str) -> tuple[Any, bool]:
+    """Open ``source`` with OpenCV; returns ``(capture, is_file)`` or raises ``CameraError``."""
+    cv2 = _cv2()
+    if source.isdigit():
+        cap = cv2.VideoCapture(int(source))
+        if not cap.isOpened():
+            raise CameraError(
+                f"cannot open camera {source}: no such device, or it is busy or not permitted; "
+                "list cameras with `ls /dev/video*`, or pass a video file or stream URL to --source"
+            )
+        return cap, False
+    is_url = "://" in source
+    if not is_url and not Path(source).is_file():
+        raise CameraError(f"video file {source} does not exist; pass a camera index, file or URL")
+    cap = cv2.VideoCapture(source)
+    if not cap.isOpened():
+        what = "stream" if is_url else "video file"
+        raise CameraError(
+            f"cannot open {what} {source}: OpenCV could not read it (unsupported codec, "
+            "unreachable stream, or not a video)"
+        )
+    return cap, not is_url
+
+
+def _grabber(cap: Any, slot: LatestFrame, stop: threading.Event, pace_s: float | None) -> None:
+    seq = 0
+    next_t = time.perf_counter()
+    try:
+        while not stop.is_set():
+            ok, image = cap.read()
+            if not ok or image is None:
+                break
+            seq += 1
+            slot.put(Frame(seq, image, time.perf_counter_ns()))
+            if pace_s:
+                next_t += pace_s
+                delay = next_t - time.perf_counter()
+                if delay > 0:
+                    stop.wait(delay)
+    finally:
+        slot.close()
+
+
+def display_available() -> bool:
+    """Whether an overlay window can be shown (a display on Linux, always elsewhere)."""
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+class _Overlay:
+    """An OpenCV window with label, confidence, FPS and latency; closes on q or Esc."""
+
+    def __init__(self, cv2: Any, title: str) -> None:
+        self.cv2 = cv2
+        self.title = title
+        cv2.namedWindow(title, cv2.WINDOW_NORMAL)  # raises cv2.error on a headless OpenCV build
+
+    def show(self, image: Any, r: FrameResult, fps: float) -> bool:
+        cv2 = self.cv2
+        p = r.prediction
+        lines = [
+            f"{p.label} {p.probability:.0%}",
+            f"{fps:.1f} FPS  model {r.model_ms:.1f} ms  e2e {r.capture_to_result_ms:.1f} ms",
+        ]
+        for i, text in enumerate(lines):
+            y = 28 + 26 * i
+            cv2.putText(image, text, (10, y), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 4)
+            cv2.putText(image, text, (10, y), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2)
+        cv2.imshow(self.title, image)
+        return (cv2.waitKey(1) & 0xFF) not in (ord("q"), 27)
+
+    def close(self) -> None:
+        self.cv2.destroyWindow(self.title)
+
+
+def run_camera(
+    config: CameraConfig,
+    on_frame: Callable[[FrameResult], None] | None = None,
+    predictor: Predictor | None = None,
+) -> CameraStats:
+    """Classify ``config.source`` until a limit, the end of the stream, q/Esc or Ctrl-C."""
+    if predictor is None:
+        predictor = Predictor.from_bundle(
+            config.bundle, config.artifact, config.threads, polarity=config.polarity
+        )
+    cap, is_file = open_source(config.source)
+    cv2 = _cv2()
+    pace_s = None
+    if is_file and config.pace:
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        pace_s = 1.0 / fps if fps > 0 else None
+    overlay = None
+    if not config.headless and display_available():
+        try:
+            overlay = _Overlay(cv2, f"edgetk - {predictor.manifest.name}")
+        except cv2.error as exc:
+            log.warning(
+                "no overlay window (%s); running headless", str(exc).strip().splitlines()[-1]
+            )
+    elif not config.headless:
+        log.warning("no display found; running headless (pass --headless to silence this)")
+
+    slot = LatestFrame()
+    stop = threading.Event()
+    grabber = threading.Thread(
+        target=_grabber, args=(cap, slot, stop, pace_s), name="frame-grabber", daemon=True
+    )
+    model_ns: list[int] = []
+    e2e_ns: list[int] = []
+    last_seq = 0
+    reason = "end of stream"
+    start = time.perf_counter()
+    last_frame_t = start
+    grabber.start()
+    try:
+        while True:
+            if config.max_frames is not None and len(model_ns) >= config.max_frames:
+                reason = "max frames"
+                break
+            if config.duration is not None and time.perf_counter() - start >= config.duration:
+                reason = "duration"
+                break
+            frame = slot.take(timeout=0.2)
+            if frame is None:
+                if slot.closed:
+                    reason = "end of stream" if is_file else "source stopped delivering frames"
+                    break
+                if time.perf_counter() - last_frame_t > STALL_TIMEOUT_S:
+                    reason = f"no frame for {STALL_TIMEOUT_S:.0f} s"
+                    break
+                continue
+            last_frame_t = time.perf_counter()
+            if frame.seq <= last_seq:  # cannot happen with LatestFrame; guards future edits
+                raise RuntimeError(f"frame {frame.seq} taken after frame {last_seq}")
+            last_seq = frame.seq
+            t0 = time.perf_counter_ns()
+            pred = predictor.predict([frame.image], bgr=True, top_k=config.top_k)[0]
+            t1 = time.perf_counter_ns()
+            model_ns.append(t1 - t0)
+            e2e_ns.append(t1 - frame.captured_ns)
+            result = FrameResult(
+                frame.seq, pred, (t1 - t0) / 1e6, (t1 - frame.captured_ns) / 1e6, slot.dropped
+            )
+            if on_frame:
+                on_frame(result)
+            if overlay is not None:
+                elapsed = time.perf_counter() - start
+                if not overlay.show(frame.image, result, len(model_ns) / max(elapsed, 1e-9)):
+                    reason = "closed by user"
+                    break
+    except KeyboardInterrupt:
+        reason = "interrupted"
+    finally:
+        stop.set()
+        grabber.join(timeout=5.0)
+        cap.release()
+        if overlay is not None:
+            overlay.close()
+    slot.discard()
+    duration = time.perf_counter() - start
+    if slot.put_count == 0 and reason not in ("interrupted", "closed by user"):
+        raise CameraError(
+            f"{config.source} opened but delivered no frames: not a video OpenCV can decode, "
+            "or the camera produced nothing"
+        )
+    return CameraStats(
+        source=config.source,
+        frames_read=slot.put_count,
+        frames_classified=len(model_ns),
+        frames_dropped=slot.dropped,
+        duration_s=duration,
+        end_reason=reason,
+        model_ms=LatencyStats.from_ns(model_ns) if model_ns else None,
+        capture_to_result_ms=LatencyStats.from_ns(e2e_ns) if e2e_ns else None,
+    )
+
+
+__all__ = [
+    "CameraConfig",
+    "CameraStats",
+    "FrameResult",
+    "display_available",
+    "open_source",
+    "run_camera",
+]
