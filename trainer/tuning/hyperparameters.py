@@ -1,0 +1,71 @@
+"""The head's hyperparameters (what a trial varies) and the file of best values the search writes.
+
+``HeadHyperparameters`` is the contract with the trainer: its dict is a set of stage-config
+overrides (``learning_rate``, ``dropout``, ``dense_units``, ``label_smoothing``, ``l2``) that
+``edgetk train`` applies on top of a stage preset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgetk.configbase import JsonConfig, check_range
+from edgetk.errors import ConfigError
+from edgetk.fileio import read_json, write_json
+
+BEST_FILE = "best_hyperparameters.json"
+
+
+@dataclass(frozen=True)
+class HeadHyperparameters(JsonConfig):
+    """One point of the search space: how the classification head is built and trained."""
+
+    learning_rate: float = 1e-3
+    dropout: float = 0.3
+    dense_units: tuple[int, ...] = (128,)
+    label_smoothing: float = 0.0
+    l2: float = 0.0
+
+    def validate(self) -> None:
+        check_range("learning_rate", self.learning_rate, 1e-7, 1.0)
+        check_range("dropout", self.dropout, 0.0, 0.9)
+        check_range("label_smoothing", self.label_smoothing, 0.0, 0.5)
+        check_range("l2", self.l2, 0.0, 1.0)
+        for units in self.dense_units:
+            if not isinstance(units, int) or units < 1:
+                raise ConfigError(f"dense_units={list(self.dense_units)}: each must be an int >= 1")
+
+    @classmethod
+    def defaults(cls) -> HeadHyperparameters:
+        """What the transfer stage uses when nobody tuned it (trainer.models.build_transfer)."""
+        return cls()
+
+    @classmethod
+    def from_trial_values(cls, values: dict[str, Any]) -> HeadHyperparameters:
+        """Build from a KerasTuner trial's ``hyperparameters.values`` (``units_1``, ``units_2``...)."""
+        layers = int(values.get("dense_layers", 0))
+        return cls(
+            learning_rate=float(values["learning_rate"]),
+            dropout=float(values["dropout"]),
+            dense_units=tuple(int(values[f"units_{i}"]) for i in range(1, layers + 1)),
+            label_smoothing=float(values.get("label_smoothing", 0.0)),
+            l2=float(values.get("l2", 0.0)),
+        )
+
+
+def save_best(path: str | Path, hps: HeadHyperparameters) -> Path:
+    """Write the stage-config overrides file (plain keys, real JSON types) that ``edgetk train`` reads."""
+    return write_json(path, hps.to_dict())
+
+
+def load_overrides(path: str | Path) -> dict[str, Any]:
+    """Read an overrides file back as a validated dict (unknown keys are an error, by name)."""
+    try:
+        data = read_json(path)
+    except FileNotFoundError:
+        raise ConfigError(f"hyperparameters file {path} does not exist") from None
+    except ValueError as exc:
+        raise ConfigError(f"hyperparameters file {path} is not valid JSON: {exc}") from None
+    return HeadHyperparameters.from_dict(data).to_dict()

@@ -1,0 +1,150 @@
+"""``edgetk tune``: hyperparameter search with KerasTuner (thin: options -> TuneConfig -> run_search)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from trainer.cli_options import data_config_from_options, data_options, run_dir_option
+
+PRESETS = ("full", "quick")
+
+
+@click.command()
+@run_dir_option
+@click.option(
+    "--preset",
+    type=click.Choice(PRESETS),
+    default="full",
+    show_default=True,
+    help="full: whole dataset, 40 trials; quick: 6,000 training images, 10 short trials.",
+)
+@click.option(
+    "--algorithm",
+    type=click.Choice(["hyperband", "bayesian", "random"]),
+    default=None,
+    help="Search algorithm (default: hyperband).",
+)
+@click.option("--max-trials", type=int, default=None, help="Total trials in the project.")
+@click.option(
+    "--time-budget",
+    type=float,
+    default=None,
+    help="Minutes of wall clock for this run; no new trial starts after it.",
+)
+@click.option("--executions-per-trial", type=int, default=None, help="Repeats averaged per trial.")
+@click.option("--max-epochs", type=int, default=None, help="Longest trial, in epochs.")
+@click.option("--batch-size", type=int, default=None, help="Head training batch size.")
+@click.option(
+    "--backbone", default=None, help="Feature extractor (default mobilenet_v2, alpha 0.35)."
+)
+@click.option("--alpha", type=float, default=None, help="Backbone width multiplier.")
+@click.option(
+    "--backbone-size", type=int, default=None, help="Resolution fed to the backbone (96)."
+)
+@click.option("--weights", default=None, help="'imagenet', 'none' or a weights file.")
+@click.option("--overwrite", is_flag=True, help="Delete an earlier search here and start over.")
+@click.option("--no-compare", is_flag=True, help="Skip the best-vs-default test comparison.")
+@click.option("--features-only", is_flag=True, help="Compute and cache the features, then stop.")
+@data_options
+def tune(
+    run_dir: Path | None,
+    preset: str,
+    algorithm: str | None,
+    max_trials: int | None,
+    time_budget: float | None,
+    executions_per_trial: int | None,
+    max_epochs: int | None,
+    batch_size: int | None,
+    backbone: str | None,
+    alpha: float | None,
+    backbone_size: int | None,
+    weights: str | None,
+    overwrite: bool,
+    no_compare: bool,
+    features_only: bool,
+    **data_opts,
+) -> None:
+    """Search the head's learning rate, dropout, dense layers, label smoothing and L2.
+
+    The objective is validation macro-F1. Backbone features are computed once and cached in the
+    run directory; an interrupted search resumes when run again with the same settings. Set
+    KERASTUNER_TUNER_ID / KERASTUNER_ORACLE_IP / KERASTUNER_ORACLE_PORT to run as the chief or a
+    worker of a distributed search (docs/tuning.md).
+    """
+    from trainer import env
+    from trainer.rundir import default_run_dir
+    from trainer.tuning import TuneConfig
+    from trainer.tuning.features import BackboneConfig
+
+    env.prepare()
+    base = TuneConfig.quick() if preset == "quick" else TuneConfig.full()
+    if data_opts["train_size"] is None:
+        data_opts["train_size"] = base.data.train_size
+    data = data_config_from_options(**data_opts)
+    bb = base.backbone.to_dict()
+    for key, value in (
+        ("backbone", backbone),
+        ("alpha", alpha),
+        ("image_size", backbone_size),
+        ("weights", weights),
+    ):
+        if value is not None:
+            bb[key] = value
+    if backbone is not None and alpha is None:
+        bb["alpha"] = None  # the family's own default, not MobileNetV2's 0.35
+    changes = {
+        k: v
+        for k, v in {
+            "algorithm": algorithm,
+            "max_trials": max_trials,
+            "time_budget_min": time_budget,
+            "executions_per_trial": executions_per_trial,
+            "max_epochs": max_epochs,
+            "batch_size": batch_size,
+        }.items()
+        if v is not None
+    }
+    cfg = TuneConfig.from_dict(
+        {
+            **base.to_dict(),
+            **changes,
+            "seed": data.seed,
+            "data": data.to_dict(),
+            "backbone": BackboneConfig.from_dict(bb).to_dict(),
+        }
+    )
+    run = run_dir or default_run_dir(
+        data.source.value if data.path is None else Path(data.path).name
+    )
+
+    if features_only:
+        from trainer.tuning import prepare_features
+
+        fs = prepare_features(cfg, run)
+        click.echo(f"features {fs.feature_dim}-d for {fs.describe()['counts']} -> {fs.path}")
+        return
+
+    from trainer.tuning import run_search
+
+    res = run_search(cfg, run, overwrite=overwrite, compare=not no_compare)
+    if res.role == "worker":
+        click.echo(f"worker: ran {len(res.trials_run_now)} trial(s); the chief writes the results")
+        return
+    click.echo(
+        f"{cfg.algorithm.value}: {len(res.trials)} trials ({len(res.trials_run_now)} this run) "
+        f"in {res.seconds:.0f} s; stopped: {res.stop_reason or 'search space done'}"
+    )
+    if res.best is None:
+        click.echo("no completed trial; nothing to report")
+        return
+    click.echo(f"best val_macro_f1 {res.best_value:.4f}: {res.best.to_dict()}")
+    if res.comparison:
+        d, b = res.comparison["default"]["test"], res.comparison["best"]["test"]
+        click.echo(
+            f"test  default acc {d['accuracy']:.4f} F1 {d['macro_f1']:.4f}  |  "
+            f"best acc {b['accuracy']:.4f} F1 {b['macro_f1']:.4f}  "
+            f"({res.comparison['winner_on_test_macro_f1']} wins on test macro-F1)"
+        )
+    click.echo(f"-> {res.paths.best}  (edgetk train overrides), {res.paths.root}/trials.csv")
