@@ -23,6 +23,9 @@ def _too_large(limit: int) -> ApiError:
         "body_too_large",
         f"request body is larger than the limit of {limit} bytes ({limit / 1048576:g} MiB); "
         "send a smaller image or raise the server's --max-body-mb",
+        # Close the connection: otherwise the server would go on reading (and discarding) the
+        # rest of the body to keep the connection usable, which is what the limit prevents.
+        headers={"Connection": "close"},
     )
 
 
@@ -40,8 +43,7 @@ class BodyLimitMiddleware:
         declared = _content_length(scope)
         if declared is not None and declared > self.limit:
             err = _too_large(self.limit)
-            # Connection: close, because the unread body is still on the socket.
-            await error_response(err.status, err.code, err.message, {"Connection": "close"})(
+            await error_response(err.status, err.code, err.message, err.headers)(
                 scope, receive, send
             )
             return
@@ -70,8 +72,9 @@ class BodyLimitMiddleware:
             # middleware); the router normally turns it into the same response itself.
             if started:
                 raise
-            headers = {"Connection": "close"}
-            await error_response(err.status, err.code, err.message, headers)(scope, receive, send)
+            await error_response(err.status, err.code, err.message, err.headers)(
+                scope, receive, send
+            )
 
 
 def _content_length(scope: Scope) -> int | None:
