@@ -203,3 +203,104 @@ def camera(
             f"p50 {e.p50:.2f} p90 {e.p90:.2f} p99 {e.p99:.2f}",
             err=True,
         )
+
+
+@click.command()
+@click.argument("bundle", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--artifacts",
+    default=None,
+    help="Comma-separated artifacts (file or format:precision); default: all.",
+)
+@click.option(
+    "--threads",
+    "threads_csv",
+    default="1,2",
+    show_default=True,
+    help="Thread counts, comma-separated.",
+)
+@click.option("--runs", default=200, show_default=True, type=int, help="Timed runs after warm-up.")
+@click.option("--warmup", default=20, show_default=True, type=int, help="Untimed warm-up runs.")
+@click.option(
+    "--batch", default=8, show_default=True, type=int, help="Batch size for batched throughput."
+)
+@click.option(
+    "--data", type=click.Path(path_type=Path), default=None, help="Labelled folder for accuracy."
+)
+@click.option(
+    "--data-limit", type=int, default=None, help="Evaluate at most this many images of --data."
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=None, help="Write the JSON record here."
+)
+@click.option(
+    "--label", default="", help="Free text stored with the record (e.g. 'Raspberry Pi 5')."
+)
+@click.option(
+    "--isolate/--no-isolate",
+    default=True,
+    show_default=True,
+    help="Measure each artifact in its own process.",
+)
+@click.option(
+    "--compare",
+    "compare",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Benchmark JSON files to show side by side (repeat, or list after --compare).",
+)
+def bench(
+    bundle: Path | None,
+    artifacts: str | None,
+    threads_csv: str,
+    runs: int,
+    warmup: int,
+    batch: int,
+    data: Path | None,
+    data_limit: int | None,
+    out: Path | None,
+    label: str,
+    isolate: bool,
+    compare: tuple[Path, ...],
+) -> None:
+    """Benchmark BUNDLE's artifacts on this device, or compare saved results.
+
+    Per artifact and thread count: load time, first inference, latency p50/p90/p99/mean/std,
+    single-stream and batched throughput, peak memory, size and (with --data) accuracy.
+    `edgetk bench --compare A.json B.json` prints earlier results side by side.
+    """
+    from edgetk.errors import ConfigError
+
+    if compare:
+        from edge_runtime.bench import format_comparison, load_record
+
+        files = list(compare) + ([bundle] if bundle else [])
+        click.echo(format_comparison([(str(f), load_record(f)) for f in files]))
+        return
+    if bundle is None:
+        raise ConfigError("give a BUNDLE to benchmark, or --compare A.json B.json")
+    from edge_runtime.bench import BenchConfig, format_table, run_bench
+    from edgetk.fileio import write_json
+
+    config = BenchConfig(
+        bundle=str(bundle),
+        artifacts=tuple(a.strip() for a in artifacts.split(",") if a.strip()) if artifacts else (),
+        threads=_threads_list(threads_csv),
+        runs=runs,
+        warmup=warmup,
+        batch=batch,
+        data=str(data) if data else None,
+        data_limit=data_limit,
+        isolate=isolate,
+        label=label,
+    )
+
+    def progress(row: dict) -> None:
+        state = "ok" if row.get("status") == "ok" else f"ERROR {row.get('error')}"
+        click.echo(f"  {row['artifact']} x{row['threads']}: {state}", err=True)
+
+    record = run_bench(config, progress)
+    click.echo(format_table(record))
+    if out:
+        write_json(out, record)
+        click.echo(f"wrote {out}", err=True)
