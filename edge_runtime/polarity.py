@@ -34,12 +34,16 @@ def border_and_centre_means(grey: np.ndarray) -> tuple[float, float]:
     """Mean brightness of the outer ring (1/8 of each side) and of the central half of ``grey``."""
     h, w = grey.shape[:2]
     step = max(1, max(h, w) // _MAX_SAMPLE_SIDE)
-    g = grey[::step, ::step].astype(np.float32)
+    g = grey[::step, ::step] if step > 1 else grey
     h, w = g.shape[:2]
     bh, bw = max(1, h // 8), max(1, w // 8)
-    ring = np.concatenate([g[:bh].ravel(), g[-bh:].ravel(), g[:, :bw].ravel(), g[:, -bw:].ravel()])
+    # Integer sums (ring = whole - inside) keep this cheap on every camera frame.
+    total = int(g.sum(dtype=np.int64))
+    inside = g[bh : h - bh, bw : w - bw]
+    ring_n = h * w - inside.size
+    ring = (total - int(inside.sum(dtype=np.int64))) / ring_n if ring_n else total / (h * w)
     centre = g[h // 4 : h - h // 4 or h, w // 4 : w - w // 4 or w]
-    return float(ring.mean()), float(centre.mean())
+    return float(ring), float(centre.sum(dtype=np.int64)) / centre.size
 
 
 def looks_dark_on_light(grey: np.ndarray) -> bool:

@@ -41,9 +41,13 @@ class Prediction:
 
 def top_k_of(probabilities: np.ndarray, labels: tuple[str, ...], k: int) -> list[tuple[str, float]]:
     """The ``k`` most probable ``(label, probability)`` pairs, most probable first."""
-    k = max(1, min(k, len(labels)))
-    order = np.argsort(-probabilities, kind="stable")[:k]
-    return [(labels[i], float(probabilities[i])) for i in order]
+    return [(labels[i], float(probabilities[i])) for i in top_indices(probabilities, k)]
 
 
-__all__ = ["Prediction", "top_k_of"]
+def top_indices(probabilities: np.ndarray, k: int) -> list[int]:
+    """Class indices of the ``k`` largest probabilities, largest first (ties: lower index first)."""
+    k = max(1, min(k, len(probabilities)))
+    return [int(i) for i in np.argsort(-probabilities, kind="stable")[:k]]
+
+
+__all__ = ["Prediction", "top_indices", "top_k_of"]

@@ -13,8 +13,8 @@ from edge_runtime.backends import Backend, open_backend
 from edge_runtime.errors import ModelError
 from edge_runtime.manifest import Artifact, Manifest, load_manifest
 from edge_runtime.polarity import PolarityChoice, check_polarity_choice
-from edge_runtime.prediction import Prediction, top_k_of
-from edge_runtime.preprocess import prepare_with_polarity
+from edge_runtime.prediction import Prediction, top_indices
+from edge_runtime.preprocess import pixel_values, prepare_pixels, prepare_with_polarity
 from edge_runtime.quantization import softmax
 
 
@@ -41,6 +41,9 @@ class Predictor:
         self.polarity = check_polarity_choice(polarity)
         self.top_k = top_k
         self._lock = threading.Lock()
+        # Preprocessing yields uint8 pixels, so the manifest's value range and the artifact's
+        # input quantization together are one 256-entry table: pixel -> input tensor value.
+        self._input_table = backend.quantize_input(pixel_values(manifest.input))
 
     @classmethod
     def from_bundle(
@@ -104,27 +107,31 @@ class Predictor:
             return []
         pol = check_polarity_choice(polarity) if polarity else self.polarity
         spec = self.manifest.input
-        prep_ns, xs, inverted = [], [], []
+        prep_ns, planes, inverted = [], [], []
         for image in images:
             t0 = time.perf_counter_ns()
-            x, inv = prepare_with_polarity(image, spec, pol, bgr)
+            plane, inv = prepare_pixels(image, spec, pol, bgr)
             prep_ns.append(time.perf_counter_ns() - t0)
-            xs.append(x)
+            planes.append(plane)
             inverted.append(inv)
         t0 = time.perf_counter_ns()
-        probs = self.predict_batch(xs[0][None] if len(xs) == 1 else np.stack(xs))
-        model_ns = (time.perf_counter_ns() - t0) / len(xs)
+        q = self._input_table[planes[0][None] if len(planes) == 1 else np.stack(planes)]
+        with self._lock:
+            probs = self.backend.run_quantized(q)
+        if self.manifest.output.kind == "logits":
+            probs = softmax(probs)
+        model_ns = (time.perf_counter_ns() - t0) / len(planes)
         k = top_k or self.top_k
+        labels = self.labels
         results = []
         for p, ns, inv in zip(probs, prep_ns, inverted):
-            top = top_k_of(p, self.labels, k)
-            idx = self.labels.index(top[0][0])
+            idx = top_indices(p, k)
             results.append(
                 Prediction(
-                    index=idx,
-                    label=top[0][0],
-                    probability=top[0][1],
-                    top_k=top,
+                    index=idx[0],
+                    label=labels[idx[0]],
+                    probability=float(p[idx[0]]),
+                    top_k=[(labels[i], float(p[i])) for i in idx],
                     probabilities=p,
                     latency_ms=(ns + model_ns) / 1e6,
                     inverted=inv,

@@ -211,13 +211,17 @@ def prepare(
     return prepare_with_polarity(image, spec, polarity, bgr)[0]
 
 
-def prepare_with_polarity(
+def prepare_pixels(
     image: np.ndarray,
     spec: InputSpec,
     polarity: PolarityChoice = "auto",
     bgr: bool = False,
 ) -> tuple[np.ndarray, bool]:
-    """``prepare``, also saying whether the picture was inverted (to show what ``auto`` did)."""
+    """Colour, polarity, size and layout, still as uint8 pixels; also whether it was inverted.
+
+    ``pixel_values(spec)[pixels]`` equals ``prepare``'s float output, which lets a backend map
+    pixels straight to its quantized input through a 256-entry table.
+    """
     _check_image(image)
     grey = to_grey(image, bgr)
     plane = grey if spec.color == "grey" else to_rgb(image, bgr)
@@ -227,13 +231,29 @@ def prepare_with_polarity(
     plane = fit(plane, spec.height, spec.width, spec.resize)
     if plane.ndim == 2:
         plane = plane[..., None]
-    lo, hi = spec.value_range
-    x = plane.astype(np.float32)
-    if (lo, hi) != (0.0, 255.0):
-        x = x * np.float32((hi - lo) / 255.0) + np.float32(lo)
     if spec.layout == "NCHW":
-        x = np.transpose(x, (2, 0, 1))
-    return x, inverted
+        plane = np.transpose(plane, (2, 0, 1))
+    return plane, inverted
+
+
+def pixel_values(spec: InputSpec) -> np.ndarray:
+    """The float32 model value of each pixel value 0..255 under ``spec.value_range``."""
+    lo, hi = spec.value_range
+    v = np.arange(256, dtype=np.float32)
+    if (lo, hi) != (0.0, 255.0):
+        v = v * np.float32((hi - lo) / 255.0) + np.float32(lo)
+    return v
+
+
+def prepare_with_polarity(
+    image: np.ndarray,
+    spec: InputSpec,
+    polarity: PolarityChoice = "auto",
+    bgr: bool = False,
+) -> tuple[np.ndarray, bool]:
+    """``prepare``, also saying whether the picture was inverted (to show what ``auto`` did)."""
+    plane, inverted = prepare_pixels(image, spec, polarity, bgr)
+    return pixel_values(spec)[plane], inverted
 
 
 __all__ = [
@@ -241,7 +261,9 @@ __all__ = [
     "decode_image_bytes",
     "fit",
     "load_image",
+    "pixel_values",
     "prepare",
+    "prepare_pixels",
     "prepare_with_polarity",
     "to_grey",
     "to_rgb",

@@ -57,7 +57,10 @@ class Backend(ABC):
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """Real-valued batch ``(N, ...)`` -> real-valued outputs ``(N, classes)``."""
-        q = self.quantize_input(x)
+        return self.run_quantized(self.quantize_input(x))
+
+    def run_quantized(self, q: np.ndarray) -> np.ndarray:
+        """A batch already in the input tensor's dtype -> real-valued outputs ``(N, classes)``."""
         if self.batchable or len(q) == 1:
             return self.dequantize_output(self.invoke(q))
         return np.concatenate(

@@ -1,0 +1,142 @@
+"""Acceptance: cold start of ``edgetk predict BUNDLE one.png`` as a whole process vs a minimal script.
+
+    .venv/bin/python scripts/bench_cold_start.py [--bundle DIR] [--runs 15]
+
+The minimal script imports ai-edge-litert, loads the same int8 model and runs one inference. Both
+run as fresh processes, alternated, ``--runs`` times each; wall time by ``perf_counter_ns`` around
+the process, peak memory as the child's ``ru_maxrss`` from ``os.wait4``. Targets (ratio of medians):
+wall <= 2x, peak memory <= 1.5x. Also saves ``python -X importtime`` of the predict command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+from bench_common import ROOT, SAMPLE_IMAGE, int8_artifact, machine, median, pick_bundle
+
+from edgetk.fileio import write_json, write_text
+
+MINIMAL = """
+import sys
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+it = Interpreter(model_path=sys.argv[1])
+it.allocate_tensors()
+d = it.get_input_details()[0]
+it.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
+it.invoke()
+print(it.get_tensor(it.get_output_details()[0]["index"]).argmax())
+"""
+
+
+def run_once(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of one fresh process."""
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    t0 = time.perf_counter_ns()
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ROOT
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = (time.perf_counter_ns() - t0) / 1e9
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd} failed ({proc.returncode}): {err[-500:]}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bundle")
+    ap.add_argument("--image", default=str(SAMPLE_IMAGE))
+    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "edge" / "cold_start.json"))
+    args = ap.parse_args()
+    bundle = pick_bundle(args.bundle)
+    artifact = int8_artifact(bundle)
+    predict_cmd = [
+        sys.executable,
+        "-m",
+        "edgetk",
+        "predict",
+        str(bundle),
+        args.image,
+        "--artifact",
+        artifact,
+    ]
+    minimal_cmd = [sys.executable, "-c", MINIMAL, str(bundle / artifact)]
+
+    for cmd in (predict_cmd, minimal_cmd):  # warm the page cache; not counted
+        run_once(cmd)
+    samples: dict[str, list[tuple[float, float]]] = {"predict": [], "minimal": []}
+    for _ in range(args.runs):
+        samples["predict"].append(run_once(predict_cmd))
+        samples["minimal"].append(run_once(minimal_cmd))
+
+    def summary(name: str) -> dict[str, float]:
+        walls = [w for w, _ in samples[name]]
+        mems = [m for _, m in samples[name]]
+        return {
+            "wall_s_median": round(median(walls), 4),
+            "wall_s_min": round(min(walls), 4),
+            "wall_s_max": round(max(walls), 4),
+            "peak_rss_mb_median": round(median(mems), 1),
+        }
+
+    p, m = summary("predict"), summary("minimal")
+    wall_ratio = p["wall_s_median"] / m["wall_s_median"]
+    mem_ratio = p["peak_rss_mb_median"] / m["peak_rss_mb_median"]
+
+    imports = subprocess.run(
+        [sys.executable, "-X", "importtime", *predict_cmd[1:]],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stderr
+    rows = [ln for ln in imports.splitlines() if ln.startswith("import time:") and "|" in ln]
+    parsed = []
+    for ln in rows[1:]:
+        _, self_us, cum_us, name = (s.strip() for s in ln.replace("import time:", "").split("|"))
+        parsed.append((int(cum_us), int(self_us), name))
+    top = sorted(parsed, reverse=True)[:25]
+    heavy = sorted(
+        {n.strip().split(".")[0] for _, _, n in parsed}
+        & {"scipy", "sklearn", "pandas", "matplotlib", "cv2", "tensorflow", "keras", "onnxruntime"}
+    )
+    write_text(
+        ROOT / "benchmarks" / "edge" / "importtime_predict.txt",
+        "python -X importtime -m edgetk predict BUNDLE one.png: top 25 by cumulative time (us)\n"
+        + "\n".join(f"{c:>9} {s:>9}  {n}" for c, s, n in top)
+        + f"\nheavy packages imported: {heavy or 'none'}\n",
+    )
+    record = {
+        "what": "whole-process cold start: `edgetk predict BUNDLE one.png` vs minimal ai-edge-litert script",
+        "bundle": str(bundle.relative_to(ROOT) if bundle.is_relative_to(ROOT) else bundle),
+        "artifact": artifact,
+        "runs_each": args.runs,
+        "predict_command": "python -m edgetk predict BUNDLE IMAGE --artifact " + artifact,
+        "minimal_script": MINIMAL.strip(),
+        "predict": p,
+        "minimal": m,
+        "wall_ratio": round(wall_ratio, 3),
+        "peak_memory_ratio": round(mem_ratio, 3),
+        "targets": {"wall_ratio": "<= 2.0", "peak_memory_ratio": "<= 1.5"},
+        "passed": wall_ratio <= 2.0 and mem_ratio <= 1.5,
+        "heavy_imports_in_predict": heavy,
+        "samples": {k: [[round(w, 4), round(mm, 1)] for w, mm in v] for k, v in samples.items()},
+        **machine(),
+    }
+    write_json(args.out, record)
+    print(
+        f"| {record['bundle']} `{artifact}` | {args.runs} | {p['wall_s_median']:.3f} | "
+        f"{m['wall_s_median']:.3f} | {wall_ratio:.2f} | {p['peak_rss_mb_median']:.0f} | "
+        f"{m['peak_rss_mb_median']:.0f} | {mem_ratio:.2f} |"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Acceptance: per-image overhead of the runtime vs a bare ``invoke()`` loop on the same interpreter.
+
+    .venv/bin/python scripts/bench_overhead.py [--bundle DIR] [--rounds 20] [--per-round 50]
+
+Both are timed with ``perf_counter_ns`` on ONE interpreter (the Predictor's own), interleaved in
+rounds so that drift on this shared machine hits both alike, after a warm-up. Runtime: the public
+``Predictor.predict([decoded_image])`` (preprocessing from the manifest, int8 quantization, invoke,
+dequantization, top-k). Baseline: ``interpreter.invoke()`` alone with the input already set.
+Target: p50 ratio <= 1.15. Writes benchmarks/edge/overhead.json and prints a Markdown row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+from bench_common import ROOT, SAMPLE_IMAGE, int8_artifact, machine, pick_bundle
+
+from edge_runtime import Predictor
+from edge_runtime.preprocess import decode_image_bytes
+from edge_runtime.stats import LatencyStats
+from edgetk.fileio import write_json
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bundle")
+    ap.add_argument("--image", default=str(SAMPLE_IMAGE))
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--per-round", type=int, default=50)
+    ap.add_argument("--warmup", type=int, default=50)
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "edge" / "overhead.json"))
+    args = ap.parse_args()
+
+    bundle = pick_bundle(args.bundle)
+    artifact = int8_artifact(bundle)
+    predictor = Predictor.from_bundle(bundle, artifact, args.threads)
+    interp = predictor.backend.interpreter  # the same interpreter the runtime uses
+    image = decode_image_bytes(Path(args.image).read_bytes())
+    inp = interp.get_input_details()[0]
+    q = predictor.backend.quantize_input(predictor.preprocess(image)[None])
+
+    def runtime_once() -> None:
+        predictor.predict([image])
+
+    def set_input() -> None:
+        # predict() may have resized the tensor for a batch; a bare loop runs batch 1.
+        interp.set_tensor(inp["index"], q)
+
+    for _ in range(args.warmup):
+        runtime_once()
+    set_input()
+    for _ in range(args.warmup):
+        interp.invoke()
+
+    bare_ns: list[int] = []
+    rt_ns: list[int] = []
+    for _ in range(args.rounds):
+        set_input()
+        for _ in range(args.per_round):
+            t0 = time.perf_counter_ns()
+            interp.invoke()
+            bare_ns.append(time.perf_counter_ns() - t0)
+        for _ in range(args.per_round):
+            t0 = time.perf_counter_ns()
+            runtime_once()
+            rt_ns.append(time.perf_counter_ns() - t0)
+
+    bare, rt = LatencyStats.from_ns(bare_ns), LatencyStats.from_ns(rt_ns)
+    ratio = rt.p50 / bare.p50
+    pred = predictor.predict([image])[0]
+    record = {
+        "what": "Predictor.predict([decoded image]) vs bare interpreter.invoke() on the same interpreter",
+        "bundle": str(bundle.relative_to(ROOT) if bundle.is_relative_to(ROOT) else bundle),
+        "artifact": artifact,
+        "input_tensor": {
+            "shape": [int(d) for d in inp["shape"]],
+            "dtype": np.dtype(inp["dtype"]).name,
+        },
+        "image": str(Path(args.image).relative_to(ROOT))
+        if Path(args.image).is_relative_to(ROOT)
+        else args.image,
+        "prediction": {"label": pred.label, "probability": round(pred.probability, 4)},
+        "threads": args.threads,
+        "runs_each": len(bare_ns),
+        "rounds": args.rounds,
+        "bare_invoke_ms": bare.to_dict(),
+        "runtime_predict_ms": rt.to_dict(),
+        "p50_ratio": round(ratio, 4),
+        "target": "<= 1.15",
+        "passed": ratio <= 1.15,
+        **machine(),
+    }
+    write_json(args.out, record)
+    print(
+        f"| {record['bundle']} `{artifact}` | {args.threads} | {len(bare_ns)} | {bare.p50:.3f} | "
+        f"{rt.p50:.3f} | {ratio:.3f} | {'pass' if ratio <= 1.15 else 'FAIL'} |"
+    )
+
+
+if __name__ == "__main__":
+    main()
