@@ -147,7 +147,7 @@ BAD_MULTIPART = [
     ([("file", ("b.png", bomb_png(), "image/png"))], 413, "image_too_large", "'b.png'"),
     (
         [("file", (f"{i}.png", PNG, "image/png")) for i in range(4)],
-        413,
+        422,
         "too_many_files",
         "more than 3",
     ),

@@ -85,7 +85,7 @@ def test_bad_input_over_http_then_good(
 def test_too_many_files_over_http_then_good(server: LiveServer) -> None:
     files = [("file", (f"{i}.png", PNG, "image/png")) for i in range(5)]
     r = httpx.post(f"{server.url}/v1/predict", files=files)
-    assert r.status_code == 413 and r.json()["error"]["code"] == "too_many_files"
+    assert r.status_code == 422 and r.json()["error"]["code"] == "too_many_files"
     good(server.url)
 
 

@@ -27,26 +27,30 @@ from edge_runtime.server.settings import ServeConfig
 from edge_runtime.server.uploads import Upload, read_uploads
 
 _IMAGE_TYPES = ("image/png", "image/jpeg", "image/bmp", "image/gif", "image/webp", "image/tiff")
-_BINARY = {"schema": {"type": "string", "format": "binary"}}
-PREDICT_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "description": "Images as multipart file parts (any field name, e.g. `file`), or one "
-        "image as the raw body with its image content type.",
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
-                    },
-                    "required": ["file"],
-                }
+_BINARY = {"schema": {"type": "string", "format": "binary", "minLength": 1}}
+
+
+def predict_body(max_files: int) -> dict[str, Any]:
+    """The OpenAPI request body of ``POST /v1/predict`` (FastAPI cannot infer it: the route
+    reads the body itself, so that the size limit and error codes stay under its control)."""
+    files = {"type": "array", "items": _BINARY["schema"], "minItems": 1, "maxItems": max_files}
+    return {
+        "requestBody": {
+            "required": True,
+            "description": "Images as multipart file parts (any field name, e.g. `file`), or one "
+            "image as the raw body with its image content type.",
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": files},
+                        "required": ["file"],
+                    }
+                },
+                **{t: _BINARY for t in _IMAGE_TYPES},
             },
-            **{t: _BINARY for t in _IMAGE_TYPES},
-        },
+        }
     }
-}
 
 
 @dataclass
@@ -84,7 +88,7 @@ def build_router(state: ServiceState) -> APIRouter:
         summary="Classify one or more images",
         response_model=PredictResponse,
         responses=error_responses(400, 401, 413, 415, 422, 503),
-        openapi_extra=PREDICT_BODY,
+        openapi_extra=predict_body(config.max_files),
         dependencies=guarded,
         tags=["inference"],
     )
@@ -224,4 +228,4 @@ def _metadata(state: ServiceState) -> dict[str, Any]:
     }
 
 
-__all__ = ["PREDICT_BODY", "ServiceState", "build_router"]
+__all__ = ["ServiceState", "build_router", "predict_body"]

@@ -70,8 +70,10 @@ async def _multipart(request: Request, config: ServeConfig) -> list[tuple[str | 
     except StarletteHTTPException as exc:
         detail = str(exc.detail)
         if "Too many files" in detail:
+            # 422 like any other violation of the documented schema (maxItems), not 413: the
+            # body may be small, it is the number of parts that is refused.
             raise ApiError(
-                413,
+                422,
                 "too_many_files",
                 f"more than {config.max_files} files in one request; split the batch "
                 "(the server's --max-files sets the limit)",
