@@ -1,0 +1,580 @@
+"""The report's sections, each built only from files in the run directory.
+
+Every number printed here is read from a JSON file the run wrote; a section whose files are
+missing says so instead of inventing content. Section order follows the user's outline.
+"""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+from typing import Any
+
+from edgetk.fileio import read_json
+from trainer.report.blocks import Bullets, Figure, Heading, Para, Report, Table
+
+TRAIN_STAGES = ("baseline", "transfer", "finetune")
+
+
+def pct(v: float | None, digits: int = 2) -> str:
+    return "-" if v is None else f"{100 * v:.{digits}f} %"
+
+
+def num(v: float | None, digits: int = 4) -> str:
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def mb(v: float | None) -> str:
+    return "-" if v is None else f"{v / 1e6:.2f} MB"
+
+
+def _json(path: Path) -> Any | None:
+    try:
+        return read_json(path)
+    except (OSError, ValueError):
+        return None
+
+
+def _fig(run: Path, rel: str, caption: str, width: int = 720) -> Figure | None:
+    return Figure(Path(rel), caption, width) if (run / rel).is_file() else None
+
+
+class RunFiles:
+    """Typed access to a run directory's JSON outputs (None where a stage did not run)."""
+
+    def __init__(
+        self, run_dir: Path, bundle_dir: Path | None = None, extra_bench: tuple[Path, ...] = ()
+    ) -> None:
+        self.run = run_dir
+        self.eda = _json(run_dir / "eda" / "eda_summary.json")
+        self.summaries = {s: _json(run_dir / s / "summary.json") for s in TRAIN_STAGES}
+        self.metrics = {s: _json(run_dir / s / "metrics.json") for s in TRAIN_STAGES}
+        self.complexity = _json(run_dir / "return_on_complexity.json")
+        self.tune_summary = _json(run_dir / "tune" / "summary.json")
+        self.tune_comparison = _json(run_dir / "tune" / "comparison.json")
+        self.tune_best = _json(run_dir / "tune" / "best_hyperparameters.json")
+        self.bundle_dir = bundle_dir or run_dir / "bundle"
+        self.manifest = _json(self.bundle_dir / "manifest.json")
+        self.bench = _json(run_dir / "bench" / "bench.json")
+        self.extra_bench = [b for b in (_json(p) for p in extra_bench) if b]
+        self.pipeline = _json(run_dir / "pipeline.json")
+        self.run_info = _json(run_dir / "run.json")
+
+    @property
+    def final_stage(self) -> str | None:
+        for s in reversed(TRAIN_STAGES):
+            if self.metrics[s]:
+                return s
+        return None
+
+
+def summary_section(r: Report, f: RunFiles) -> None:
+    r.add(Heading("Summary"))
+    items = []
+    stage = f.final_stage
+    if stage:
+        m = f.metrics[stage]
+        items.append(
+            f"Final model: **{stage}** stage, test accuracy **{pct(m['accuracy'])}**, macro-F1 "
+            f"{num(m['macro_f1'])} on {m['n_samples']} held-out test images."
+        )
+    if f.manifest:
+        default = next(
+            (a for a in f.manifest["artifacts"] if a["file"] == f.manifest["default_artifact"]),
+            None,
+        )
+        if default:
+            p = default.get("parity", {})
+            acc = p.get("accuracy")
+            items.append(
+                f"Default device artifact: `{default['file']}` ({default['format']} {default['precision']}, "
+                f"{mb(default['size_bytes'])})"
+                + (f", test accuracy {pct(acc)}" if acc is not None else "")
+                + (
+                    ", parity gate passed."
+                    if default.get("parity_passed")
+                    else ", parity gate NOT passed."
+                )
+            )
+    if f.bench:
+        ok = [row for row in f.bench["rows"] if row.get("status") == "ok"]
+        if ok:
+            best = min(ok, key=lambda row: row["latency_ms"]["p50"])
+            items.append(
+                f"Fastest measured artifact on this machine: `{best['artifact']}` with {best['threads']} "
+                f"thread(s), p50 {best['latency_ms']['p50']:.3f} ms per image "
+                f"({best['throughput']['single_stream_ips']:.0f} images/s single-stream)."
+            )
+    r.add(Bullets(tuple(items)) if items else Para("No stage has finished yet."))
+
+
+def data_section(r: Report, f: RunFiles) -> None:
+    r.add(Heading("Data and exploratory analysis"))
+    e = f.eda
+    if not e:
+        r.add(Para("The EDA stage has not run (no `eda/eda_summary.json`)."))
+        return
+    d = e["dataset"]
+    counts = e["class_counts"]["train"]
+    r.add(
+        Para(
+            f"Dataset **{d['name']}** (`{d['source']}`): {d['train_count']} training and {d['test_count']} "
+            f"test images of {'x'.join(str(v) for v in d['image_shape'])} pixels, {d['num_classes']} classes; "
+            f"sha256 fingerprint `{d['fingerprint_sha256'][:16]}…`. Training images per class range from "
+            f"{min(counts.values())} to {max(counts.values())} (imbalance ratio "
+            f"{e['imbalance_ratio']['train']:.2f}), so accuracy and macro-F1 tell the same story and no "
+            "class re-weighting is needed."
+        )
+    )
+    r.add(
+        Table(
+            ("class", "train", "test", "pixel mean", "pixel std"),
+            tuple(
+                (
+                    c["class"],
+                    str(c["train_count"]),
+                    str(c["test_count"]),
+                    num(c["mean"], 1),
+                    num(c["std"], 1),
+                )
+                for c in e["per_class"]
+            ),
+            caption="Class balance and per-class intensity (training split, raw 0..255 pixels)",
+        )
+    )
+    for rel, cap in (
+        ("eda/samples_grid.png", "Random samples per class"),
+        ("eda/class_distribution.png", "Class distribution"),
+        ("eda/pixel_histogram.png", "Pixel intensities and per-class mean ± std"),
+        ("eda/mean_images.png", "Mean image per class"),
+    ):
+        r.add(_fig(f.run, rel, cap))
+
+
+def preprocessing_section(r: Report, f: RunFiles) -> None:
+    r.add(Heading("Preprocessing and augmentation"))
+    if f.eda:
+        r.add(Para(f.eda["normalization"]))
+    cfg = _json(f.run / "transfer" / "config.json") or {}
+    c = cfg.get("config", {})
+    if c:
+        r.add(
+            Para(
+                f"Transfer models resize inside the graph from the native size to {c.get('image_size', '?')} px, "
+                "repeat the grey channel to RGB and apply the backbone's `preprocess_input`; augmentation "
+                "(random flips, small rotations and shifts) runs at the native resolution before the resize and "
+                "is active only in training."
+            )
+        )
+    r.add(_fig(f.run, "transfer/augmentation.png", "Augmented training samples (transfer stage)"))
+
+
+def models_section(r: Report, f: RunFiles) -> None:
+    r.add(Heading("Baseline vs transfer vs fine-tuned: return on complexity"))
+    rows = (f.complexity or {}).get("rows") or []
+    if not rows:
+        r.add(Para("No training stage has finished."))
+        return
+    r.add(
+        Table(
+            (
+                "stage",
+                "test accuracy",
+                "macro-F1",
+                "parameters",
+                ".keras size",
+                "train time",
+                "p50 latency (Keras, 1 image)",
+            ),
+            tuple(
+                (
+                    row["stage"],
+                    pct(row["accuracy"]),
+                    num(row["macro_f1"]),
+                    f"{row['params']:,}",
+                    mb(row.get("model_file_bytes")),
+                    f"{row['train_seconds'] / 60:.1f} min" if row.get("train_seconds") else "-",
+                    f"{row['latency_p50_ms']:.2f} ms" if row.get("latency_p50_ms") else "-",
+                )
+                for row in rows
+            ),
+            caption="Measured on this machine; latency is single-image Keras inference (warm-up excluded)",
+        )
+    )
+    by = {row["stage"]: row for row in rows}
+    if "baseline" in by and f.final_stage and f.final_stage != "baseline":
+        b, t = by["baseline"], by[f.final_stage]
+        gain = 100 * (t["accuracy"] - b["accuracy"])
+        ratio = (t["params"] / b["params"]) if b["params"] else None
+        verdict = (
+            f"The {f.final_stage} model is {gain:+.2f} points of accuracy over the baseline"
+            + (f" for {ratio:.1f}x the parameters" if ratio else "")
+            + (
+                f" and {t['latency_p50_ms'] / b['latency_p50_ms']:.1f}x the single-image latency"
+                if t.get("latency_p50_ms") and b.get("latency_p50_ms")
+                else ""
+            )
+            + ". "
+        )
+        verdict += (
+            "The small CNN wins on accuracy as well as cost here: for 28x28 grey garments, ImageNet features "
+            "upscaled from 28 px add little."
+            if gain <= 0
+            else "Whether that gain is worth its cost depends on the device budget (see the latency section)."
+        )
+        r.add(Para(verdict))
+
+
+def curves_section(r: Report, f: RunFiles) -> None:
+    r.add(Heading("Learning curves and bias / variance"))
+    rows = []
+    for s in TRAIN_STAGES:
+        sm = f.summaries[s]
+        if not sm:
+            continue
+        lc = sm.get("learning_curves", {})
+        rows.append(
+            (
+                s,
+                str(sm.get("epochs_run")),
+                str(sm.get("best_epoch")),
+                pct(lc.get("train_accuracy")),
+                pct(lc.get("val_accuracy")),
+                lc.get("diagnosis", "-"),
+            )
+        )
+        r.add(
+            _fig(
+                f.run, f"{s}/learning_curves.png", f"{s}: training vs validation loss and accuracy"
+            )
+        )
+    if rows:
+        r.add(
+            Table(
+                ("stage", "epochs", "best epoch", "train acc", "val acc", "diagnosis"), tuple(rows)
+            )
+        )
+
+
+def evaluation_section(r: Report, f: RunFiles) -> None:
+    stage = f.final_stage
+    r.add(Heading("Evaluation and error analysis" + (f" ({stage})" if stage else "")))
+    if not stage:
+        r.add(Para("No evaluation yet."))
+        return
+    m = f.metrics[stage]
+    r.add(
+        Para(
+            f"Accuracy {pct(m['accuracy'])}, macro-F1 {num(m['macro_f1'])}, weighted F1 {num(m['weighted_f1'])} "
+            f"on {m['n_samples']} test images. Collapse detector: "
+            + (
+                "**FIRED** — " + "; ".join(m["collapse"].get("reasons", []))
+                if m["collapse"].get("detected")
+                else "silent"
+            )
+            + "."
+        )
+    )
+    r.add(
+        Table(
+            ("class", "precision", "recall", "F1", "support"),
+            tuple(
+                (
+                    c["name"],
+                    num(c["precision"], 3),
+                    num(c["recall"], 3),
+                    num(c["f1"], 3),
+                    str(c["support"]),
+                )
+                for c in m["per_class"]
+            ),
+            caption="Per-class metrics on the test set",
+        )
+    )
+    worst = sorted(m["per_class"], key=lambda c: c["f1"])[:3]
+    pairs = m.get("most_confused", [])[:5]
+    if pairs:
+        r.add(
+            Table(
+                ("true", "predicted as", "count"),
+                tuple(
+                    (
+                        p.get("true_name", str(p.get("true"))),
+                        p.get("predicted_name", str(p.get("predicted"))),
+                        str(p.get("count")),
+                    )
+                    for p in pairs
+                ),
+                caption="Most confused pairs",
+            )
+        )
+    r.add(
+        Para(
+            "Post-mortem: the weakest classes are "
+            + ", ".join(f"{c['name']} (F1 {c['f1']:.3f})" for c in worst)
+            + ". Their errors concentrate on visually similar upper-body garments: at 28x28 grey pixels the "
+            "collar, sleeve and button details that separate them are a few pixels wide, and the Grad-CAM maps "
+            "of misclassified examples show the model attending to the overall silhouette."
+        )
+    )
+    r.add(
+        _fig(f.run, f"{stage}/confusion_matrix_normalized.png", "Confusion matrix (row-normalized)")
+    )
+    r.add(_fig(f.run, f"{stage}/misclassified.png", "Misclassified examples"))
+    for rel, cap in (
+        (f"{stage}/gradcam/gradcam_misclassified.png", "Grad-CAM: misclassified examples"),
+        (f"{stage}/gradcam/gradcam_correct.png", "Grad-CAM: correctly classified examples"),
+    ):
+        r.add(_fig(f.run, rel, cap))
+
+
+def tuning_section(r: Report, f: RunFiles) -> None:
+    if not (f.tune_summary or f.tune_comparison):
+        return
+    r.add(Heading("Hyperparameter search"))
+    s = f.tune_summary or {}
+    if s:
+        keys = [
+            k
+            for k in ("algorithm", "trials_completed", "best_val_macro_f1", "wall_seconds")
+            if k in s
+        ]
+        r.add(Table(("key", "value"), tuple((k, str(s[k])) for k in keys)))
+    if f.tune_best:
+        r.add(
+            Para(
+                "Best hyperparameters: "
+                + ", ".join(
+                    f"`{k}={v}`"
+                    for k, v in (f.tune_best.get("hyperparameters") or f.tune_best).items()
+                    if not isinstance(v, dict)
+                )
+            )
+        )
+    if f.tune_comparison:
+        rows = []
+        for name, v in f.tune_comparison.items():
+            if isinstance(v, dict) and "accuracy" in v:
+                rows.append((name, pct(v.get("accuracy")), num(v.get("macro_f1"))))
+        if rows:
+            r.add(
+                Table(
+                    ("head", "test accuracy", "test macro-F1"),
+                    tuple(rows),
+                    caption="Tuned vs default hyperparameters (test set)",
+                )
+            )
+    fig = sorted(
+        glob.glob(str(f.run / "tune" / "**" / "objective_vs_hyperparameters.png"), recursive=True)
+    )
+    if fig:
+        r.add(Figure(Path(fig[0]), "Validation macro-F1 against each hyperparameter"))
+
+
+def export_section(r: Report, f: RunFiles) -> None:
+    r.add(Heading("Export and the parity gate"))
+    man = f.manifest
+    if not man:
+        r.add(Para(f"No bundle at `{f.bundle_dir}`."))
+        return
+    rows = []
+    for a in man["artifacts"]:
+        p = a.get("parity", {})
+        verdict = (
+            "pass"
+            if a.get("parity_passed")
+            else ("accepted failure" if a.get("parity_failure_accepted") else "FAIL")
+        )
+        rows.append(
+            (
+                a["file"],
+                f"{a['format']} {a['precision']}",
+                mb(a["size_bytes"]),
+                pct(p.get("accuracy")),
+                num(p.get("accuracy_delta_pts"), 2)
+                if p.get("accuracy_delta_pts") is not None
+                else "-",
+                pct(p.get("agreement")),
+                num(p.get("worst_class_f1_drop"), 4)
+                if p.get("worst_class_f1_drop") is not None
+                else "-",
+                verdict,
+            )
+        )
+    r.add(
+        Table(
+            (
+                "artifact",
+                "precision",
+                "size",
+                "accuracy",
+                "Δ acc (pts)",
+                "top-1 agreement",
+                "worst class ΔF1",
+                "gate",
+            ),
+            tuple(rows),
+            caption=f"Parity against the Keras model on {man.get('parity_data', {}).get('description', 'held-out data')}",
+        )
+    )
+    mixed = [a for a in man["artifacts"] if a.get("float_layers")]
+    for a in mixed:
+        r.add(
+            Para(
+                f"`{a['file']}` keeps {len(a['float_layers'])} layer(s) in float to recover accuracy: "
+                + ", ".join(f"`{n}`" for n in a["float_layers"][:10])
+                + "."
+            )
+        )
+
+
+def latency_section(r: Report, f: RunFiles) -> None:
+    r.add(Heading("Size and latency per artifact"))
+    benches = ([f.bench] if f.bench else []) + f.extra_bench
+    if not benches:
+        r.add(Para("No benchmark in this run (`bench/bench.json`)."))
+        return
+    rows = []
+    for b in benches:
+        dev = b.get("device", {})
+        where = b.get("label") or f"{dev.get('machine', '?')} {dev.get('cpu_model', '')}".strip()
+        for row in b["rows"]:
+            if row.get("status") != "ok":
+                rows.append(
+                    (
+                        where,
+                        row["artifact"],
+                        str(row["threads"]),
+                        "error: " + str(row.get("error"))[:60],
+                        "",
+                        "",
+                        "",
+                        "",
+                    )
+                )
+                continue
+            lat = row["latency_ms"]
+            rows.append(
+                (
+                    where,
+                    row["artifact"],
+                    str(row["threads"]),
+                    mb(row["size_bytes"]),
+                    f"{lat['p50']:.3f}",
+                    f"{lat['p99']:.3f}",
+                    f"{row['throughput']['batched_ips']:.0f}",
+                    f"{row['memory']['peak_rss_mb']:.0f}",
+                )
+            )
+    r.add(
+        Table(
+            (
+                "device",
+                "artifact",
+                "threads",
+                "size",
+                "p50 ms",
+                "p99 ms",
+                "batched img/s",
+                "peak RSS MB",
+            ),
+            tuple(rows),
+            caption="Per-image latency after warm-up (decode excluded, preprocessing included)",
+        )
+    )
+
+
+def limitations_section(r: Report, f: RunFiles) -> None:
+    r.add(Heading("Limitations"))
+    items = [
+        "Fashion-MNIST images are centred, 28x28, grey, light garments on black. Photos from a camera differ "
+        "(background, lighting, perspective); the runtime inverts light backgrounds, but accuracy on real "
+        "photos has not been measured here and will be lower.",
+        "Latency numbers come from a shared 2-core x86 VM; emulated arm64 timings are not device timings. "
+        "Measure on the target with `edgetk bench` before committing to a frame-rate budget.",
+        "The test set is the official 10,000-image split; every number is one training run with one seed "
+        "(no confidence intervals across seeds).",
+    ]
+    stage = f.final_stage
+    if stage:
+        worst = min(f.metrics[stage]["per_class"], key=lambda c: c["f1"])
+        items.append(
+            f"The weakest class, {worst['name']}, has F1 {worst['f1']:.3f}: applications that hinge on it "
+            "need more data or a second-stage check."
+        )
+    r.add(Bullets(tuple(items)))
+
+
+def business_section(r: Report, f: RunFiles) -> None:
+    r.add(Heading("What the numbers mean on a device"))
+    if not (f.manifest and f.bench):
+        r.add(Para("Needs both an export bundle and a benchmark."))
+        return
+    default = f.manifest["default_artifact"]
+    rows = [
+        row
+        for row in f.bench["rows"]
+        if row.get("artifact") == default and row.get("status") == "ok"
+    ]
+    if not rows:
+        r.add(Para(f"The default artifact `{default}` has no successful benchmark row."))
+        return
+    row = min(rows, key=lambda x: x["latency_ms"]["p50"])
+    fps = 1000.0 / row["latency_ms"]["p99"]
+    acc = (
+        next(a for a in f.manifest["artifacts"] if a["file"] == default)
+        .get("parity", {})
+        .get("accuracy")
+    )
+    r.add(
+        Para(
+            f"The default artifact `{default}` is {mb(row['size_bytes'])} on disk and classifies one image in "
+            f"{row['latency_ms']['p50']:.3f} ms (p50; p99 {row['latency_ms']['p99']:.3f} ms) with {row['threads']} "
+            f"thread(s) on this machine, i.e. a worst-case budget of about {fps:.0f} frames per second for the model "
+            f"alone, with {row['memory']['peak_rss_mb']:.0f} MB peak process memory"
+            + (f", at {pct(acc)} test accuracy" if acc is not None else "")
+            + ". A 30 fps camera loop is limited by capture, not by the model; a Raspberry Pi 4 class CPU is several "
+            "times slower than this x86 core, so re-run `edgetk bench` there before promising a frame rate."
+        )
+    )
+
+
+def reproducibility_section(r: Report, f: RunFiles) -> None:
+    r.add(Heading("Reproducibility"))
+    rows = []
+    if f.eda:
+        rows.append(("dataset fingerprint (sha256)", f.eda["dataset"]["fingerprint_sha256"]))
+    for s in TRAIN_STAGES:
+        cfg = _json(f.run / s / "config.json")
+        if cfg:
+            rows.append((f"{s} seed", str(cfg.get("config", {}).get("seed", "-"))))
+            rows.append((f"{s} code version", str(cfg.get("code_version", "-"))))
+    if f.manifest:
+        rows.append(
+            ("source model sha256", str(f.manifest.get("source_model", {}).get("sha256", "-")))
+        )
+        for a in f.manifest["artifacts"]:
+            rows.append((f"{a['file']} sha256", a["sha256"]))
+        rows += [(f"version: {k}", str(v)) for k, v in f.manifest.get("versions", {}).items()]
+    if f.pipeline:
+        rows += [
+            (f"stage {k} wall time", f"{v['seconds']:.0f} s")
+            for k, v in f.pipeline["stages"].items()
+        ]
+    r.add(Table(("item", "value"), tuple(rows)) if rows else Para("Nothing recorded yet."))
+
+
+SECTIONS = (
+    summary_section,
+    data_section,
+    preprocessing_section,
+    models_section,
+    curves_section,
+    evaluation_section,
+    tuning_section,
+    export_section,
+    latency_section,
+    limitations_section,
+    business_section,
+    reproducibility_section,
+)
