@@ -70,6 +70,8 @@ def nested_model() -> keras.Model:
     b = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="b_conv1")(b_in)
     b = keras.layers.MaxPooling2D(name="b_pool")(b)
     b = keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="b_conv2")(b)
+    r = keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="b_conv3")(b)
+    b = keras.layers.Add(name="b_add")([b, r])  # a residual, like MobileNetV2's blocks
     backbone = keras.Model(b_in, b, name="tiny_backbone")
 
     inp = keras.Input((SIZE, SIZE, 1))
@@ -137,7 +139,7 @@ def test_plain_cnn_heatmap_peaks_at_the_evidence(trained_plain, data) -> None:
 
 def test_nested_backbone_heatmap_peaks_at_the_evidence(trained_nested, data) -> None:
     # The naive recipe cannot reach inside the nested backbone; ours picks its last conv.
-    assert resolve_gradcam_layer(trained_nested) == "tiny_backbone/b_conv2"
+    assert resolve_gradcam_layer(trained_nested) == "tiny_backbone/b_add"
     _check_localises(trained_nested, data["xt"], data["yt"], data["corners"])
 
 
@@ -155,14 +157,27 @@ def test_frozen_backbone_gives_the_same_heatmaps(trained_nested, data) -> None:
 
 
 def test_named_layers_and_bad_names(trained_nested, data) -> None:
-    xt = data["xt"][:8]
-    early = gradcam_heatmaps(trained_nested, xt, layer_name="tiny_backbone/b_conv1")
-    bare = gradcam_heatmaps(trained_nested, xt, layer_name="b_conv1")
-    np.testing.assert_allclose(early, bare, atol=1e-6)
+    xt, yt, corners = data["xt"], data["yt"], data["corners"]
+    # b_conv1 sits before the residual: the cut goes through Keras' sub-model fallback.
+    early = gradcam_heatmaps(trained_nested, xt, yt, layer_name="tiny_backbone/b_conv1")
+    assert peak_on_patch(early, corners).mean() >= 0.85
+    bare = gradcam_heatmaps(trained_nested, xt[:8], yt[:8], layer_name="b_conv1")
+    np.testing.assert_allclose(early[:8], bare, atol=1e-6)
     with pytest.raises(ConfigError, match="no layer 'nope'"):
-        gradcam_heatmaps(trained_nested, xt, layer_name="nope")
+        gradcam_heatmaps(trained_nested, xt[:8], layer_name="nope")
     with pytest.raises(DataError, match="class_indices span"):
-        gradcam_heatmaps(trained_nested, xt, class_indices=[9] * len(xt))
+        gradcam_heatmaps(trained_nested, xt[:8], class_indices=[9] * 8)
+
+
+def test_gradcam_leaves_the_model_unchanged(trained_nested, data, tmp_path) -> None:
+    xt = data["xt"][:20].astype("float32")
+    config, before = trained_nested.get_config(), trained_nested.predict(xt, verbose=0)
+    gradcam_heatmaps(trained_nested, xt)
+    gradcam_heatmaps(trained_nested, xt, layer_name="b_conv1")
+    assert trained_nested.get_config() == config
+    trained_nested.save(tmp_path / "m.keras")
+    reloaded = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(reloaded.predict(xt, verbose=0), before, atol=1e-6)
 
 
 def test_save_grids_writes_decodable_figures(trained_nested, data, space_dir) -> None:
@@ -176,7 +191,7 @@ def test_save_grids_writes_decodable_figures(trained_nested, data, space_dir) ->
             im.load()
             assert im.width > 200 and im.height > 200
     meta = json.loads((space_dir / "gradcam.json").read_text())
-    assert meta["layer"] == "tiny_backbone/b_conv2"
+    assert meta["layer"] == "tiny_backbone/b_add"
     assert all(len(v) == 2 for v in meta["correct"].values())
     wrong = [i for v in meta["misclassified"].values() for i in v]
     assert wrong and all(i < 6 for i in wrong)

@@ -174,6 +174,8 @@ def plot_learning_curves(
 
     The best epoch (minimum validation loss) is marked; the diagnosis is printed under the plots.
     """
+    from matplotlib.ticker import MaxNLocator
+
     result = diagnose(history)
     acc_key = _accuracy_key(history)
     panels = [("loss", "loss")] + ([(acc_key, "accuracy")] if acc_key else [])
@@ -188,6 +190,7 @@ def plot_learning_curves(
         if result["verdict"] != "no_validation":
             ax.axvline(result["best_epoch"], color="grey", ls="--", lw=1, label="best epoch")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)

@@ -19,6 +19,8 @@ gradients of confident predictions vanish.
 from __future__ import annotations
 
 import logging
+import textwrap
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -225,6 +227,18 @@ class _CamGraph:
         return tf.cast(f, tf.float32)
 
 
+# One cut per (model, layer): cutting a branching graph makes Keras append cloned nodes to the
+# layers, which must not pile up when Grad-CAM runs repeatedly on the same model.
+_CUTS: weakref.WeakKeyDictionary[Any, dict[str | None, _CamGraph]] = weakref.WeakKeyDictionary()
+
+
+def _cut(model: Any, layer_name: str | None) -> _CamGraph:
+    per_model = _CUTS.setdefault(model, {})
+    if layer_name not in per_model:
+        per_model[layer_name] = _CamGraph(model, layer_name)
+    return per_model[layer_name]
+
+
 def resolve_gradcam_layer(model: Any, layer_name: str | None = None) -> str:
     """The layer Grad-CAM would use, as ``"layer"`` or ``"nested_model/layer"``."""
     container, target = _find_target(model, layer_name)
@@ -261,7 +275,7 @@ def gradcam_heatmaps(
         cls = np.asarray(class_indices, dtype=np.int64).ravel()
         if len(cls) != n:
             raise DataError(f"{n} images but {len(cls)} class_indices")
-    graph = _CamGraph(model, layer_name)
+    graph = _cut(model, layer_name)
     k = int(model.outputs[0].shape[-1])
     if class_indices is not None and len(cls) and (cls.min() < 0 or cls.max() >= k):
         raise DataError(
@@ -339,7 +353,7 @@ def _draw_grid(
             ax_img.set_title(f"T: {class_names[y[i]]}", fontsize=7)
             ax_cam.set_title(f"P: {class_names[pred[i]]} {conf[i]:.2f}", fontsize=7)
         axes[c, 0].set_ylabel(class_names[c], fontsize=8, rotation=0, ha="right", va="center")
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle("\n".join(textwrap.wrap(title, int(14 * per_class + 16))), fontsize=10)
     return save_figure(fig, out_path)
 
 

@@ -31,7 +31,8 @@ def new_figure(width: float, height: float) -> Figure:
 def save_figure(fig: Figure, path: str | Path, dpi: int = 110) -> Path:
     """Write ``fig`` as PNG atomically (temporary file beside ``path``, then rename)."""
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi)
+        # "tight" grows the canvas to whatever sticks out (long titles, rotated axis labels).
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.1)
     return Path(path)
 
 
