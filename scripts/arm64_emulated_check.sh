@@ -104,7 +104,7 @@ check() {
   local src="$ROOT/opt/edgetk"
   rm -rf "$src"
   mkdir -p "$src/tests"
-  cp -r "$REPO/edgetk" "$REPO/edge_runtime" "$REPO/pyproject.toml" "$REPO/scripts" "$src/"
+  cp -r "$REPO/edgetk" "$REPO/edge_runtime" "$REPO/pyproject.toml" "$REPO/README.md" "$REPO/scripts" "$src/"
   cp -r "$REPO/tests/fixtures" "$REPO/tests/conftest.py" "$REPO/tests/__init__.py" "$src/tests/"
   cp "$REPO"/tests/test_edge_*.py "$src/tests/"
   mount_all

@@ -100,7 +100,7 @@ def main() -> None:
     rows = [ln for ln in imports.splitlines() if ln.startswith("import time:") and "|" in ln]
     parsed = []
     for ln in rows[1:]:
-        _, self_us, cum_us, name = (s.strip() for s in ln.replace("import time:", "").split("|"))
+        self_us, cum_us, name = (s.strip() for s in ln.replace("import time:", "").split("|"))
         parsed.append((int(cum_us), int(self_us), name))
     top = sorted(parsed, reverse=True)[:25]
     heavy = sorted(
