@@ -1,0 +1,44 @@
+"""What ``edgetk run`` does: the profile, the data, and the optional stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from edgetk.configbase import JsonConfig
+from edgetk.errors import ConfigError
+from trainer.data.config import DataConfig
+from trainer.training.config import Profile
+
+
+@dataclass(frozen=True)
+class PipelineConfig(JsonConfig):
+    profile: Profile = Profile.QUICK
+    data: DataConfig = field(default_factory=DataConfig)
+    tune: bool = False  # hyperparameter search (after fine-tuning; reported, not fed back)
+    formats: tuple[str, ...] | None = None  # export format keys; None: the profile's default
+    allow_parity_failure: bool = False
+    bench_runs: int = 100
+    bench_threads: tuple[int, ...] = (1, 2)
+    seed: int = 42
+    stage_overrides: dict[str, Any] = field(default_factory=dict)  # stage -> StageConfig fields
+
+    def validate(self) -> None:
+        if self.bench_runs < 10:
+            raise ConfigError(
+                f"bench_runs={self.bench_runs}: use at least 10 for stable percentiles"
+            )
+        unknown = set(self.stage_overrides) - {"baseline", "transfer", "finetune"}
+        if unknown:
+            raise ConfigError(
+                f"stage_overrides for unknown stage(s) {sorted(unknown)}; use baseline, transfer, finetune"
+            )
+
+    @classmethod
+    def for_profile(cls, profile: Profile | str, **changes: Any) -> PipelineConfig:
+        """The preset of ``profile``: quick trains on a stratified subset, full on everything."""
+        from trainer.training.pipeline import profile_data_config
+
+        p = Profile(profile)
+        data = changes.pop("data", None) or profile_data_config(p, seed=changes.get("seed", 42))
+        return cls(profile=p, data=data, bench_runs=50 if p is Profile.QUICK else 200, **changes)
