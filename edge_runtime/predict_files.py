@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from edge_runtime.errors import DataError, ImageDecodeError
 from edge_runtime.evaluation import Evaluation, evaluate
 from edge_runtime.inputs import InputItem, collect_inputs
@@ -90,11 +92,16 @@ def predict_files(
     y_true: list[int] = []
     y_pred: list[int] = []
 
-    def flush(batch: list[tuple[InputItem, object]]) -> None:
-        if not batch:
-            return
-        preds = predictor.predict([img for _, img in batch], top_k=config.top_k)  # type: ignore[misc]
-        for (item, _), pred in zip(batch, preds):
+    def flush(batch: list[tuple[InputItem, np.ndarray | None, str | None]]) -> None:
+        # Outcomes are emitted in input order, unreadable files included.
+        images = [img for _, img, _ in batch if img is not None]
+        preds = iter(predictor.predict(images, top_k=config.top_k) if images else [])
+        for item, img, error in batch:
+            if img is None:
+                if on_result:
+                    on_result(FileResult(item.path, None, error))
+                continue
+            pred = next(preds)
             report.classified += 1
             true_label = None if item.true_index is None else labels[item.true_index]
             if item.true_index is not None:
@@ -104,18 +111,15 @@ def predict_files(
                 on_result(FileResult(item.path, pred, None, true_label))
         batch.clear()
 
-    batch: list[tuple[InputItem, object]] = []
+    batch: list[tuple[InputItem, np.ndarray | None, str | None]] = []
     for item in items:
         try:
-            image = load_image(item.path, config.max_pixels)
+            batch.append((item, load_image(item.path, config.max_pixels), None))
         except ImageDecodeError as exc:
             report.skipped.append((item.path, str(exc)))
             log.warning("skipped: %s", exc)
-            if on_result:
-                on_result(FileResult(item.path, None, str(exc)))
-            continue
-        batch.append((item, image))
-        if len(batch) >= config.batch_size:
+            batch.append((item, None, str(exc)))
+        if sum(img is not None for _, img, _ in batch) >= config.batch_size:
             flush(batch)
     flush(batch)
     if report.classified == 0:
