@@ -1,0 +1,170 @@
+"""Stage configs: what one training stage runs with, as frozen, validated, JSON-round-trip data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TypeVar
+
+from edgetk.configbase import JsonConfig, check_range
+from edgetk.errors import ConfigError
+from trainer.models.augment import AugmentConfig
+from trainer.models.backbones import check_alpha, get_backbone_spec
+
+
+class Stage(str, Enum):
+    BASELINE = "baseline"
+    TRANSFER = "transfer"
+    FINETUNE = "finetune"
+
+
+class Profile(str, Enum):
+    QUICK = "quick"  # a stratified subset, few epochs: minutes on 2 CPU cores
+    FULL = "full"  # all the data, the acceptance recipe
+
+
+class Strategy(str, Enum):
+    DEFAULT = "default"  # TensorFlow's default device placement (a GPU when present)
+    MIRRORED = "mirrored"  # tf.distribute.MirroredStrategy over all local GPUs
+
+
+class LRSchedule(str, Enum):
+    CONSTANT = "constant"
+    COSINE = "cosine"  # cosine decay over all steps of the stage
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def parse_enum(kind: type[E], value: E | str, what: str) -> E:
+    """``kind(value)``, or a ConfigError naming the bad value and the allowed ones."""
+    if isinstance(value, kind):
+        return value
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = [m.value for m in kind]
+        raise ConfigError(f"{what}={value!r} is not allowed; choose one of {allowed}") from None
+
+
+@dataclass(frozen=True)
+class StageConfig(JsonConfig):
+    """Hyperparameters of one stage. Presets: :meth:`quick` and :meth:`full`."""
+
+    stage: Stage
+    epochs: int = 10
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    lr_schedule: LRSchedule = LRSchedule.COSINE
+    patience: int = 4  # EarlyStopping patience, in epochs, on validation accuracy
+    dropout: float = 0.3
+    dense_units: tuple[int, ...] = (128,)
+    label_smoothing: float = 0.0
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    # baseline only
+    filters: tuple[int, ...] = (32, 64, 128)
+    convs_per_block: int = 1
+    # transfer only (finetune inherits the transfer model's architecture)
+    backbone: str = "mobilenet_v2"
+    alpha: float | None = 0.35
+    image_size: int = 96
+    weights: str = "imagenet"  # "imagenet", "none" or a weights file path
+    # finetune only: exactly one of the two
+    unfreeze_fraction: float | None = None
+    unfreeze_layers: int | None = None
+    source_version: int | None = None  # transfer registry version to start from (None: latest)
+    # everywhere
+    seed: int = 42
+    strategy: Strategy = Strategy.DEFAULT
+    latency_runs: int = 100  # single-image CPU latency samples for the return-on-complexity table
+
+    def validate(self) -> None:
+        if self.epochs < 1:
+            raise ConfigError(f"epochs={self.epochs}; use at least 1")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size={self.batch_size}; use at least 1")
+        check_range("learning_rate", self.learning_rate, 1e-7, 1.0)
+        if self.patience < 1:
+            raise ConfigError(f"patience={self.patience}; use at least 1")
+        check_range("dropout", self.dropout, 0.0, 0.9)
+        check_range("label_smoothing", self.label_smoothing, 0.0, 0.5)
+        if any(u < 1 for u in self.dense_units):
+            raise ConfigError(f"dense_units={list(self.dense_units)}; every layer needs >= 1 unit")
+        if not self.filters or any(f < 1 for f in self.filters):
+            raise ConfigError(f"filters={list(self.filters)}; give one positive count per block")
+        if self.convs_per_block < 1:
+            raise ConfigError(f"convs_per_block={self.convs_per_block}; use at least 1")
+        check_alpha(get_backbone_spec(self.backbone), self.alpha)
+        if self.image_size < 32:
+            raise ConfigError(f"image_size={self.image_size}; backbones need at least 32 px")
+        if self.latency_runs < 1:
+            raise ConfigError(f"latency_runs={self.latency_runs}; use at least 1")
+        if self.stage is Stage.FINETUNE:
+            if (self.unfreeze_fraction is None) == (self.unfreeze_layers is None):
+                raise ConfigError(
+                    "a finetune stage needs exactly one of unfreeze_fraction "
+                    f"({self.unfreeze_fraction!r}) and unfreeze_layers ({self.unfreeze_layers!r})"
+                )
+            if self.unfreeze_fraction is not None:
+                check_range("unfreeze_fraction", self.unfreeze_fraction, 1e-6, 1.0)
+            if self.unfreeze_layers is not None and self.unfreeze_layers < 1:
+                raise ConfigError(f"unfreeze_layers={self.unfreeze_layers}; use at least 1")
+        elif self.unfreeze_fraction is not None or self.unfreeze_layers is not None:
+            raise ConfigError(
+                f"unfreeze_fraction / unfreeze_layers apply to the finetune stage, not "
+                f"{self.stage.value!r}; leave them unset"
+            )
+
+    @classmethod
+    def quick(cls, stage: Stage | str) -> StageConfig:
+        """Few epochs on a subset: the three stages together run in minutes on 2 CPU cores."""
+        stage = parse_enum(Stage, stage, "stage")
+        if stage is Stage.BASELINE:
+            return cls(stage=stage, epochs=4, learning_rate=2e-3, augment=AugmentConfig.light())
+        if stage is Stage.TRANSFER:
+            return cls(stage=stage, epochs=2, learning_rate=1e-3, latency_runs=50)
+        return cls(
+            stage=stage,
+            epochs=2,
+            learning_rate=3e-4,
+            unfreeze_fraction=1 / 3,
+            augment=AugmentConfig.light(),
+            latency_runs=50,
+        )
+
+    @classmethod
+    def full(cls, stage: Stage | str) -> StageConfig:
+        """The acceptance recipe on all 54k training images (see docs/training.md for timings)."""
+        stage = parse_enum(Stage, stage, "stage")
+        if stage is Stage.BASELINE:
+            # Flip only: translations slow convergence more than a 12-epoch schedule recovers.
+            return cls(
+                stage=stage,
+                epochs=12,
+                learning_rate=2e-3,
+                patience=4,
+                augment=AugmentConfig(flip=True, rotation=0.0, translation=0.0),
+            )
+        if stage is Stage.TRANSFER:
+            return cls(
+                stage=stage,
+                epochs=2,
+                learning_rate=1e-3,
+                label_smoothing=0.1,
+                augment=AugmentConfig.light(),
+            )
+        return cls(
+            stage=stage,
+            epochs=7,
+            learning_rate=5e-4,
+            patience=3,
+            label_smoothing=0.1,
+            unfreeze_fraction=0.6,
+            augment=AugmentConfig.light(),
+        )
+
+    @classmethod
+    def preset(cls, profile: Profile | str, stage: Stage | str) -> StageConfig:
+        """The ``profile`` preset (``quick`` / ``full``) of ``stage``."""
+        profile = parse_enum(Profile, profile, "profile")
+        return cls.quick(stage) if profile is Profile.QUICK else cls.full(stage)
