@@ -119,7 +119,7 @@ check() {
   log "running the edge-runtime tests under emulation"
   set +e
   in_root /bin/sh -c "cd /opt/edgetk && /opt/edge-venv/bin/python -m pytest -q -p no:cacheprovider \
-    -m 'not slow' tests/" > "$OUT/pytest.txt" 2>&1
+    -m 'not slow' -v tests/" > "$OUT/pytest.txt" 2>&1
   local rc=$?
   set -e
   tail -n 5 "$OUT/pytest.txt" >&2
@@ -133,12 +133,41 @@ check() {
   in_root /bin/sh -c "cd /opt/edgetk && /opt/edge-venv/bin/python scripts/arm64_predictions.py dump \
     tests/fixtures/tiny_bundle tests/fixtures/images /tmp/pred_arm64.json"
   cp "$ROOT/tmp/pred_arm64.json" "$OUT/predictions_arm64.json"
+  # The real exported model too, when there is one (EXTRA_BUNDLE, default: the full or quick
+  # export), on a fixed set of Fashion-MNIST test images written from the offline cache.
+  local extra="${EXTRA_BUNDLE:-}"
+  if [ -z "$extra" ]; then
+    for b in "$REPO/runs/bundles/full" "$REPO/runs/bundles/quick"; do
+      [ -f "$b/manifest.json" ] && { extra="$b"; break; }
+    done
+  fi
+  if [ -n "$extra" ]; then
+    log "real bundle $extra: predictions on 200 Fashion-MNIST test images, arm64 vs x86"
+    rm -rf "$ROOT/opt/extra_bundle" "$ROOT/opt/fixed_fmnist"
+    cp -r "$extra" "$ROOT/opt/extra_bundle"
+    "$PY" "$REPO/scripts/arm64_predictions.py" fmnist-set "$extra" "$ROOT/opt/fixed_fmnist" --n 200
+    in_root /bin/sh -c "cd /opt/edgetk && /opt/edge-venv/bin/python scripts/arm64_predictions.py dump \
+      /opt/extra_bundle /opt/fixed_fmnist /tmp/pred_real_arm64.json"
+    cp "$ROOT/tmp/pred_real_arm64.json" "$OUT/predictions_real_arm64.json"
+    in_root /bin/sh -c "cd /opt/edgetk && /opt/edge-venv/bin/edgetk bench /opt/extra_bundle --threads 1 \
+      --runs 30 --warmup 3 --batch 8 --data /opt/fixed_fmnist \
+      --label 'emulated (qemu-user $QEMU_CPU), not device timings' --out /tmp/bench_real.json" \
+      > "$OUT/bench_real.txt" 2>&1 || true
+    cp "$ROOT/tmp/bench_real.json" "$OUT/bench_real.json" 2>/dev/null || true
+    echo "$extra" | sed "s|^$REPO/||" > "$OUT/real_bundle.txt"
+  fi
   umount_all
   trap - EXIT
   (cd "$REPO" && "$PY" scripts/arm64_predictions.py dump tests/fixtures/tiny_bundle tests/fixtures/images \
     "$OUT/predictions_x86_64.json")
   (cd "$REPO" && "$PY" scripts/arm64_predictions.py compare "$OUT/predictions_x86_64.json" \
     "$OUT/predictions_arm64.json" --out "$OUT/comparison.json") | tee "$OUT/comparison.txt"
+  if [ -n "$extra" ]; then
+    (cd "$REPO" && "$PY" scripts/arm64_predictions.py dump "$extra" "$ROOT/opt/fixed_fmnist" \
+      "$OUT/predictions_real_x86_64.json")
+    (cd "$REPO" && "$PY" scripts/arm64_predictions.py compare "$OUT/predictions_real_x86_64.json" \
+      "$OUT/predictions_real_arm64.json" --out "$OUT/comparison_real.json") | tee "$OUT/comparison_real.txt"
+  fi
   return "$rc"
 }
 

@@ -2,6 +2,7 @@
 
     python scripts/arm64_predictions.py dump BUNDLE IMAGES OUT.json
     python scripts/arm64_predictions.py compare A.json B.json [--out C.json]
+    python scripts/arm64_predictions.py fmnist-set BUNDLE OUT_DIR [--n 200]
 
 ``compare`` requires identical top-1 labels for every int8 artifact and reports the largest
 probability difference per artifact; it exits 1 when an int8 top-1 differs. Needs only the edge
@@ -42,10 +43,38 @@ def dump(bundle: str, images: str, out: str) -> None:
             "top1": [pr.label for pr in preds],
             "probabilities": [[float(v) for v in pr.probabilities] for pr in preds],
         }
-    Path(out).write_text(json.dumps(result, indent=1) + "\n")
+    Path(out).write_text(json.dumps(result) + "\n")
     print(
         f"{platform.machine()}: wrote predictions of {len(files)} images x {len(result['artifacts'])} artifacts to {out}"
     )
+
+
+def fmnist_set(bundle: str, out_dir: str, n: int) -> None:
+    """Write the first ``n`` Fashion-MNIST test images as PNGs under OUT_DIR/<label>/ (a fixed set
+    for comparing platforms; read from the offline Keras cache, never committed)."""
+    import gzip
+    import os
+
+    import numpy as np
+    from PIL import Image
+
+    from edge_runtime.manifest import load_manifest
+
+    home = Path(
+        os.environ.get("KERAS_HOME")
+        or Path(__file__).resolve().parents[2] / "shared" / "keras-home"
+    )
+    d = home / "datasets" / "fashion-mnist"
+    with gzip.open(d / "t10k-images-idx3-ubyte.gz") as fh:
+        images = np.frombuffer(fh.read(), np.uint8, offset=16).reshape(-1, 28, 28)
+    with gzip.open(d / "t10k-labels-idx1-ubyte.gz") as fh:
+        labels = np.frombuffer(fh.read(), np.uint8, offset=8)
+    names = load_manifest(bundle).labels
+    for i in range(n):
+        folder = Path(out_dir) / names[labels[i]]
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(images[i]).save(folder / f"{i:04d}.png")
+    print(f"wrote {n} Fashion-MNIST test images to {out_dir}")
 
 
 def compare(a_path: str, b_path: str, out: str | None) -> int:
@@ -103,7 +132,14 @@ def main() -> int:
     c.add_argument("a")
     c.add_argument("b")
     c.add_argument("--out")
+    f = sub.add_parser("fmnist-set")
+    f.add_argument("bundle")
+    f.add_argument("out")
+    f.add_argument("--n", type=int, default=200)
     args = ap.parse_args()
+    if args.cmd == "fmnist-set":
+        fmnist_set(args.bundle, args.out, args.n)
+        return 0
     if args.cmd == "dump":
         dump(args.bundle, args.images, args.out)
         return 0
