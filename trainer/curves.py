@@ -168,15 +168,27 @@ def diagnose(
 
 
 def plot_learning_curves(
-    history: Mapping[str, Sequence[float]], out_path: str | Path, title: str = ""
+    history: Mapping[str, Sequence[float]],
+    out_path: str | Path,
+    title: str = "",
+    *,
+    low_train_accuracy: float = 0.8,
+    gap_threshold: float = 0.05,
+    rise_threshold: float = 0.05,
 ) -> dict[str, Any]:
     """Draw training vs validation loss and accuracy; return :func:`diagnose`'s dict + ``figure``.
 
     The best epoch (minimum validation loss) is marked; the diagnosis is printed under the plots.
+    The keyword thresholds are passed to :func:`diagnose`.
     """
     from matplotlib.ticker import MaxNLocator
 
-    result = diagnose(history)
+    result = diagnose(
+        history,
+        low_train_accuracy=low_train_accuracy,
+        gap_threshold=gap_threshold,
+        rise_threshold=rise_threshold,
+    )
     acc_key = _accuracy_key(history)
     panels = [("loss", "loss")] + ([(acc_key, "accuracy")] if acc_key else [])
     fig = new_figure(5.0 * len(panels), 4.2)

@@ -353,7 +353,9 @@ def _draw_grid(
             ax_img.set_title(f"T: {class_names[y[i]]}", fontsize=7)
             ax_cam.set_title(f"P: {class_names[pred[i]]} {conf[i]:.2f}", fontsize=7)
         axes[c, 0].set_ylabel(class_names[c], fontsize=8, rotation=0, ha="right", va="center")
-    fig.suptitle("\n".join(textwrap.wrap(title, int(14 * per_class + 16))), fontsize=10)
+    width = 1.3 * 2 * per_class + 1.6
+    # About 12 characters of 10-pt text per inch of figure.
+    fig.suptitle("\n".join(textwrap.wrap(title, int(12 * width))), fontsize=10)
     return save_figure(fig, out_path)
 
 
