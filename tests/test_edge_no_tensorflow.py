@@ -99,3 +99,30 @@ def test_predict_command_imports_no_heavy_libraries() -> None:
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result == {"rc": 0, "heavy": []}
+
+
+def test_missing_runtimes_give_an_install_hint() -> None:
+    """Without ai-edge-litert and tflite-runtime, loading a .tflite says what to install."""
+    code = (
+        "import importlib.abc, sys\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('ai_edge_litert', 'tflite_runtime', 'onnxruntime'):\n"
+        "            raise ImportError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from edge_runtime import Predictor\n"
+        "from edge_runtime.errors import BackendUnavailableError\n"
+        "for art in ('model_int8.tflite', 'model_fp32.onnx'):\n"
+        "    try:\n"
+        f"        Predictor.from_bundle({str(BUNDLE)!r}, art)\n"
+        "    except BackendUnavailableError as exc:\n"
+        "        print(exc)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 2
+    assert "no TFLite runtime is installed" in lines[0] and "edgetk[edge]" in lines[0]
+    assert "onnxruntime is not installed" in lines[1]

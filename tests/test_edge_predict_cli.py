@@ -30,6 +30,8 @@ def _labelled_folder(root: Path) -> Path:
         Image.fromarray(img).save(root / label / "grey.png")
         Image.fromarray(np.stack([img] * 3, -1)).save(root / label / "rgb.jpg", quality=95)
         Image.fromarray(img).save(root / label / "plain.bmp")
+        Image.fromarray(img).convert("P").save(root / label / "palette.gif")
+        Image.fromarray(img.astype(np.uint16) * 257).save(root / label / "deep16.png")
         rgba = np.dstack([np.stack([255 - img] * 3, -1), np.full(img.shape, 255, np.uint8)])
         Image.fromarray(rgba, "RGBA").save(root / label / "photo rgba.png")  # dark on light
         wrong = LABELS[(i + 1) % 4]
@@ -47,7 +49,7 @@ def test_labelled_folder_evaluation_matches_an_independent_computation(
     )
     assert rc == 0
     rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
-    assert len(rows) == 20 and all("error" not in r for r in rows)
+    assert len(rows) == 28 and all("error" not in r for r in rows)
     y_true = [r["true_label"] for r in rows]
     y_pred = [r["label"] for r in rows]
     # every clean pattern is right; each mislabelled file is "wrong" by construction
@@ -58,7 +60,7 @@ def test_labelled_folder_evaluation_matches_an_independent_computation(
     m = json.loads(metrics.read_text())
     # independent computation: plain Python counting
     n = len(y_true)
-    assert m["n"] == n == 20
+    assert m["n"] == n == 28
     assert m["accuracy"] == pytest.approx(sum(t == p for t, p in zip(y_true, y_pred)) / n, abs=1e-6)
     f1s = []
     for lab in LABELS:
@@ -75,7 +77,7 @@ def test_labelled_folder_evaluation_matches_an_independent_computation(
     for t, p in zip(y_true, y_pred):
         conf[LABELS.index(t), LABELS.index(p)] += 1
     assert m["confusion"] == conf.tolist()
-    assert m["accuracy"] == pytest.approx(0.8)
+    assert m["accuracy"] == pytest.approx(24 / 28)
 
 
 def test_evaluate_agrees_with_scikit_learn() -> None:
