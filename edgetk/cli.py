@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import click
 
-from edgetk import __version__
 from edgetk.errors import EXIT_FAILURE, EXIT_USAGE, EdgetkError
 
 
@@ -97,8 +96,25 @@ class LazyGroup(click.Group):
         return command
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    # A lazy --version: reading package metadata at import would slow every command's start.
+    if not value or ctx.resilient_parsing:
+        return
+    import edgetk
+
+    click.echo(f"edgetk, version {edgetk.__version__}")
+    ctx.exit()
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="edgetk")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
+)
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 def cli(verbose: int) -> None:
     """edgetk: an image classifier from a dataset to a device, proven at every step."""
