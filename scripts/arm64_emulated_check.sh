@@ -149,8 +149,11 @@ check() {
     in_root /bin/sh -c "cd /opt/edgetk && /opt/edge-venv/bin/python scripts/arm64_predictions.py dump \
       /opt/extra_bundle /opt/fixed_fmnist /tmp/pred_real_arm64.json"
     cp "$ROOT/tmp/pred_real_arm64.json" "$OUT/predictions_real_arm64.json"
-    in_root /bin/sh -c "cd /opt/edgetk && /opt/edge-venv/bin/edgetk bench /opt/extra_bundle --threads 1 \
-      --runs 30 --warmup 3 --batch 8 --data /opt/fixed_fmnist \
+    local default_artifact
+    default_artifact="$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["default_artifact"])' \
+      "$extra/manifest.json")"
+    in_root /bin/sh -c "cd /opt/edgetk && /opt/edge-venv/bin/edgetk bench /opt/extra_bundle --threads 1,2 \
+      --artifacts $default_artifact --runs 30 --warmup 3 --batch 8 --data /opt/fixed_fmnist \
       --label 'emulated (qemu-user $QEMU_CPU), not device timings' --out /tmp/bench_real.json" \
       > "$OUT/bench_real.txt" 2>&1 || true
     cp "$ROOT/tmp/bench_real.json" "$OUT/bench_real.json" 2>/dev/null || true
