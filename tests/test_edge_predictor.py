@@ -145,3 +145,16 @@ def test_corrupt_model_file_is_a_model_error(tmp_path: Path) -> None:
         Predictor.from_bundle(bundle, "model_fp32.onnx")
     with pytest.raises(ModelError, match="sha256 differs|bytes, manifest says"):
         Predictor.from_bundle(bundle, verify_hashes=True)
+
+
+def test_logits_output_kind_gets_a_softmax(tmp_path: Path) -> None:
+    bundle = copy_bundle(tmp_path)
+    _edit_manifest(bundle, lambda d: d["output"].update(kind="logits"))
+    as_logits = Predictor.from_bundle(bundle, "model_fp32.tflite")
+    as_probs = Predictor.from_bundle(BUNDLE, "model_fp32.tflite")
+    img = pattern("vertical")
+    raw = as_probs.predict([img])[0].probabilities
+    soft = as_logits.predict([img])[0].probabilities
+    e = np.exp(raw - raw.max())
+    np.testing.assert_allclose(soft, e / e.sum(), rtol=1e-5)
+    assert soft.argmax() == raw.argmax() and soft.max() < raw.max()
