@@ -142,3 +142,23 @@ def test_shape_mistakes_are_data_errors(good_model, test_set, tmp_path) -> None:
         evaluate_model(good_model, x, y[:-1], CLASSES, tmp_path, stage="s")
     with pytest.raises(DataError, match="must be NHWC"):
         evaluate_model(good_model, x[..., 0], y, CLASSES, tmp_path, stage="s")
+
+
+class _DivergedModel:
+    """Stands in for a model whose weights went NaN: half of its output rows are NaN."""
+
+    def predict_on_batch(self, x: np.ndarray) -> np.ndarray:
+        out = np.full((len(x), len(CLASSES)), 1.0 / len(CLASSES), dtype="float32")
+        out[::2] = np.nan
+        return out
+
+
+def test_diverged_model_is_a_collapse_and_json_stays_valid(test_set, tmp_path) -> None:
+    x, y = test_set
+    m = evaluate_model(_DivergedModel(), x, y, CLASSES, tmp_path, stage="finetune", batch_size=64)
+    assert m["status"] == "COLLAPSE" and m["non_finite_outputs"] == 200
+    # allow_nan=False in the writer: the file must be strict JSON.
+    on_disk = json.loads((tmp_path / "metrics.json").read_text())
+    assert on_disk["collapse"]["non_finite_outputs"] == 200
+    with Image.open(tmp_path / "misclassified.png") as im:
+        im.load()
