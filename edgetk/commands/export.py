@@ -1,0 +1,276 @@
+"""``edgetk export``: a registered (or plain ``.keras``) model -> a device bundle behind the gate.
+
+This is the composition root of the export stage: it reads the registry metadata, reloads the
+exact dataset with the trainer's loader (training split for calibration, its validation holdout
+for precision-recovery selection, test split for the parity gate) and calls
+``export.export_bundle``. The export library itself never imports the trainer.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edgetk.errors import ConfigError, DataError, ModelError, ParityGateError
+
+_FORMAT_CHOICES = ("tflite", "onnx")
+_PRECISION_CHOICES = ("fp32", "fp16", "dynamic", "int8", "int8_mixed")
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip()) if value else ()
+
+
+def resolve_model(model: Path) -> tuple[Path, dict[str, Any]]:
+    """(the .keras file, the registry metadata or {}) for a version folder, a model folder
+    (latest version) or a plain .keras file."""
+    if not model.exists():
+        raise ModelError(
+            f"model {model} does not exist; pass a registry version folder "
+            "(<run_dir>/models/<name>/vN), a model folder (latest version) or a .keras file"
+        )
+    if model.is_dir():
+        versions = sorted(
+            (p for p in model.glob("v*") if p.is_dir() and p.name[1:].isdigit()),
+            key=lambda p: int(p.name[1:]),
+        )
+        folder = model if (model / "model.keras").exists() else (versions[-1] if versions else None)
+        if folder is None or not (folder / "model.keras").exists():
+            raise ModelError(f"{model} holds no model.keras and no registry versions (v1, v2, ...)")
+        meta_path = folder / "metadata.json"
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ModelError(
+                f"{meta_path} is missing; the registry version is incomplete"
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{meta_path} is unreadable ({exc}); re-register the model") from None
+        return folder / "model.keras", meta
+    return model, {}
+
+
+def _labels(path: Path | None, meta: dict[str, Any], dataset_names: tuple[str, ...]) -> tuple:
+    if path is not None:
+        try:
+            names = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+        except OSError as exc:
+            raise ConfigError(f"cannot read --labels {path}: {exc}") from None
+        names = [n for n in names if n]
+        if not names:
+            raise ConfigError(f"--labels {path} holds no labels (one per line expected)")
+        return tuple(names)
+    return tuple(meta.get("labels") or dataset_names)
+
+
+@click.command("export")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Bundle folder (default: <run_dir>/export/<name>-vN, or <model>_bundle).",
+)
+@click.option(
+    "--formats",
+    default="tflite,onnx",
+    show_default=True,
+    help=f"Containers, comma-separated: {', '.join(_FORMAT_CHOICES)}.",
+)
+@click.option(
+    "--precisions",
+    default="fp32,fp16,dynamic,int8,int8_mixed",
+    show_default=True,
+    help=f"Precisions, comma-separated: {', '.join(_PRECISION_CHOICES)}.",
+)
+@click.option("--calib-size", type=int, default=None, help="Calibration images (default 300).")
+@click.option("--calib-seed", type=int, default=None, help="Calibration sampling seed.")
+@click.option(
+    "--onnx-calibration",
+    type=click.Choice(["minmax", "entropy", "percentile"]),
+    default=None,
+    help="ONNX Runtime calibration method (default minmax).",
+)
+@click.option(
+    "--gate",
+    "gate",
+    type=click.Choice(["default", "strict", "lenient"]),
+    default="default",
+    show_default=True,
+    help="Parity threshold preset.",
+)
+@click.option(
+    "--parity-size",
+    type=int,
+    default=None,
+    help="Judge on a stratified subset of the test split (default: all of it).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="An ExportConfig JSON file (options given here override it).",
+)
+@click.option(
+    "--labels",
+    "labels_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Class names, one per line (plain .keras models without a registry).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="IDX folder or image folder for plain .keras models (default Fashion-MNIST).",
+)
+@click.option(
+    "--data-source",
+    type=click.Choice(["fashion_mnist", "idx", "image_folder"]),
+    default=None,
+    help="What --data-dir holds (default: idx when --data-dir is given).",
+)
+@click.option(
+    "--allow-parity-failure",
+    is_flag=True,
+    help="Write the bundle even if the gate fails (recorded in the manifest).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing bundle folder.")
+def export(
+    model: Path,
+    out: Path | None,
+    formats: str,
+    precisions: str,
+    calib_size: int | None,
+    calib_seed: int | None,
+    onnx_calibration: str | None,
+    gate: str,
+    parity_size: int | None,
+    config_path: Path | None,
+    labels_path: Path | None,
+    data_dir: Path | None,
+    data_source: str | None,
+    allow_parity_failure: bool,
+    overwrite: bool,
+) -> None:
+    """Export MODEL to TFLite / ONNX, quantized, behind the accuracy-parity gate.
+
+    MODEL is a registry version folder (<run_dir>/models/<name>/vN), a model folder (its latest
+    version) or a plain .keras file (then --labels / --data-dir say what it classifies).
+    Exit codes: 0 ok, 1 failure, 2 usage, 3 parity gate failed.
+    """
+    from export import ExportConfig, GateConfig, OnnxCalibrationMethod, export_bundle
+    from export.formats import select_formats
+
+    keras_file, meta = resolve_model(model)
+    base = ExportConfig.load(config_path) if config_path else ExportConfig()
+    calib = base.calibration.replace(
+        **{k: v for k, v in (("size", calib_size), ("seed", calib_seed)) if v is not None}
+    )
+    onnx = base.onnx
+    if onnx_calibration:
+        onnx = onnx.replace(method=OnnxCalibrationMethod(onnx_calibration))
+    cfg = base.replace(
+        formats=select_formats(_csv(formats), _csv(precisions)),
+        calibration=calib,
+        onnx=onnx,
+        gate=GateConfig.preset(gate) if gate != "default" or not config_path else base.gate,
+        allow_parity_failure=allow_parity_failure or base.allow_parity_failure,
+        overwrite=overwrite or base.overwrite,
+    )
+
+    from trainer import env
+    from trainer.data import DataConfig, load_dataset, make_splits, stratified_subset
+
+    env.prepare()
+    if meta:
+        if data_dir is not None:
+            raise ConfigError(
+                "--data-dir is for plain .keras files; a registry model names its data"
+            )
+        data_cfg = DataConfig.from_dict(meta.get("data_config") or {})
+    else:
+        source = data_source or ("idx" if data_dir else "fashion_mnist")
+        data_cfg = DataConfig.from_dict(
+            {"source": source, **({"path": str(data_dir)} if data_dir else {})}
+        )
+    ds = load_dataset(data_cfg)
+    splits = make_splits(ds, data_cfg)
+    labels = _labels(labels_path, meta, ds.class_names)
+    if len(labels) != ds.num_classes:
+        raise DataError(
+            f"{len(labels)} labels but the dataset {ds.name} has {ds.num_classes} classes"
+        )
+    x_eval, y_eval = ds.x_test, ds.y_test
+    parity_note = {"split": "test", "dataset": ds.describe(), "data_config": data_cfg.to_dict()}
+    parity_note["dataset"].pop("class_names", None)
+    if parity_size is not None:
+        idx = stratified_subset(y_eval, parity_size, cfg.calibration.seed + 1)
+        x_eval, y_eval = x_eval[idx], y_eval[idx]
+        parity_note["subset"] = {"size": parity_size, "seed": cfg.calibration.seed + 1}
+    x_sel, y_sel = (splits.x_val, splits.y_val) if len(splits.y_val) else (None, None)
+
+    name = meta.get("name") or keras_file.stem
+    if out is None:
+        if meta:
+            out = keras_file.parents[3] / "export" / f"{name}-v{meta.get('version', 0)}"
+        else:
+            out = keras_file.with_name(keras_file.stem + "_bundle")
+    input_spec = None
+    if meta.get("input"):
+        from edge_runtime.manifest import InputSpec
+
+        input_spec = InputSpec.from_dict(meta["input"])
+
+    def line(r) -> None:
+        a, p = r.artifact, r.parity.metrics
+        verdict = "pass" if r.passed else ("FAIL (accepted)" if allow_parity_failure else "FAIL")
+        click.echo(
+            f"{r.key:<18} {a.size_bytes / 2**20:6.2f} MiB {r.seconds:6.1f} s  "
+            f"acc {100 * p['accuracy']:.2f}% ({100 * p['accuracy_delta']:+.2f})  "
+            f"agree {100 * p['agreement']:.2f}%  {verdict}"
+        )
+
+    click.echo(f"exporting {keras_file} -> {out} ({', '.join(cfg.formats)})")
+    try:
+        result = export_bundle(
+            keras_file,
+            out,
+            cfg,
+            splits.x_train,
+            splits.y_train,
+            x_eval,
+            y_eval,
+            labels,
+            x_select=x_sel,
+            y_select=y_sel,
+            input_spec=input_spec,
+            output_kind=(meta.get("output") or {}).get("kind", "probabilities"),
+            name=name,
+            source_model={k: meta[k] for k in ("name", "version", "stage", "metrics") if k in meta},
+            calibration_source={
+                "split": "train (minus the validation holdout)",
+                "dataset": ds.name,
+                "fingerprint_sha256": ds.fingerprint,
+                "data_config": data_cfg.to_dict(),
+            },
+            parity_source=parity_note,
+            on_artifact=line,
+        )
+    except ParityGateError as exc:
+        res = getattr(exc, "result", None)
+        if res is not None:
+            click.echo(_table(res.parity_md))
+        raise
+    click.echo(_table(result.parity_md))
+    click.echo(f"bundle: {result.bundle_dir} (default artifact {result.manifest.default_artifact})")
+
+
+def _table(md: str) -> str:
+    """The table and failure lines of parity.md (the title and notes stay in the file)."""
+    return "\n".join(ln for ln in md.splitlines() if ln.startswith(("|", "- ")))

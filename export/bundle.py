@@ -1,0 +1,404 @@
+"""Export a Keras model into a device bundle behind the parity gate.
+
+``export_bundle`` is the one library entry point: it draws the calibration set, converts every
+requested format of the table, runs each artifact with the device's runtime next to the Keras
+model, judges it, and writes the bundle (artifacts, ``labels.txt``, ``manifest.json``,
+``parity.md``, the calibration set). Everything is built in a staging folder beside the target
+and moved into place at the end, so a bundle is either complete or absent; an existing bundle is
+replaced only with ``overwrite``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from calibration import (
+    CalibrationSet,
+    array_fingerprint,
+    build_calibration_set,
+    stratified_indices,
+    tflite_representative_dataset,
+)
+from edge_runtime.manifest import Artifact, InputSpec, Manifest, OutputSpec, write_manifest
+from edgetk.errors import ConfigError, DataError, ModelError, ParityGateError
+from edgetk.fileio import sha256_file, write_bytes, write_json, write_text
+from export.artifact_info import io_specs
+from export.config import ExportConfig
+from export.formats import DEFAULT_ARTIFACT_PREFERENCE, FORMATS, ExportFormat
+from export.model_io import keras_predict, load_keras_model, model_input_shape
+from export.onnx_export import convert_onnx_fp32, quantize_onnx_int8
+from export.parity import ParityResult, check_parity, gate_message
+from export.recovery import recover_precision
+from export.report import parity_markdown, recovery_markdown
+from export.runners import predict_artifact, predict_tflite
+from export.tflite_export import convert_tflite, write_saved_model
+from export.versions import library_versions
+
+log = logging.getLogger(__name__)
+
+PARITY_NAME = "parity.md"
+CONFIG_NAME = "export_config.json"
+CALIBRATION_STEM = "calibration/calibration"
+
+
+@dataclass(frozen=True)
+class ArtifactResult:
+    """One exported file: where, how big, how long it took, and its gate outcome."""
+
+    key: str
+    artifact: Artifact
+    seconds: float
+    parity: ParityResult
+
+    @property
+    def passed(self) -> bool:
+        return self.parity.passed
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    bundle_dir: Path
+    manifest: Manifest
+    artifacts: tuple[ArtifactResult, ...]
+    skipped: dict[str, str] = field(default_factory=dict)  # key -> why no file was written
+    parity_md: str = ""
+
+    @property
+    def failed(self) -> tuple[ArtifactResult, ...]:
+        return tuple(a for a in self.artifacts if not a.passed)
+
+
+def _check_target(out: Path, overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"bundle path {out} is a file; choose a folder for the bundle")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise ConfigError(
+            f"bundle folder {out} already exists and is not empty; pass --overwrite to replace it "
+            "or choose another output folder"
+        )
+
+
+def _publish(staging: Path, out: Path, overwrite: bool) -> None:
+    """Move the finished staging folder to ``out`` (the old bundle is removed only after)."""
+    _check_target(out, overwrite)
+    if out.is_dir() and any(out.iterdir()):
+        old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
+        os.replace(out, old)
+        os.replace(staging, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        if out.is_dir():
+            out.rmdir()
+        os.replace(staging, out)
+
+
+def _check_arrays(name: str, x: np.ndarray, y: np.ndarray, shape: tuple, k: int) -> None:
+    if x.ndim != 4 or tuple(x.shape[1:]) != tuple(shape):
+        raise DataError(
+            f"{name} images have shape {x.shape}; the model takes (N, {', '.join(map(str, shape))})"
+        )
+    if len(x) != len(y) or len(x) == 0:
+        raise DataError(f"{name}: {len(x)} images but {len(y)} labels (need the same, > 0)")
+    if y.min() < 0 or y.max() >= k:
+        raise DataError(f"{name} labels span {y.min()}..{y.max()} but there are {k} labels")
+
+
+def _data_note(y: np.ndarray, source: dict[str, Any], labels: Sequence[str]) -> dict[str, Any]:
+    counts = np.bincount(y, minlength=len(labels))
+    return {
+        **source,
+        "images": int(len(y)),
+        "per_class_counts": {labels[i]: int(c) for i, c in enumerate(counts)},
+        "labels_sha256": array_fingerprint(np.asarray(y, np.int64)),
+    }
+
+
+def _default_artifact(results: Sequence[ArtifactResult]) -> str:
+    by_key = {r.key: r for r in results}
+    for key in DEFAULT_ARTIFACT_PREFERENCE:
+        if key in by_key and by_key[key].passed:
+            return by_key[key].artifact.file
+    for key in DEFAULT_ARTIFACT_PREFERENCE:
+        if key in by_key:
+            return by_key[key].artifact.file
+    return results[0].artifact.file
+
+
+class _Builder:
+    """Builds the artifacts of one export in a staging folder, sharing intermediate products
+    (SavedModel, float ONNX, strict int8 outputs) between the formats that need them."""
+
+    def __init__(self, model, shape, calib, cfg, staging: Path, work: Path, sel, labels):
+        self.model, self.shape, self.calib, self.cfg = model, shape, calib, cfg
+        self.staging, self.work = staging, work
+        self.x_sel, self.y_sel, self.ref_sel = sel
+        self.labels = labels
+        self._saved_model: Path | None = None
+        self._onnx_fp32: Path | None = None
+        self._strict_sel: np.ndarray | None = None
+        self._int8_bytes: bytes | None = None
+
+    def saved_model(self) -> Path:
+        if self._saved_model is None:
+            self._saved_model = write_saved_model(self.model, self.work / "saved_model", self.shape)
+        return self._saved_model
+
+    def tflite(self, f: ExportFormat, path: Path) -> dict[str, Any]:
+        rep = tflite_representative_dataset(self.calib) if f.needs_calibration else None
+        data = convert_tflite(self.saved_model(), f.precision, rep)
+        write_bytes(path, data)
+        if f.precision == "int8":
+            self._int8_bytes = data
+        recipe = {"converter": "tf.lite.TFLiteConverter.from_saved_model"}
+        recipe |= {
+            "fp32": {},
+            "fp16": {"optimizations": ["DEFAULT"], "supported_types": ["float16"]},
+            "dynamic": {"optimizations": ["DEFAULT"], "representative_dataset": None},
+            "int8": {
+                "optimizations": ["DEFAULT"],
+                "supported_ops": ["TFLITE_BUILTINS_INT8"],
+                "inference_input_type": "int8",
+                "inference_output_type": "int8",
+                "calibration_images": len(self.calib),
+            },
+        }[f.precision]
+        return recipe
+
+    def strict_int8_on_selection(self) -> np.ndarray:
+        if self._strict_sel is None:
+            if self._int8_bytes is None:
+                rep = tflite_representative_dataset(self.calib)
+                self._int8_bytes = convert_tflite(self.saved_model(), "int8", rep)
+            self._strict_sel = predict_tflite(
+                self._int8_bytes, self.x_sel, self.cfg.batch_size, self.cfg.num_threads
+            )
+        return self._strict_sel
+
+    def recovered(self, f: ExportFormat, path: Path) -> tuple[dict[str, Any], Any]:
+        rec = recover_precision(
+            self.saved_model(),
+            self.calib,
+            self.strict_int8_on_selection(),
+            self.x_sel,
+            self.y_sel,
+            self.ref_sel,
+            self.labels,
+            self.cfg.gate.for_precision(f.precision),
+            self.cfg.recovery,
+            self.cfg.batch_size,
+            self.cfg.num_threads,
+        )
+        if rec.model is not None:
+            write_bytes(path, rec.model)
+        recipe = {
+            "converter": "tf.lite.experimental.QuantizationDebugger.get_nondebug_quantized_model",
+            "optimizations": ["DEFAULT"],
+            "denylisted_nodes": [e.tensor for e in rec.float_layers],
+            "calibration_images": len(self.calib),
+            "debug_images": min(self.cfg.recovery.debug_images, len(self.calib)),
+        }
+        return recipe, rec
+
+    def onnx_fp32(self, path: Path | None = None) -> Path:
+        if self._onnx_fp32 is None or path is not None:
+            target = path or self.work / "model_fp32.onnx"
+            write_bytes(target, convert_onnx_fp32(self.model, self.shape, self.cfg.onnx.opset))
+            self._onnx_fp32 = target
+        return self._onnx_fp32
+
+    def onnx_int8(self, path: Path) -> dict[str, Any]:
+        info = quantize_onnx_int8(self.onnx_fp32(), path, self.calib, self.cfg.onnx)
+        return {"quantizer": "onnxruntime.quantization.quantize_static", **info}
+
+
+def export_bundle(
+    model_path: str | Path,
+    out_dir: str | Path,
+    config: ExportConfig | None,
+    x_calib: np.ndarray,
+    y_calib: np.ndarray,
+    x_eval: np.ndarray,
+    y_eval: np.ndarray,
+    labels: Sequence[str],
+    *,
+    x_select: np.ndarray | None = None,
+    y_select: np.ndarray | None = None,
+    input_spec: InputSpec | None = None,
+    output_kind: str = "probabilities",
+    name: str | None = None,
+    source_model: dict[str, Any] | None = None,
+    calibration_source: dict[str, Any] | None = None,
+    parity_source: dict[str, Any] | None = None,
+    on_artifact: Callable[[ArtifactResult], None] | None = None,
+) -> ExportResult:
+    """Export ``model_path`` (a ``.keras`` file) into the bundle folder ``out_dir``.
+
+    ``x_calib``/``y_calib``: the pool the calibration set is drawn from (the training split);
+    ``x_eval``/``y_eval``: the labelled held-out images the gate runs on (the test split);
+    ``x_select``/``y_select``: images that pick the number of float layers in precision recovery
+    (a validation split; default: the parity images). Images are raw pixels, NHWC, as the model
+    takes them. Raises ParityGateError (exit 3) naming every failure unless
+    ``config.allow_parity_failure``; the error's ``result`` attribute holds the full results.
+    """
+    cfg = config or ExportConfig()
+    out = Path(out_dir)
+    _check_target(out, cfg.overwrite)
+    labels = tuple(str(v) for v in labels)
+    model = load_keras_model(model_path)
+    shape = model_input_shape(model)
+    k = int(model.outputs[0].shape[-1])
+    if k != len(labels):
+        raise DataError(f"the model has {k} outputs but {len(labels)} labels were given")
+    x_eval, y_eval = np.asarray(x_eval), np.asarray(y_eval, np.int64)
+    _check_arrays("parity", x_eval, y_eval, shape, k)
+    _check_arrays("calibration", np.asarray(x_calib), np.asarray(y_calib, np.int64), shape, k)
+    spec = input_spec or InputSpec(
+        height=shape[0], width=shape[1], channels=shape[2], color="grey" if shape[2] == 1 else "rgb"
+    )
+    if (spec.height, spec.width, spec.channels) != shape:
+        raise ConfigError(f"input spec {spec.height}x{spec.width}x{spec.channels} != model {shape}")
+
+    calib = build_calibration_set(x_calib, y_calib, cfg.calibration, calibration_source)
+    log.info("Keras reference on %d parity images", len(x_eval))
+    ref_eval = keras_predict(model, x_eval, cfg.batch_size)
+    if x_select is None or y_select is None:
+        x_sel, y_sel, sel_note = x_eval, y_eval, "the parity images (no separate selection set)"
+    else:
+        x_sel, y_sel = np.asarray(x_select), np.asarray(y_select, np.int64)
+        _check_arrays("selection", x_sel, y_sel, shape, k)
+        if len(y_sel) > cfg.recovery.select_images:
+            idx = stratified_indices(y_sel, cfg.recovery.select_images, cfg.calibration.seed)
+            x_sel, y_sel = x_sel[idx], y_sel[idx]
+        sel_note = f"{len(y_sel)} separate selection images"
+    ref_sel = ref_eval if x_sel is x_eval else keras_predict(model, x_sel, cfg.batch_size)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    work = Path(tempfile.mkdtemp(prefix="edgetk-export-"))
+    try:
+        calib_file = calib.save(staging / CALIBRATION_STEM)
+        b = _Builder(model, shape, calib, cfg, staging, work, (x_sel, y_sel, ref_sel), labels)
+        results: list[ArtifactResult] = []
+        skipped: dict[str, str] = {}
+        extra_md: list[str] = []
+        for f in (f for f in FORMATS if f.key in cfg.formats):
+            path = staging / f.filename
+            log.info("exporting %s", f.key)
+            t0 = time.perf_counter_ns()
+            rec = None
+            if f.builder == "tflite":
+                recipe = b.tflite(f, path)
+            elif f.builder == "tflite_recovered":
+                recipe, rec = b.recovered(f, path)
+                if rec.model is None:
+                    skipped[f.key] = "not needed: strict int8 already meets the int8_mixed gate"
+                    extra_md += recovery_markdown(rec.to_dict())
+                    continue
+            elif f.builder == "onnx":
+                b.onnx_fp32(path)
+                recipe = {"converter": "tf2onnx.convert.from_function", "opset": cfg.onnx.opset}
+            else:
+                recipe = b.onnx_int8(path)
+            seconds = (time.perf_counter_ns() - t0) / 1e9
+            probs = predict_artifact(path, f.format, x_eval, cfg.batch_size, cfg.num_threads)
+            thresholds = cfg.gate.for_precision(f.precision)
+            parity = check_parity(f.key, f.precision, ref_eval, probs, y_eval, labels, thresholds)
+            in_spec, out_spec = io_specs(path, f.format)
+            pdict = parity.to_dict()
+            if rec is not None:
+                pdict["recovery"] = rec.to_dict()
+                extra_md += recovery_markdown(pdict["recovery"])
+            artifact = Artifact(
+                file=f.filename,
+                format=f.format,
+                precision=f.precision,
+                sha256=sha256_file(path),
+                size_bytes=path.stat().st_size,
+                input=in_spec,
+                output=out_spec,
+                parity=pdict,
+                parity_passed=parity.passed,
+                parity_failure_accepted=(not parity.passed) and cfg.allow_parity_failure,
+                float_layers=tuple(e.tensor for e in rec.float_layers) if rec else (),
+                notes=f.description,
+                recipe=recipe,
+            )
+            result = ArtifactResult(f.key, artifact, seconds, parity)
+            results.append(result)
+            if on_artifact is not None:
+                on_artifact(result)
+        if not results:
+            raise ModelError(f"no artifact was written (skipped: {skipped})")
+
+        parity_data = _data_note(y_eval, parity_source or {}, labels)
+        parity_data["selection"] = sel_note
+        manifest = Manifest(
+            name=name or Path(model_path).stem,
+            labels=labels,
+            input=spec,
+            output=OutputSpec(kind=output_kind, num_classes=k),
+            artifacts=tuple(r.artifact for r in results),
+            default_artifact=_default_artifact(results),
+            source_model={
+                "path": str(model_path),
+                "sha256": sha256_file(model_path),
+                **(source_model or {}),
+            },
+            calibration={
+                **calib.provenance,
+                "file": calib_file.relative_to(staging).as_posix(),
+            },
+            parity_data=parity_data,
+            versions=library_versions(),
+            created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        )
+        write_manifest(staging, manifest)
+        write_json(staging / CONFIG_NAME, cfg.to_dict())  # the recipe of the whole export
+        rows = [_row(r) for r in results] + [
+            {"key": key, "status": f"skipped ({why})"} for key, why in skipped.items()
+        ]
+        note = (
+            f"Gate data: {len(y_eval)} labelled images ({parity_source or 'caller-provided'}); "
+            f"reference: the Keras model {Path(model_path).name}. Deltas are artifact minus Keras."
+        )
+        md = parity_markdown(rows, manifest.name, note, extra_md)
+        write_text(staging / PARITY_NAME, md)
+        result = ExportResult(out, manifest, tuple(results), skipped, md)
+        if result.failed and not cfg.allow_parity_failure:
+            err = ParityGateError(gate_message([r.parity for r in results]))
+            err.result = result  # type: ignore[attr-defined]
+            raise err
+        _publish(staging, out, cfg.overwrite)
+        return result
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _row(r: ArtifactResult) -> dict[str, Any]:
+    a = r.artifact
+    return {
+        "key": r.key,
+        "format": a.format,
+        "precision": a.precision,
+        "size_bytes": a.size_bytes,
+        "seconds": r.seconds,
+        "parity": a.parity,
+        "parity_failure_accepted": a.parity_failure_accepted,
+    }
+
+
+def load_calibration_from_bundle(bundle_dir: str | Path) -> CalibrationSet:
+    """The calibration set saved in a bundle (to repeat an export exactly)."""
+    return CalibrationSet.load(Path(bundle_dir) / CALIBRATION_STEM)

@@ -1,0 +1,108 @@
+"""What one export does: which formats, how to calibrate and quantize, how to gate and recover."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from calibration import CalibrationConfig
+from edgetk.configbase import JsonConfig, check_range
+from edgetk.errors import ConfigError
+from export.formats import DEFAULT_FORMAT_KEYS, FORMAT_KEYS
+from export.thresholds import GateConfig
+
+
+class OnnxCalibrationMethod(str, Enum):
+    MINMAX = "minmax"
+    ENTROPY = "entropy"
+    PERCENTILE = "percentile"
+
+    @property
+    def is_histogram(self) -> bool:
+        return self is not OnnxCalibrationMethod.MINMAX
+
+
+@dataclass(frozen=True)
+class OnnxQuantConfig(JsonConfig):
+    """ONNX Runtime static int8: QDQ, per-channel weights, calibration method selectable.
+
+    Histogram methods (entropy, percentile) keep every calibrated tensor's values of a chunk in
+    memory before binning them: Percentile over 2,000 MobileNetV2 images was killed at 24 GiB
+    here. So they see at most ``histogram_max_images`` images (a stratified prefix of the set),
+    fed ``chunk_images`` at a time through ORT's strided calibration, which merges histograms
+    between chunks.
+    """
+
+    method: OnnxCalibrationMethod = OnnxCalibrationMethod.MINMAX
+    per_channel: bool = True
+    opset: int = 17
+    histogram_max_images: int = 200
+    chunk_images: int = 50
+    percentile: float = 99.999
+
+    def validate(self) -> None:
+        check_range("onnx opset", self.opset, 13, 21)
+        check_range("histogram_max_images", self.histogram_max_images, 10, 5000)
+        check_range("chunk_images", self.chunk_images, 1, 1000)
+        check_range("percentile", self.percentile, 90.0, 100.0)
+
+
+@dataclass(frozen=True)
+class RecoveryConfig(JsonConfig):
+    """Precision recovery: keep the int8 layers with the largest error in float until the
+    ``int8_mixed`` gate passes, trying ``steps`` float-layer counts in order."""
+
+    steps: tuple[int, ...] = (1, 2, 3, 5, 8, 12, 16, 24)
+    debug_images: int = 64  # images the quantization debugger runs to rank layers
+    select_images: int = 2000  # at most this many selection images judge each candidate
+
+    def validate(self) -> None:
+        if (
+            not self.steps
+            or any(s < 1 for s in self.steps)
+            or list(self.steps) != sorted(set(self.steps))
+        ):
+            raise ConfigError(
+                f"recovery steps={list(self.steps)} must be increasing positive layer counts"
+            )
+        check_range("debug_images", self.debug_images, 1, 5000)
+        check_range("select_images", self.select_images, 10, 100_000)
+
+
+@dataclass(frozen=True)
+class ExportConfig(JsonConfig):
+    formats: tuple[str, ...] = DEFAULT_FORMAT_KEYS
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    onnx: OnnxQuantConfig = field(default_factory=OnnxQuantConfig)
+    recovery: RecoveryConfig = field(default_factory=RecoveryConfig)
+    gate: GateConfig = field(default_factory=GateConfig.default)
+    allow_parity_failure: bool = False
+    overwrite: bool = False
+    batch_size: int = 64  # inference batch for the parity runs
+    num_threads: int = 2
+
+    def validate(self) -> None:
+        if not self.formats:
+            raise ConfigError(f"no export formats chosen; choose from {list(FORMAT_KEYS)}")
+        for key in self.formats:
+            if key not in FORMAT_KEYS:
+                raise ConfigError(f"unknown export format {key!r}; choose from {list(FORMAT_KEYS)}")
+        if len(set(self.formats)) != len(self.formats):
+            raise ConfigError(f"export formats listed twice: {list(self.formats)}")
+        check_range("batch_size", self.batch_size, 1, 4096)
+        check_range("num_threads", self.num_threads, 1, 256)
+
+    @classmethod
+    def default(cls) -> ExportConfig:
+        """Every format of the table, default gate."""
+        return cls()
+
+    @classmethod
+    def for_device(cls) -> ExportConfig:
+        """What a device needs: full-integer and recovered int8 TFLite, float32 TFLite."""
+        return cls(formats=("tflite_fp32", "tflite_int8", "tflite_int8_mixed"))
+
+    @classmethod
+    def quick(cls) -> ExportConfig:
+        """Small calibration, lenient gate: smoke runs and tiny models."""
+        return cls(calibration=CalibrationConfig.quick(), gate=GateConfig.lenient())

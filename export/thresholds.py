@@ -1,0 +1,90 @@
+"""Parity thresholds per precision: what an artifact must keep of the Keras model's behaviour.
+
+Drops are fractions (0.015 = 1.5 accuracy points). ``None`` means "not checked" for that metric.
+Float32 is held to near-exact agreement; float16 and dynamic-range to close agreement; int8 is
+judged on accuracy drop, the worst per-class F1 drop and top-1 agreement, since its
+probabilities legitimately move by a few quantization steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edgetk.configbase import JsonConfig, check_range
+from edgetk.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ParityThresholds(JsonConfig):
+    max_accuracy_drop: float | None
+    max_macro_f1_drop: float | None
+    max_class_f1_drop: float | None  # the worst single class
+    min_agreement: float | None  # top-1 agreement with the Keras model
+    max_prob_diff: float | None = None  # max |p_artifact - p_keras| over all images and classes
+
+    def validate(self) -> None:
+        for name in ("max_accuracy_drop", "max_macro_f1_drop", "max_class_f1_drop"):
+            v = getattr(self, name)
+            if v is not None:
+                check_range(name, v, 0.0, 1.0)
+        if self.min_agreement is not None:
+            check_range("min_agreement", self.min_agreement, 0.0, 1.0)
+        if self.max_prob_diff is not None:
+            check_range("max_prob_diff", self.max_prob_diff, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class GateConfig(JsonConfig):
+    """One :class:`ParityThresholds` per precision (keys of the format table's ``precision``)."""
+
+    fp32: ParityThresholds
+    fp16: ParityThresholds
+    dynamic: ParityThresholds
+    int8: ParityThresholds
+    int8_mixed: ParityThresholds
+
+    def for_precision(self, precision: str) -> ParityThresholds:
+        """The thresholds of ``precision`` (fp32, fp16, dynamic, int8, int8_mixed)."""
+        allowed = ("fp32", "fp16", "dynamic", "int8", "int8_mixed")
+        if precision not in allowed:
+            raise ConfigError(f"no parity thresholds for precision {precision!r}; one of {allowed}")
+        return getattr(self, precision)
+
+    @classmethod
+    def default(cls) -> GateConfig:
+        """The thresholds of the acceptance criteria (int8 <= 1.5 points, recovered <= 0.5)."""
+        return cls(
+            fp32=ParityThresholds(0.001, 0.001, 0.005, 0.999, 1e-3),
+            fp16=ParityThresholds(0.003, 0.003, 0.01, 0.995, 0.02),
+            dynamic=ParityThresholds(0.01, 0.01, 0.03, 0.98, None),
+            int8=ParityThresholds(0.015, 0.015, 0.05, 0.95, None),
+            int8_mixed=ParityThresholds(0.005, 0.006, 0.03, 0.96, None),
+        )
+
+    @classmethod
+    def strict(cls) -> GateConfig:
+        """Tighter int8 budgets, for releases: int8 <= 1 point, recovered <= 0.3."""
+        d = cls.default()
+        return d.replace(
+            int8=ParityThresholds(0.01, 0.01, 0.04, 0.96, None),
+            int8_mixed=ParityThresholds(0.003, 0.004, 0.02, 0.98, None),
+        )
+
+    @classmethod
+    def lenient(cls) -> GateConfig:
+        """Loose budgets for tiny or barely trained models (tests, smoke runs)."""
+        return cls(
+            fp32=ParityThresholds(0.002, 0.002, 0.01, 0.998, 2e-3),
+            fp16=ParityThresholds(0.01, 0.01, 0.03, 0.99, 0.05),
+            dynamic=ParityThresholds(0.03, 0.03, 0.08, 0.95, None),
+            int8=ParityThresholds(0.05, 0.05, 0.15, 0.90, None),
+            int8_mixed=ParityThresholds(0.02, 0.02, 0.08, 0.95, None),
+        )
+
+    @classmethod
+    def preset(cls, name: str) -> GateConfig:
+        """A preset by name: default, strict or lenient."""
+        presets = {"default": cls.default, "strict": cls.strict, "lenient": cls.lenient}
+        if name not in presets:
+            raise ConfigError(f"unknown gate preset {name!r}; choose from {sorted(presets)}")
+        return presets[name]()
