@@ -163,7 +163,7 @@ def test_named_layers_and_bad_names(trained_nested, data) -> None:
     assert peak_on_patch(early, corners).mean() >= 0.85
     bare = gradcam_heatmaps(trained_nested, xt[:8], yt[:8], layer_name="b_conv1")
     np.testing.assert_allclose(early[:8], bare, atol=1e-6)
-    with pytest.raises(ConfigError, match="no layer 'nope'"):
+    with pytest.raises(ConfigError, match="no layer 'nope'.*'tiny_backbone/b_add'"):
         gradcam_heatmaps(trained_nested, xt[:8], layer_name="nope")
     with pytest.raises(DataError, match="class_indices span"):
         gradcam_heatmaps(trained_nested, xt[:8], class_indices=[9] * 8)

@@ -124,21 +124,34 @@ def _last_feature_layer(model: Any) -> Any | None:
 def _find_target(model: Any, layer_name: str | None) -> tuple[Any | None, Any]:
     """(nested container or None, target layer). ``layer_name`` may be ``"backbone/layer"``."""
     if layer_name:
-        outer_name, _, inner_name = layer_name.rpartition("/")
+        # Some Keras layer names contain "/" themselves (MobileNetV3's "conv_1/BatchNorm"), so
+        # the whole name is tried first, then "container/rest", then a search of nested models.
         try:
-            if outer_name:
-                container = model.get_layer(outer_name)
-                return container, container.get_layer(inner_name)
-            return None, model.get_layer(inner_name)
+            return None, model.get_layer(layer_name)
         except ValueError:
             pass
+        head, sep, rest = layer_name.partition("/")
+        if sep:
+            try:
+                container = model.get_layer(head)
+                if isinstance(container, keras.Model):
+                    return container, container.get_layer(rest)
+            except ValueError:
+                pass
         for lyr in model.layers:
             if isinstance(lyr, keras.Model):
                 try:
-                    return lyr, lyr.get_layer(inner_name)
+                    return lyr, lyr.get_layer(layer_name)
                 except ValueError:
                     continue
-        choices = [lyr.name for lyr in model.layers if _is_feature_layer(lyr)]
+        choices = []
+        for lyr in model.layers:
+            if isinstance(lyr, keras.Model):
+                # The deepest few are the useful ones; a backbone has a hundred.
+                inner = [f"{lyr.name}/{i.name}" for i in lyr.layers if _is_feature_layer(i)]
+                choices += (["..."] if len(inner) > 5 else []) + inner[-5:]
+            elif _is_feature_layer(lyr):
+                choices.append(lyr.name)
         raise ConfigError(
             f"no layer {layer_name!r} in model {model.name!r}; layers with a 4-D output: "
             f"{choices} (use 'backbone_name/layer_name' for a layer inside a nested backbone)"

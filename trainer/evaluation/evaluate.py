@@ -116,11 +116,12 @@ def evaluate_model(
     y_pred = np.nan_to_num(probs, nan=-np.inf).argmax(axis=1)
     confidence = probs.max(axis=1)
     names = metrics["class_names"]
+    title = f"{stage} (COLLAPSED)" if metrics["collapse"]["detected"] else stage
 
     files: dict[str, str] = {}
     files["confusion_matrix"] = str(
         plot_confusion_matrix(
-            metrics["confusion_matrix"], names, out / "confusion_matrix.png", title=stage
+            metrics["confusion_matrix"], names, out / "confusion_matrix.png", title=title
         )
     )
     files["confusion_matrix_normalized"] = str(
@@ -129,7 +130,7 @@ def evaluate_model(
             names,
             out / "confusion_matrix_normalized.png",
             normalized=True,
-            title=stage,
+            title=title,
         )
     )
     files["misclassified"] = str(
@@ -143,7 +144,7 @@ def evaluate_model(
             out / "misclassified.png",
             per_pair=gallery_per_pair,
             max_pairs=gallery_pairs,
-            title=stage,
+            title=title,
         )
     )
     files |= {k: str(v) for k, v in write_tables(metrics, out, stage).items()}
