@@ -32,3 +32,207 @@ def eda(run_dir: Path | None, samples_per_class: int, **data_opts) -> None:
         f"(imbalance {summary['imbalance_ratio']['train']:.2f}), pixel mean {px['mean']:.1f} std {px['std']:.1f}"
     )
     click.echo(f"fingerprint {ds.fingerprint[:16]}…  ->  {run.stage('eda') / SUMMARY_NAME}")
+
+
+# --- train / models -------------------------------------------------------------------------
+
+_STAGES = ("baseline", "transfer", "finetune")
+
+
+@click.command()
+@click.option(
+    "--stage",
+    type=click.Choice([*_STAGES, "all"]),
+    required=True,
+    help="Which stage to train; 'all' runs baseline -> transfer -> finetune.",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(["quick", "full"]),
+    default="quick",
+    show_default=True,
+    help="quick: a stratified 6,000 / 2,000 subset and few epochs; full: all data, the "
+    "acceptance recipe.",
+)
+@data_options
+@run_dir_option
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A StageConfig JSON file to start from instead of the profile preset.",
+)
+@click.option("--epochs", type=int, default=None, help="Override the preset's epochs.")
+@click.option("--batch-size", type=int, default=None, help="Override the preset's batch size.")
+@click.option("--learning-rate", type=float, default=None, help="Override the initial LR.")
+@click.option(
+    "--backbone",
+    type=click.Choice(["mobilenet_v2", "efficientnet_b0", "mobilenet_v3_small"]),
+    default=None,
+    help="transfer: the pretrained backbone (default mobilenet_v2).",
+)
+@click.option("--alpha", type=float, default=None, help="transfer: backbone width multiplier.")
+@click.option(
+    "--backbone-size", type=int, default=None, help="transfer: backbone resolution (default 96)."
+)
+@click.option(
+    "--weights",
+    type=str,
+    default=None,
+    help="transfer: 'imagenet' (Keras cache), 'none', or a weights file path.",
+)
+@click.option("--unfreeze-fraction", type=float, default=None, help="finetune: top share.")
+@click.option("--unfreeze-layers", type=int, default=None, help="finetune: top layer count.")
+@click.option(
+    "--strategy",
+    type=click.Choice(["default", "mirrored"]),
+    default=None,
+    help="mirrored: tf.distribute.MirroredStrategy over all local GPUs.",
+)
+def train(
+    stage: str,
+    profile: str,
+    run_dir: Path | None,
+    config_file: Path | None,
+    epochs: int | None,
+    batch_size: int | None,
+    learning_rate: float | None,
+    backbone: str | None,
+    alpha: float | None,
+    backbone_size: int | None,
+    weights: str | None,
+    unfreeze_fraction: float | None,
+    unfreeze_layers: int | None,
+    strategy: str | None,
+    **data_opts,
+) -> None:
+    """Train a stage (or all three), evaluate it on the test set and register the model."""
+    from edgetk.errors import ConfigError
+    from trainer.data import load_dataset
+    from trainer.rundir import default_run_dir
+    from trainer.training import StageConfig, run_profile, run_stage
+    from trainer.training.config import Stage
+
+    data_cfg = data_config_from_options(**data_opts)
+    if profile == "quick":
+        # The quick profile is a stratified subset unless the user chose sizes.
+        data_cfg = data_cfg.replace(
+            train_size=data_cfg.train_size or 6000, test_size=data_cfg.test_size or 2000
+        )
+    overrides = {
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "backbone": backbone,
+        "alpha": alpha,
+        "image_size": backbone_size,
+        "weights": weights,
+        "unfreeze_fraction": unfreeze_fraction,
+        "unfreeze_layers": unfreeze_layers,
+        "strategy": strategy,
+    }
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if config_file is not None and stage == "all":
+        raise ConfigError(
+            "--config holds one stage's config; use it with --stage baseline|transfer|finetune"
+        )
+
+    def stage_config(name: str) -> StageConfig:
+        base = StageConfig.load(config_file) if config_file else StageConfig.preset(profile, name)
+        if config_file and base.stage.value != name:
+            raise ConfigError(f"{config_file} is a {base.stage.value!r} config, not {name!r}")
+        mine = dict(given)
+        if name == Stage.FINETUNE.value:
+            inherited = [k for k in ("backbone", "alpha", "image_size", "weights") if k in mine]
+            if inherited and stage == "finetune":
+                raise ConfigError(
+                    f"finetune inherits {inherited} from the transfer model; pass them to "
+                    "--stage transfer instead"
+                )
+            for k in inherited:
+                mine.pop(k)
+            if "unfreeze_layers" in mine:
+                mine["unfreeze_fraction"] = None
+        else:
+            for k in ("unfreeze_fraction", "unfreeze_layers"):
+                if k in mine and stage != "all":
+                    raise ConfigError(f"--{k.replace('_', '-')} applies to --stage finetune only")
+                mine.pop(k, None)
+        return StageConfig.from_dict({**base.to_dict(), **_jsonable(mine), "seed": data_cfg.seed})
+
+    ds = load_dataset(data_cfg)
+    run = Path(run_dir) if run_dir else default_run_dir(ds.name)
+    if stage == "all":
+        result = run_profile(run, profile, data_cfg, configs={s: stage_config(s) for s in _STAGES})
+        for r in result.results.values():
+            click.echo(_summary_line(r))
+        click.echo(
+            f"all stages in {result.wall_seconds / 60:.1f} min; table: {run}/return_on_complexity.md"
+        )
+        return
+    r = run_stage(run, stage_config(stage), data_cfg, dataset=ds)
+    from trainer.training.complexity import write_return_on_complexity
+
+    write_return_on_complexity(run)
+    click.echo(_summary_line(r))
+
+
+def _jsonable(values: dict) -> dict:
+    return {k: (v.value if hasattr(v, "value") else v) for k, v in values.items()}
+
+
+def _summary_line(r) -> str:
+    m = r.metrics
+    return (
+        f"{r.stage}: test accuracy {m.get('accuracy', float('nan')):.4f}, macro-F1 "
+        f"{m.get('macro_f1', float('nan')):.4f}, {r.epochs_run} epochs (best {r.best_epoch}) in "
+        f"{r.train_seconds / 60:.1f} min, {r.params:,} params -> {r.model_path}"
+    )
+
+
+@click.group()
+def models() -> None:
+    """List and inspect the model registry (<run-dir>/models/<name>/v<N>/)."""
+
+
+@models.command("list")
+@click.option(
+    "--run-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="One run directory (default: every run under runs/).",
+)
+def models_list(run_dir: Path | None) -> None:
+    """Show registered models as a table."""
+    from trainer.registry import MODELS_DIR, format_table, list_models
+    from trainer.rundir import DEFAULT_RUNS_ROOT
+
+    if run_dir is not None:
+        dirs = [run_dir]
+    else:
+        root = DEFAULT_RUNS_ROOT
+        dirs = (
+            sorted(p for p in root.iterdir() if (p / MODELS_DIR).is_dir()) if root.is_dir() else []
+        )
+    found = [m for d in dirs for m in list_models(d)]
+    if not found:
+        where = run_dir or DEFAULT_RUNS_ROOT
+        click.echo(f"no registered models under {where}; train one with 'edgetk train --stage ...'")
+        return
+    click.echo(format_table(found))
+
+
+@models.command("show")
+@click.argument("name")
+@click.option("--run-dir", type=click.Path(path_type=Path), required=True)
+@click.option("--version", "version", type=int, default=None, help="Default: the latest.")
+def models_show(name: str, run_dir: Path, version: int | None) -> None:
+    """Print one registered model's metadata.json."""
+    import json
+
+    from trainer.registry import get_model
+
+    m = get_model(run_dir, name, version)
+    click.echo(f"# {m.path}")
+    click.echo(json.dumps(m.metadata, indent=2))
