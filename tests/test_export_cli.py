@@ -1,0 +1,130 @@
+"""``edgetk export`` end to end: a plain .keras model with --labels / --data-dir (IDX files),
+a registry version folder, exit codes 0 / 1 / 2 / 3 and the printed summary."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from edge_runtime.manifest import load_manifest
+from edgetk.cli import main
+from edgetk.errors import EXIT_FAILURE, EXIT_PARITY_GATE, EXIT_USAGE
+from export import ExportConfig, GateConfig, ParityThresholds
+from tests.test_export_support import LABELS, synthetic_images, train_tiny, write_idx_folder
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli work") / "with spaces"
+    x_train, y_train = synthetic_images(600, seed=0)
+    x_test, y_test = synthetic_images(200, seed=1)
+    idx = write_idx_folder(root / "idx data", x_train, y_train, x_test, y_test)
+    model = root / "tiny model.keras"
+    train_tiny(x_train, y_train).save(model)
+    labels = root / "labels.txt"
+    labels.write_text("\n".join(LABELS) + "\n")
+    return {"root": root, "idx": idx, "model": model, "labels": labels}
+
+
+def _args(ws, out, *extra):
+    return ["export", str(ws["model"]), "--out", str(out), "--labels", str(ws["labels"]),
+            "--data-dir", str(ws["idx"]), *extra]  # fmt: skip
+
+
+def test_plain_keras_exports_fp32(workspace, capsys) -> None:
+    out = workspace["root"] / "bundle fp32"
+    rc = main(_args(workspace, out, "--formats", "tflite,onnx", "--precisions", "fp32"))
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    lines = [ln for ln in printed.splitlines() if ln.startswith(("tflite_fp32 ", "onnx_fp32 "))]
+    assert len(lines) == 2 and all(ln.rstrip().endswith("pass") and "MiB" in ln for ln in lines)
+    assert "| tflite_fp32 |" in printed and "| onnx_fp32 |" in printed
+    m = load_manifest(out, verify_hashes=True)
+    assert m.labels == LABELS and {a.file for a in m.artifacts} == {
+        "model_fp32.tflite",
+        "model_fp32.onnx",
+    }
+    assert m.parity_data["split"] == "test" and m.parity_data["images"] == 200
+    assert m.calibration["source"]["split"].startswith("train")
+    # Running again without --overwrite is a usage error and leaves the bundle alone.
+    assert main(_args(workspace, out, "--precisions", "fp32")) == EXIT_USAGE
+    assert "pass --overwrite" in capsys.readouterr().err
+
+
+def test_failed_gate_exits_3_and_names_the_numbers(workspace, capsys) -> None:
+    # A zero tolerance on int8 output differences cannot be met: the gate must fail.
+    gate = GateConfig.default().replace(int8=ParityThresholds(0.5, 0.5, 0.5, 0.0, 0.0))
+    cfg_file = workspace["root"] / "export config.json"
+    ExportConfig(gate=gate).save(cfg_file)
+    out = workspace["root"] / "bundle int8"
+    args = _args(workspace, out, "--formats", "tflite", "--precisions", "int8",
+                 "--config", str(cfg_file), "--calib-size", "40")  # fmt: skip
+    assert main(args) == EXIT_PARITY_GATE
+    cap = capsys.readouterr()
+    assert (
+        "error: parity gate failed for 1 of 1 artifact(s): tflite_int8: max output difference"
+        in cap.err
+    )
+    assert "> 0.00e+00 allowed" in cap.err and "| tflite_int8 |" in cap.out
+    assert not out.exists()
+    # Accepting the failure writes the bundle and records the acceptance.
+    assert main([*args, "--allow-parity-failure"]) == 0
+    art = load_manifest(out).artifact("tflite:int8")
+    assert art.parity_passed is False and art.parity_failure_accepted is True
+    assert load_manifest(out).calibration["count"] == 40
+    assert "FAIL (accepted)" in capsys.readouterr().out
+
+
+def test_registry_version_folder(workspace, capsys) -> None:
+    version = workspace["root"] / "run" / "models" / "tiny" / "v2"
+    version.mkdir(parents=True)
+    (version / "model.keras").write_bytes(workspace["model"].read_bytes())
+    meta = {
+        "name": "tiny",
+        "version": 2,
+        "stage": "baseline",
+        "labels": list(LABELS),
+        "input": {"height": 16, "width": 16, "channels": 1, "polarity": "light_on_dark"},
+        "output": {"kind": "probabilities", "num_classes": 4},
+        "data_config": {"source": "idx", "path": str(workspace["idx"]), "test_size": 100},
+    }
+    (version / "metadata.json").write_text(json.dumps(meta))
+    rc = main(["export", str(version.parent), "--precisions", "fp32", "--formats", "tflite"])
+    assert rc == 0, capsys.readouterr()
+    out = workspace["root"] / "run" / "export" / "tiny-v2"  # default: <run_dir>/export/<name>-vN
+    m = load_manifest(out)
+    assert (
+        m.name == "tiny" and m.source_model["version"] == 2 and m.input.polarity == "light_on_dark"
+    )
+    assert m.parity_data["images"] == 100
+
+
+@pytest.mark.parametrize(
+    ("setup", "code", "message"),
+    [
+        ("missing", EXIT_FAILURE, "does not exist; pass a registry version folder"),
+        ("corrupt", EXIT_FAILURE, "is not a valid .keras archive"),
+        ("no-metadata", EXIT_FAILURE, "metadata.json is missing"),
+        ("bad-precision", EXIT_USAGE, "unknown precision 'int4'"),
+    ],
+)
+def test_user_mistakes_are_clear_errors(workspace, space_dir, capsys, setup, code, message):
+    model = space_dir / "m.keras"
+    extra = []
+    if setup == "corrupt":
+        model.write_bytes(b"\x00" * 64)
+    elif setup == "no-metadata":
+        model = space_dir / "v1"
+        model.mkdir()
+        (model / "model.keras").write_bytes(b"x")
+    elif setup == "bad-precision":
+        model = workspace["model"]
+        extra = ["--precisions", "int4"]
+    args = ["export", str(model), "--labels", str(workspace["labels"]),
+            "--data-dir", str(workspace["idx"]), "--out", str(space_dir / "o"), *extra]  # fmt: skip
+    if setup == "no-metadata":
+        args = ["export", str(model)]
+    assert main(args) == code
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
