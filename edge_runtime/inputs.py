@@ -24,23 +24,37 @@ def _images_under(folder: Path) -> list[Path]:
     )
 
 
-def labelled_subfolders(folder: Path, labels: Sequence[str]) -> dict[str, Path] | None:
-    """``{label: subfolder}`` if ``folder`` holds one subfolder per class, else None.
+def label_folder_name(label: str) -> str:
+    """The folder name for ``label``: path separators become ``_`` ("T-shirt/top" -> "T-shirt_top")."""
+    return label.replace("/", "_").replace("\\", "_")
 
-    A folder is labelled when at least one subfolder is named after a label. Then every
-    subfolder with images must be one: a stray ``shoes/`` would silently skew the numbers.
+
+def _folder_index(labels: Sequence[str]) -> dict[str, int]:
+    index = {label_folder_name(lab): i for i, lab in enumerate(labels)}
+    index.update({lab: i for i, lab in enumerate(labels)})
+    return index
+
+
+def labelled_subfolders(folder: Path, labels: Sequence[str]) -> dict[int, Path] | None:
+    """``{class index: subfolder}`` if ``folder`` holds one subfolder per class, else None.
+
+    Subfolders are named after the labels (path separators in a label written as ``_``). A folder
+    is labelled when at least one subfolder is so named; then every subfolder with images must
+    be: a stray ``shoes/`` would silently skew the numbers.
     """
+    index = _folder_index(labels)
     subs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    known = [s for s in subs if s.name in labels]
+    known = [s for s in subs if s.name in index]
     if not known:
         return None
-    stray = [s.name for s in subs if s.name not in labels and _images_under(s)]
+    stray = [s.name for s in subs if s.name not in index and _images_under(s)]
     if stray:
+        names = [label_folder_name(lab) for lab in labels]
         raise DataError(
             f"{folder} looks like a labelled folder but subfolder(s) {stray} are not labels of "
-            f"this model {list(labels)}; rename or remove them, or pass the image files directly"
+            f"this model {names}; rename or remove them, or pass the image files directly"
         )
-    return {s.name: s for s in known}
+    return {index[s.name]: s for s in known}
 
 
 def collect_inputs(
@@ -72,10 +86,9 @@ def collect_inputs(
             items.extend(InputItem(p) for p in found)
             all_labelled = False
             continue
-        for label, sub in classes.items():
-            idx = list(labels).index(label)
+        for idx, sub in sorted(classes.items()):
             items.extend(InputItem(p, idx) for p in _images_under(sub))
     return items, all_labelled and bool(items)
 
 
-__all__ = ["InputItem", "collect_inputs", "labelled_subfolders"]
+__all__ = ["InputItem", "collect_inputs", "label_folder_name", "labelled_subfolders"]

@@ -58,6 +58,7 @@ def fmnist_set(bundle: str, out_dir: str, n: int) -> None:
     import numpy as np
     from PIL import Image
 
+    from edge_runtime.inputs import label_folder_name
     from edge_runtime.manifest import load_manifest
 
     home = Path(
@@ -71,7 +72,7 @@ def fmnist_set(bundle: str, out_dir: str, n: int) -> None:
         labels = np.frombuffer(fh.read(), np.uint8, offset=8)
     names = load_manifest(bundle).labels
     for i in range(n):
-        folder = Path(out_dir) / names[labels[i]]
+        folder = Path(out_dir) / label_folder_name(names[labels[i]])
         folder.mkdir(parents=True, exist_ok=True)
         Image.fromarray(images[i]).save(folder / f"{i:04d}.png")
     print(f"wrote {n} Fashion-MNIST test images to {out_dir}")

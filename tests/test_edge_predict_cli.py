@@ -129,3 +129,20 @@ def test_stray_subfolder_in_labelled_folder_is_an_error(tmp_path: Path) -> None:
     Image.fromarray(pattern("box")).save(root / "shoes" / "x.png")
     with pytest.raises(DataError, match=r"subfolder\(s\) \['shoes'\] are not labels"):
         collect_inputs([root], LABELS)
+
+
+def test_labels_with_a_slash_use_an_underscore_folder(tmp_path: Path) -> None:
+    from tests.fixtures.edge_helpers import copy_bundle
+
+    bundle = copy_bundle(tmp_path)
+    path = bundle / "manifest.json"
+    data = json.loads(path.read_text())
+    data["labels"][2] = "box/frame"  # like Fashion-MNIST's "T-shirt/top"
+    path.write_text(json.dumps(data))
+    root = tmp_path / "set"
+    (root / "box_frame").mkdir(parents=True)
+    (root / "cross").mkdir()
+    Image.fromarray(pattern("box")).save(root / "box_frame" / "a.png")
+    Image.fromarray(pattern("cross")).save(root / "cross" / "b.png")
+    items, labelled = collect_inputs([root], data["labels"])
+    assert labelled and [i.true_index for i in items] == [2, 3]
