@@ -28,8 +28,16 @@ def write_saved_model(model: Any, out_dir: str | Path, input_shape: tuple[int, i
 
     out = Path(out_dir)
     spec = tf.TensorSpec((None, *input_shape), tf.float32, name=INPUT_NAME)
+    import keras
+
+    # Trace the inference graph explicitly: Keras 3 augmentation layers (RandomFlip, ...) default
+    # to training=True when called without a training flag, so a plain model.export() would bake
+    # random ops into the artifact (and the converter rejects them).
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serve", lambda x: model(x, training=False), input_signature=[spec])
     try:
-        model.export(str(out), format="tf_saved_model", input_signature=[spec], verbose=False)
+        archive.write_out(str(out), verbose=False)
     except Exception as exc:  # TF raises many types for untraceable graphs
         raise ModelError(f"cannot trace the model into a SavedModel: {exc}"[:600]) from None
     return out
