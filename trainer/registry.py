@@ -71,6 +71,22 @@ def models_root(run_dir: str | os.PathLike[str]) -> Path:
     return Path(run_dir) / MODELS_DIR
 
 
+def _export_inference_saved_model(model: Any, out: Path) -> None:
+    """SavedModel whose ``serve`` signature runs the model with training=False.
+
+    A plain ``model.export`` traces ``model(x)``, and Keras 3 augmentation layers default to
+    training=True when no flag is passed: the serving signature would augment at random.
+    """
+    import keras
+    import tensorflow as tf
+
+    spec = tf.TensorSpec((None, *model.inputs[0].shape[1:]), tf.float32, name="pixels")
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serve", lambda x: model(x, training=False), input_signature=[spec])
+    archive.write_out(str(out), verbose=False)
+
+
 def register_model(
     run_dir: str | os.PathLike[str], name: str, model: Any, metadata: dict[str, Any]
 ) -> RegisteredModel:
@@ -89,7 +105,7 @@ def register_model(
     tmp = Path(tempfile.mkdtemp(prefix=".incoming-", dir=folder))
     try:
         model.save(tmp / MODEL_FILE)
-        model.export(str(tmp / SAVED_MODEL_DIR), format="tf_saved_model", verbose=False)
+        _export_inference_saved_model(model, tmp / SAVED_MODEL_DIR)
         # Claim the version by renaming; another writer that got there first makes us retry.
         for _ in range(100):
             version = (_versions(folder) or [0])[-1] + 1
