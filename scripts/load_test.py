@@ -3,14 +3,15 @@
     .venv/bin/python scripts/load_test.py runs/bundles/full [--levels 1,2,4,8] [--requests 3000]
         [--duration 20] [--workers 1] [--threads 2] [--out benchmarks/serve]
 
-1. Measures the runtime's in-process single-stream throughput on the same bundle
-   (``Predictor.predict`` on one decoded image at a time, warm-up excluded).
+1. Measures the runtime's in-process single-stream throughput on the same bundle, with the same
+   runtime threads (``Predictor.predict`` on one decoded image at a time, warm-up excluded).
 2. Starts ``edgetk serve BUNDLE --port 0`` as a subprocess, reads its URL, waits for readiness.
 3. At each concurrency level, that many threads with keep-alive connections POST one PNG each
    (raw body, ``image/png``), until the request cap or the duration cap is reached: the load stops
    by itself. Latency is per request, client side, ``perf_counter_ns``; warm-up requests excluded.
-4. Measures the in-process baseline again after the server has stopped; the higher of the two
-   baselines is the one the service is compared with (the stricter comparison).
+4. Measures the in-process baseline again after each level (the server idle meanwhile); each
+   level is compared with the higher of the two in-process runs around it (the stricter choice;
+   on a shared machine other work drifts over minutes, so neighbours are the fair comparison).
 5. Writes ``<out>/<tag>.json`` and ``<out>/<tag>.md``: throughput, p50 / p90 / p99 latency, error
    counts, ratio to in-process, the machine and versions.
 
@@ -30,6 +31,7 @@ import os
 import platform
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -40,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psutil
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,6 +108,7 @@ def in_process(bundle: Path, artifact: str | None, threads: int | None, pngs: li
     for i in range(warmup):
         predictor.predict([images[i % len(images)]])
     lat: list[float] = []
+    cpu0 = time.process_time()
     t_start = time.perf_counter_ns()
     deadline = t_start + int(seconds * 1e9)
     i = 0
@@ -114,9 +118,10 @@ def in_process(bundle: Path, artifact: str | None, threads: int | None, pngs: li
         lat.append((time.perf_counter_ns() - t0) / 1e6)
         i += 1
     elapsed = (time.perf_counter_ns() - t_start) / 1e9
+    cpu_ms = (time.process_time() - cpu0) * 1e3 / max(i, 1)
     predictor.close()
     return {"images": i, "seconds": round(elapsed, 3), "images_per_s": round(i / elapsed, 2),
-            **percentiles(lat)}  # fmt: skip
+            "cpu_ms_per_image": round(cpu_ms, 4), **percentiles(lat)}  # fmt: skip
 
 
 # -- server process -------------------------------------------------------------------------------
@@ -177,6 +182,64 @@ def stop_server(server: ServerProcess) -> int | None:
         return server.proc.wait()
 
 
+# -- a lean HTTP/1.1 client -------------------------------------------------------------------------
+# The load generator shares the machine's two cores with the server, so it must cost little CPU:
+# each request is pre-serialised once, and a response is parsed just enough to get its status and
+# to read its body to the end (Content-Length), on one keep-alive socket per client thread.
+def request_bytes(host: str, png: bytes) -> bytes:
+    head = (
+        f"POST /v1/predict?top_k=1 HTTP/1.1\r\nHost: {host}\r\nContent-Type: image/png\r\n"
+        f"Content-Length: {len(png)}\r\n\r\n"
+    )
+    return head.encode("ascii") + png
+
+
+class Connection:
+    """One keep-alive connection; ``post`` sends a pre-built request and returns the status."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.sock = socket.create_connection((host, port), timeout=60)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def post(self, raw: bytes) -> int:
+        self.sock.sendall(raw)
+        while b"\r\n\r\n" not in self.buf:
+            self._fill()
+        head, _, rest = self.buf.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split(b" ", 2)[1])
+        length, close = 0, False
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"connection" and value.strip().lower() == b"close":
+                close = True
+        while len(rest) < length:
+            rest += self._recv()
+        body, self.buf = rest[:length], rest[length:]
+        if status == 200 and b'"predictions"' not in body:
+            raise ValueError("a 200 response without predictions")
+        if close:
+            self.close()
+            raise ValueError("the server closed the connection")
+        return status
+
+    def _recv(self) -> bytes:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection mid-response")
+        return chunk
+
+    def _fill(self) -> None:
+        self.buf += self._recv()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 # -- load -----------------------------------------------------------------------------------------
 def drive(server: ServerProcess, pngs: list[bytes], concurrency: int, max_requests: int,
           seconds: float, warmup_per_conn: int) -> dict[str, Any]:  # fmt: skip
@@ -186,25 +249,27 @@ def drive(server: ServerProcess, pngs: list[bytes], concurrency: int, max_reques
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
     clock = {"start": 0, "stop": 0}
+    server_proc = psutil.Process(server.proc.pid)
+    cpu = {"server": 0.0, "client": 0.0}
+
+    def server_cpu() -> float:
+        t = server_proc.cpu_times()
+        return t.user + t.system
 
     def start_clock() -> None:  # runs once, before any client is released
+        cpu["server"], cpu["client"] = server_cpu(), time.process_time()
         clock["start"] = time.perf_counter_ns()
         clock["stop"] = clock["start"] + int(seconds * 1e9)
 
     barrier = threading.Barrier(concurrency + 1, action=start_clock)
 
-    def post(conn: http.client.HTTPConnection, body: bytes) -> int:
-        conn.request("POST", "/v1/predict?top_k=1", body=body,
-                     headers={"Content-Type": "image/png"})  # fmt: skip
-        resp = conn.getresponse()
-        resp.read()
-        return resp.status
+    requests = [request_bytes(server.host, body) for body in pngs]
 
     def client(k: int) -> None:
         nonlocal issued
-        conn = http.client.HTTPConnection(server.host, server.port, timeout=60)
+        conn = Connection(server.host, server.port)
         for j in range(warmup_per_conn):
-            post(conn, pngs[(k + j) % len(pngs)])
+            conn.post(requests[(k + j) % len(requests)])
         barrier.wait()
         mine: list[float] = []
         i = k
@@ -213,15 +278,15 @@ def drive(server: ServerProcess, pngs: list[bytes], concurrency: int, max_reques
                 if issued >= max_requests or time.perf_counter_ns() >= clock["stop"]:
                     break
                 issued += 1
-            body = pngs[i % len(pngs)]
+            raw = requests[i % len(requests)]
             i += concurrency
             t0 = time.perf_counter_ns()
             try:
-                status = str(post(conn, body))
-            except (OSError, http.client.HTTPException) as exc:
+                status = str(conn.post(raw))
+            except (OSError, ValueError) as exc:
                 status = type(exc).__name__
                 conn.close()
-                conn = http.client.HTTPConnection(server.host, server.port, timeout=60)
+                conn = Connection(server.host, server.port)
             ms = (time.perf_counter_ns() - t0) / 1e6
             with lock:
                 statuses[status] += 1
@@ -238,6 +303,10 @@ def drive(server: ServerProcess, pngs: list[bytes], concurrency: int, max_reques
     for t in threads:
         t.join()
     elapsed = (time.perf_counter_ns() - clock["start"]) / 1e9
+    n = max(sum(statuses.values()), 1)
+    # CPU seconds per request, robust to other work on a shared machine (wall time is not).
+    server_ms = (server_cpu() - cpu["server"]) * 1e3 / n
+    client_ms = (time.process_time() - cpu["client"]) * 1e3 / n
     ok = statuses.get("200", 0)
     errors = {k: v for k, v in statuses.items() if k != "200"}
     return {
@@ -248,6 +317,8 @@ def drive(server: ServerProcess, pngs: list[bytes], concurrency: int, max_reques
         "errors_by_status": errors,
         "seconds": round(elapsed, 3),
         "throughput_rps": round(ok / elapsed, 2),
+        "server_cpu_ms_per_request": round(server_ms, 4),
+        "client_cpu_ms_per_request": round(client_ms, 4),
         **percentiles(latencies),
     }
 
@@ -306,19 +377,28 @@ def markdown(result: dict[str, Any]) -> str:
         f"Images: {result['images']}. Bundle: `{result['bundle']['path']}` "
         f"(sha256 {result['bundle']['sha256'][:12]}...).",
         "",
-        f"In-process single-stream (`Predictor.predict`, one decoded image per call): "
-        f"{base['images_per_s']} images/s, p50 {base['p50_ms']} ms, p99 {base['p99_ms']} ms "
-        f"(higher of the runs before and after the server: "
-        f"{', '.join(str(r['images_per_s']) for r in result['in_process_runs'])} images/s).",
+        "In-process single-stream: `Predictor.predict` on one decoded image per call, in this "
+        "script's process, warm-up excluded; measured before the first level and after each "
+        "level (server idle), and each level is compared with the higher of the two runs around "
+        "it. Runs (images/s): "
+        + ", ".join(str(r["images_per_s"]) for r in result["in_process_runs"])
+        + f"; in-process p50 {base['p50_ms']} ms, p99 {base['p99_ms']} ms (last pair's best).",
+        f"In-process CPU per image: {base['cpu_ms_per_image']} ms (CPU time, unlike wall time, "
+        "does not depend on other work on the machine; compare with the server's CPU per request "
+        "below).",
+        f"1-minute load average: {result['load_average_1m']['before']} before, "
+        f"{result['load_average_1m']['after']} after (other work on the shared machine).",
         "",
-        "| concurrency | requests | errors | throughput (req/s) | vs in-process | p50 ms | p90 ms | p99 ms | max ms |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| concurrency | requests | errors | throughput (req/s) | in-process (images/s) "
+        "| ratio | p50 ms | p90 ms | p99 ms | max ms | server CPU ms/req | client CPU ms/req |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for lv in result["levels"]:
         lines.append(
             f"| {lv['concurrency']} | {lv['requests']} | {lv['errors']} | {lv['throughput_rps']} "
-            f"| {lv['ratio_to_in_process']:.2f} | {lv['p50_ms']} | {lv['p90_ms']} | {lv['p99_ms']} "
-            f"| {lv['max_ms']} |"
+            f"| {lv['in_process_images_per_s']} | {lv['ratio_to_in_process']:.2f} | {lv['p50_ms']} "
+            f"| {lv['p90_ms']} | {lv['p99_ms']} | {lv['max_ms']} "
+            f"| {lv['server_cpu_ms_per_request']} | {lv['client_cpu_ms_per_request']} |"
         )
     acc = result["acceptance"]
     lines += [
@@ -374,26 +454,31 @@ def main(argv: list[str] | None = None) -> int:
     base_kw = dict(bundle=args.bundle, artifact=args.artifact, threads=args.threads, pngs=pngs,
                    seconds=args.baseline_seconds, max_images=20 * args.requests, warmup=50)  # fmt: skip
     print(f"in-process baseline on {args.bundle} ({art.file}) ...", flush=True)
+    load_before = os.getloadavg()
     runs = [in_process(**base_kw)]  # type: ignore[arg-type]
     print(f"  {runs[0]['images_per_s']} images/s", flush=True)
 
+    # Each level is bracketed by in-process runs (the server idle meanwhile) and compared with the
+    # higher of the two: other work on a shared machine drifts over minutes, not within seconds.
     server = start_server(args.bundle, server_args)
     print(f"server ready on http://{server.host}:{server.port}", flush=True)
     results = []
     try:
         for c in levels:
             lv = drive(server, pngs, c, args.requests, args.duration, args.warmup)
+            runs.append(in_process(**base_kw))  # type: ignore[arg-type]
+            adjacent = max(runs[-2]["images_per_s"], runs[-1]["images_per_s"])
+            lv["in_process_images_per_s"] = adjacent
+            lv["ratio_to_in_process"] = round(lv["throughput_rps"] / adjacent, 3)
             results.append(lv)
-            print(f"  c={c}: {lv['throughput_rps']} req/s, p50 {lv['p50_ms']} ms, "
-                  f"p99 {lv['p99_ms']} ms, errors {lv['errors']}", flush=True)  # fmt: skip
+            print(f"  c={c}: {lv['throughput_rps']} req/s ({lv['ratio_to_in_process']:.2f} x "
+                  f"in-process {adjacent}), p50 {lv['p50_ms']} ms, p99 {lv['p99_ms']} ms, "
+                  f"errors {lv['errors']}", flush=True)  # fmt: skip
     finally:
         rc = stop_server(server)
+    load_after = os.getloadavg()
     print(f"server stopped (exit code {rc})", flush=True)
-    runs.append(in_process(**base_kw))  # type: ignore[arg-type]
-    print(f"  in-process again: {runs[1]['images_per_s']} images/s", flush=True)
-    base = max(runs, key=lambda r: r["images_per_s"])
-    for lv in results:
-        lv["ratio_to_in_process"] = round(lv["throughput_rps"] / base["images_per_s"], 3)
+    base = max(runs[-2:], key=lambda r: r["images_per_s"])
     top = max(results, key=lambda r: r["concurrency"])
     result = {
         "what": "edgetk serve load test",
@@ -403,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
         "bundle": bundle_info,
         "server_args": server_args,
         "server_exit_code": rc,
-        "client": "python threads, one keep-alive http.client connection each, POST image/png",
+        "client": "python threads, one keep-alive socket each (lean HTTP/1.1 client), POST image/png",
         "images": f"{len(pngs)} PNGs, {source}",
         "caps": {
             "requests": args.requests,
@@ -412,6 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         },  # fmt: skip
         "in_process": base,
         "in_process_runs": runs,
+        "load_average_1m": {"before": round(load_before[0], 2), "after": round(load_after[0], 2)},
         "levels": results,
         "acceptance": {
             "concurrency": top["concurrency"],
