@@ -139,9 +139,17 @@ class _Builder:
     """Builds the artifacts of one export in a staging folder, sharing intermediate products
     (SavedModel, float ONNX, strict int8 outputs) between the formats that need them."""
 
-    def __init__(self, model, shape, calib, cfg, staging: Path, work: Path, sel, labels):
-        self.model, self.shape, self.calib, self.cfg = model, shape, calib, cfg
-        self.staging, self.work = staging, work
+    def __init__(
+        self,
+        model: Any,
+        shape: tuple[int, int, int],
+        calib: CalibrationSet,
+        cfg: ExportConfig,
+        work: Path,
+        sel: tuple[np.ndarray, np.ndarray, np.ndarray],
+        labels: tuple[str, ...],
+    ) -> None:
+        self.model, self.shape, self.calib, self.cfg, self.work = model, shape, calib, cfg, work
         self.x_sel, self.y_sel, self.ref_sel = sel
         self.labels = labels
         self._saved_model: Path | None = None
@@ -288,7 +296,7 @@ def export_bundle(
     work = Path(tempfile.mkdtemp(prefix="edgetk-export-"))
     try:
         calib_file = calib.save(staging / CALIBRATION_STEM)
-        b = _Builder(model, shape, calib, cfg, staging, work, (x_sel, y_sel, ref_sel), labels)
+        b = _Builder(model, shape, calib, cfg, work, (x_sel, y_sel, ref_sel), labels)
         results: list[ArtifactResult] = []
         skipped: dict[str, str] = {}
         extra_md: list[str] = []
@@ -369,8 +377,9 @@ def export_bundle(
             {"key": key, "status": f"skipped ({why})"} for key, why in skipped.items()
         ]
         note = (
-            f"Gate data: {len(y_eval)} labelled images ({parity_source or 'caller-provided'}); "
-            f"reference: the Keras model {Path(model_path).name}. Deltas are artifact minus Keras."
+            f"Gate data: {len(y_eval)} labelled images ({_source_note(parity_source)}); "
+            f"reference: the Keras model {Path(model_path).name}. Deltas are artifact minus "
+            f"Keras. Precision recovery chose on {sel_note}."
         )
         md = parity_markdown(rows, manifest.name, note, extra_md)
         write_text(staging / PARITY_NAME, md)
@@ -384,6 +393,21 @@ def export_bundle(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _source_note(src: dict[str, Any] | None) -> str:
+    """A readable line for where the gate images came from."""
+    if not src:
+        return "caller-provided"
+    ds = src.get("dataset") or {}
+    text = f"{src.get('split', 'given')} split"
+    if ds:
+        text += f" of {ds.get('name', '?')}, fingerprint {str(ds.get('fingerprint_sha256'))[:12]}"
+    if src.get("subset"):
+        text += (
+            f", stratified subset of {src['subset'].get('size')} (seed {src['subset'].get('seed')})"
+        )
+    return text
 
 
 def _row(r: ArtifactResult) -> dict[str, Any]:

@@ -54,7 +54,7 @@ class RecoveryConfig(JsonConfig):
 
     steps: tuple[int, ...] = (1, 2, 3, 5, 8, 12, 16, 24)
     debug_images: int = 64  # images the quantization debugger runs to rank layers
-    select_images: int = 2000  # at most this many selection images judge each candidate
+    select_images: int = 4000  # at most this many selection images judge each candidate
 
     def validate(self) -> None:
         if (

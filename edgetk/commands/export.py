@@ -77,15 +77,13 @@ def _labels(path: Path | None, meta: dict[str, Any], dataset_names: tuple[str, .
 )
 @click.option(
     "--formats",
-    default="tflite,onnx",
-    show_default=True,
-    help=f"Containers, comma-separated: {', '.join(_FORMAT_CHOICES)}.",
+    default=None,
+    help=f"Containers, comma-separated: {', '.join(_FORMAT_CHOICES)} (default: both).",
 )
 @click.option(
     "--precisions",
-    default="fp32,fp16,dynamic,int8,int8_mixed",
-    show_default=True,
-    help=f"Precisions, comma-separated: {', '.join(_PRECISION_CHOICES)}.",
+    default=None,
+    help=f"Precisions, comma-separated: {', '.join(_PRECISION_CHOICES)} (default: all).",
 )
 @click.option("--calib-size", type=int, default=None, help="Calibration images (default 300).")
 @click.option("--calib-seed", type=int, default=None, help="Calibration sampling seed.")
@@ -99,9 +97,8 @@ def _labels(path: Path | None, meta: dict[str, Any], dataset_names: tuple[str, .
     "--gate",
     "gate",
     type=click.Choice(["default", "strict", "lenient"]),
-    default="default",
-    show_default=True,
-    help="Parity threshold preset.",
+    default=None,
+    help="Parity threshold preset (default: 'default', or the --config file's thresholds).",
 )
 @click.option(
     "--parity-size",
@@ -144,12 +141,12 @@ def _labels(path: Path | None, meta: dict[str, Any], dataset_names: tuple[str, .
 def export(
     model: Path,
     out: Path | None,
-    formats: str,
-    precisions: str,
+    formats: str | None,
+    precisions: str | None,
     calib_size: int | None,
     calib_seed: int | None,
     onnx_calibration: str | None,
-    gate: str,
+    gate: str | None,
     parity_size: int | None,
     config_path: Path | None,
     labels_path: Path | None,
@@ -176,10 +173,17 @@ def export(
     if onnx_calibration:
         onnx = onnx.replace(method=OnnxCalibrationMethod(onnx_calibration))
     cfg = base.replace(
-        formats=select_formats(_csv(formats), _csv(precisions)),
+        formats=(
+            select_formats(
+                _csv(formats or ",".join(_FORMAT_CHOICES)),
+                _csv(precisions or ",".join(_PRECISION_CHOICES)),
+            )
+            if formats or precisions or not config_path
+            else base.formats
+        ),  # fmt: skip
         calibration=calib,
         onnx=onnx,
-        gate=GateConfig.preset(gate) if gate != "default" or not config_path else base.gate,
+        gate=GateConfig.preset(gate) if gate else base.gate,
         allow_parity_failure=allow_parity_failure or base.allow_parity_failure,
         overwrite=overwrite or base.overwrite,
     )
