@@ -15,9 +15,11 @@ from typing import Any
 import click
 
 from edgetk.errors import ConfigError, DataError, ModelError, ParityGateError
+from export.formats import FORMATS
 
-_FORMAT_CHOICES = ("tflite", "onnx")
-_PRECISION_CHOICES = ("fp32", "fp16", "dynamic", "int8", "int8_mixed")
+# The choices come from the one table of formats (light to import: no TensorFlow).
+_FORMAT_CHOICES = tuple(dict.fromkeys(f.format for f in FORMATS))
+_PRECISION_CHOICES = tuple(dict.fromkeys(f.precision for f in FORMATS))
 
 
 def _csv(value: str | None) -> tuple[str, ...]:
