@@ -2,6 +2,7 @@
 # Fuzz the REST API from its own OpenAPI schema with schemathesis, against a real `edgetk serve`.
 #
 #   scripts/fuzz_api.sh [BUNDLE] [MAX_EXAMPLES]     (defaults: tests/fixtures/tiny_bundle, 300)
+#   ARTIFACT=model_int8.tflite scripts/fuzz_api.sh runs/bundles/quick   (a non-default artifact)
 #
 # Starts the server on a free loopback port with an API key, runs every schemathesis check
 # (positive and negative data, the key included: `ignored_auth`), then reads the server's own
@@ -24,7 +25,7 @@ mkdir -p "$OUT"
 
 cd "$ROOT"
 "$PY" -m edgetk serve "$BUNDLE" --port 0 --api-key "$KEY" --no-access-log --log-level warning \
-  --max-body-mb 2 >"$LOG" 2>&1 &
+  --max-body-mb 2 ${ARTIFACT:+--artifact "$ARTIFACT"} >"$LOG" 2>&1 &
 SERVER=$!
 cleanup() { kill -TERM "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }
 trap cleanup EXIT
@@ -61,12 +62,14 @@ tail -n 40 "$OUT/fuzz_output.txt"
 curl -sf -H "X-API-Key: $KEY" "$URL/metrics" | grep '^edgetk_http_requests_total' >"$OUT/fuzz_metrics.txt"
 ALIVE=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/health")
 
-"$PY" - "$OUT" "$BUNDLE" "$MAX_EXAMPLES" "$ST_RC" "$ALIVE" <<'PYEOF'
+"$PY" - "$OUT" "$BUNDLE" "$MAX_EXAMPLES" "$ST_RC" "$ALIVE" "${ARTIFACT:-default}" <<'PYEOF'
 import re, sys, time
 from importlib import metadata
 from pathlib import Path
 
-out, bundle, examples, st_rc, alive = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+out, bundle, examples, st_rc, alive, artifact = (
+    Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], sys.argv[6]
+)
 by_status: dict[str, float] = {}
 rows = []
 for line in (out / "fuzz_metrics.txt").read_text().splitlines():
@@ -81,7 +84,7 @@ tail = "\n".join(report.strip().splitlines()[-25:])
 text = f"""# API fuzzing (schemathesis {metadata.version('schemathesis')})
 
 Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `scripts/fuzz_api.sh` against a real
-`edgetk serve` process (bundle `{Path(bundle).name}`, API key set, body limit 2 MiB) on this 2-core VM.
+`edgetk serve` process (bundle `{bundle}`, artifact {artifact}, API key set, body limit 2 MiB) on this 2-core VM.
 Schema: the service's own `/openapi.json`; checks: all but `positive_data_acceptance` (see below); up to {examples} examples per operation,
 positive and negative data, seed 7.
 
