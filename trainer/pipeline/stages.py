@@ -31,8 +31,8 @@ def _stage_config(ctx: Context, name: str):
     from trainer.training.config import StageConfig
 
     cfg = _cfg(ctx)
-    base = StageConfig.preset(cfg.profile, name)
-    return base.replace(seed=cfg.seed, **cfg.stage_overrides.get(name, {}))
+    base = StageConfig.preset(cfg.profile, name).to_dict()
+    return StageConfig.from_dict({**base, "seed": cfg.seed, **cfg.stage_overrides.get(name, {})})
 
 
 def run_eda(ctx: Context) -> dict[str, Any]:

@@ -308,15 +308,26 @@ def evaluation_section(r: Report, f: RunFiles) -> None:
                 caption="Most confused pairs",
             )
         )
-    r.add(
-        Para(
-            "Post-mortem: the weakest classes are "
-            + ", ".join(f"{c['name']} (F1 {c['f1']:.3f})" for c in worst)
-            + ". Their errors concentrate on visually similar upper-body garments: at 28x28 grey pixels the "
-            "collar, sleeve and button details that separate them are a few pixels wide, and the Grad-CAM maps "
-            "of misclassified examples show the model attending to the overall silhouette."
-        )
+    text = (
+        "Post-mortem: the weakest classes are "
+        + ", ".join(f"{c['name']} (F1 {c['f1']:.3f})" for c in worst)
+        + "."
     )
+    if pairs:
+        top = pairs[0]
+        text += (
+            f" The largest single confusion is {top['true_name']} read as {top['predicted_name']} "
+            f"({top['count']} images, {100 * top.get('share_of_true', 0):.1f} % of that class)."
+        )
+        upper = {"T-shirt/top", "Shirt", "Pullover", "Coat", "Dress"}
+        in_upper = sum(p["true_name"] in upper and p["predicted_name"] in upper for p in pairs)
+        if in_upper >= max(1, len(pairs) - 1):
+            text += (
+                " These are upper-body garments whose distinguishing details (collars, buttons, "
+                "sleeve length) are a few pixels wide at 28x28; the Grad-CAM grids below show where "
+                "the model looked."
+            )
+    r.add(Para(text))
     r.add(
         _fig(f.run, f"{stage}/confusion_matrix_normalized.png", "Confusion matrix (row-normalized)")
     )
@@ -380,27 +391,27 @@ def export_section(r: Report, f: RunFiles) -> None:
     rows = []
     for a in man["artifacts"]:
         p = a.get("parity", {})
-        verdict = (
-            "pass"
-            if a.get("parity_passed")
-            else ("accepted failure" if a.get("parity_failure_accepted") else "FAIL")
-        )
+        if a.get("parity_passed"):
+            verdict = "pass"
+        elif a.get("parity_failure_accepted"):
+            verdict = "FAIL (accepted by the user)"
+        else:
+            verdict = "FAIL"
+        d_acc, d_f1 = p.get("accuracy_delta"), p.get("worst_class_f1_delta")
         rows.append(
             (
                 a["file"],
                 f"{a['format']} {a['precision']}",
                 mb(a["size_bytes"]),
                 pct(p.get("accuracy")),
-                num(p.get("accuracy_delta_pts"), 2)
-                if p.get("accuracy_delta_pts") is not None
-                else "-",
+                "-" if d_acc is None else f"{100 * d_acc:+.2f}",
                 pct(p.get("agreement")),
-                num(p.get("worst_class_f1_drop"), 4)
-                if p.get("worst_class_f1_drop") is not None
-                else "-",
+                "-" if d_f1 is None else f"{100 * d_f1:+.2f} ({p.get('worst_class', '?')})",
+                "-" if p.get("max_abs_diff") is None else f"{p['max_abs_diff']:.2e}",
                 verdict,
             )
         )
+    data = man.get("parity_data", {})
     r.add(
         Table(
             (
@@ -410,22 +421,26 @@ def export_section(r: Report, f: RunFiles) -> None:
                 "accuracy",
                 "Δ acc (pts)",
                 "top-1 agreement",
-                "worst class ΔF1",
+                "worst class ΔF1 (pts)",
+                "max abs Δp",
                 "gate",
             ),
             tuple(rows),
-            caption=f"Parity against the Keras model on {man.get('parity_data', {}).get('description', 'held-out data')}",
+            caption=f"Parity against the Keras model on {data.get('description', 'held-out data')}",
         )
     )
-    mixed = [a for a in man["artifacts"] if a.get("float_layers")]
-    for a in mixed:
-        r.add(
-            Para(
-                f"`{a['file']}` keeps {len(a['float_layers'])} layer(s) in float to recover accuracy: "
-                + ", ".join(f"`{n}`" for n in a["float_layers"][:10])
-                + "."
+    for a in man["artifacts"]:
+        if a.get("float_layers"):
+            r.add(
+                Para(
+                    f"`{a['file']}` keeps {len(a['float_layers'])} layer(s) in float to recover accuracy: "
+                    + ", ".join(f"`{n}`" for n in a["float_layers"][:10])
+                    + "."
+                )
             )
-        )
+        failures = a.get("parity", {}).get("failures") or []
+        if failures:
+            r.add(Para(f"`{a['file']}` gate failures: " + "; ".join(failures) + "."))
 
 
 def latency_section(r: Report, f: RunFiles) -> None:
@@ -437,21 +452,13 @@ def latency_section(r: Report, f: RunFiles) -> None:
     rows = []
     for b in benches:
         dev = b.get("device", {})
-        where = b.get("label") or f"{dev.get('machine', '?')} {dev.get('cpu_model', '')}".strip()
+        where = b.get("label") or (
+            f"{dev.get('cpu_model', '?')} ({dev.get('arch', '?')}, {dev.get('cores_usable', '?')} cores)"
+        )
         for row in b["rows"]:
             if row.get("status") != "ok":
-                rows.append(
-                    (
-                        where,
-                        row["artifact"],
-                        str(row["threads"]),
-                        "error: " + str(row.get("error"))[:60],
-                        "",
-                        "",
-                        "",
-                        "",
-                    )
-                )
+                err = "error: " + str(row.get("error"))[:80]
+                rows.append((where, row["artifact"], str(row["threads"]), err, "", "", "", ""))
                 continue
             lat = row["latency_ms"]
             rows.append(
@@ -466,6 +473,7 @@ def latency_section(r: Report, f: RunFiles) -> None:
                     f"{row['memory']['peak_rss_mb']:.0f}",
                 )
             )
+    runs = benches[0].get("settings", {}).get("runs")
     r.add(
         Table(
             (
@@ -479,7 +487,7 @@ def latency_section(r: Report, f: RunFiles) -> None:
                 "peak RSS MB",
             ),
             tuple(rows),
-            caption="Per-image latency after warm-up (decode excluded, preprocessing included)",
+            caption=f"Per-image latency over {runs} runs after warm-up (preprocessing included)",
         )
     )
 
@@ -487,17 +495,23 @@ def latency_section(r: Report, f: RunFiles) -> None:
 def limitations_section(r: Report, f: RunFiles) -> None:
     r.add(Heading("Limitations"))
     items = [
-        "Fashion-MNIST images are centred, 28x28, grey, light garments on black. Photos from a camera differ "
-        "(background, lighting, perspective); the runtime inverts light backgrounds, but accuracy on real "
-        "photos has not been measured here and will be lower.",
-        "Latency numbers come from a shared 2-core x86 VM; emulated arm64 timings are not device timings. "
-        "Measure on the target with `edgetk bench` before committing to a frame-rate budget.",
-        "The test set is the official 10,000-image split; every number is one training run with one seed "
-        "(no confidence intervals across seeds).",
+        "The training images are centred, fixed-size and (for Fashion-MNIST) light garments on black. "
+        "Camera photos differ in background, lighting and perspective; the runtime inverts light "
+        "backgrounds, but accuracy on real photos has not been measured here and will be lower.",
+        "Latency numbers come from a shared 2-core x86 VM; emulated arm64 timings are not device "
+        "timings. Measure on the target with `edgetk bench` before committing to a frame-rate budget.",
     ]
     stage = f.final_stage
     if stage:
-        worst = min(f.metrics[stage]["per_class"], key=lambda c: c["f1"])
+        m = f.metrics[stage]
+        n = m["n_samples"]
+        half = 100 * 1.96 * (0.25 / n) ** 0.5
+        items.append(
+            f"Accuracy is measured on {n} test images from one training run with one seed: differences "
+            f"under about {half:.1f} points (the 95 % half-width of a proportion at this n, worst case) "
+            "are within noise."
+        )
+        worst = min(m["per_class"], key=lambda c: c["f1"])
         items.append(
             f"The weakest class, {worst['name']}, has F1 {worst['f1']:.3f}: applications that hinge on it "
             "need more data or a second-stage check."

@@ -1,0 +1,204 @@
+"""A tiny end-to-end ``edgetk run`` on synthetic data: every stage, the report, resume, --from."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.test_foundation_data import write_idx
+from trainer.data.config import DataConfig, DataSource
+from trainer.data.idx import IMAGES_MAGIC, LABELS_MAGIC
+from trainer.pipeline.config import PipelineConfig
+from trainer.training.config import Profile
+
+TINY = {
+    "baseline": {
+        "epochs": 8,
+        "learning_rate": 0.005,
+        "filters": [8, 16, 16],
+        "dense_units": [16],
+        "latency_runs": 5,
+        "batch_size": 32,
+    },
+    "transfer": {
+        "epochs": 4,
+        "learning_rate": 0.005,
+        "weights": "imagenet",
+        "image_size": 32,
+        "dense_units": [16],
+        "latency_runs": 5,
+        "batch_size": 32,
+    },
+    "finetune": {
+        "epochs": 1,
+        "weights": "imagenet",
+        "image_size": 32,
+        "dense_units": [16],
+        "latency_runs": 5,
+        "batch_size": 32,
+    },
+}
+
+
+def learnable_idx(
+    folder: Path, n_train: int = 480, n_test: int = 120, k: int = 4, seed: int = 0
+) -> None:
+    """Class = texture (horizontal bars, vertical bars, checkerboard, solid) at a random place:
+    learnable through global average pooling, as the transfer head needs."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:14, 0:14]
+    textures = [(yy // 2) % 2, (xx // 2) % 2, ((yy // 2) + (xx // 2)) % 2, np.ones((14, 14), int)]
+
+    def make(n):
+        y = np.arange(n) % k
+        x = rng.integers(0, 30, (n, 28, 28), dtype=np.uint8)
+        for i, c in enumerate(y):
+            r, q = rng.integers(0, 14, 2)
+            x[i, r : r + 14, q : q + 14] = np.maximum(
+                x[i, r : r + 14, q : q + 14], 230 * textures[c]
+            )
+        return x, y
+
+    folder.mkdir(parents=True)
+    xtr, ytr = make(n_train)
+    xte, yte = make(n_test)
+    write_idx(folder / "train-images-idx3-ubyte.gz", xtr, IMAGES_MAGIC)
+    write_idx(folder / "train-labels-idx1-ubyte.gz", ytr, LABELS_MAGIC)
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", xte, IMAGES_MAGIC)
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", yte, LABELS_MAGIC)
+
+
+def tiny_config(data_dir: Path, **changes) -> PipelineConfig:
+    base = {
+        "profile": Profile.QUICK,
+        "data": DataConfig(source=DataSource.IDX, path=str(data_dir), val_fraction=0.2),
+        "formats": ("tflite_fp32", "tflite_int8", "onnx_fp32"),
+        "allow_parity_failure": True,
+        "bench_runs": 10,
+        "bench_threads": (1,),
+        "stage_overrides": TINY,
+    }
+    return PipelineConfig(**{**base, **changes})
+
+
+@pytest.fixture(scope="module")
+def finished_run(
+    tmp_path_factory: pytest.TempPathFactory, keras_home: Path
+) -> tuple[Path, Path, list[str]]:
+    """One real pipeline run (ImageNet MobileNetV2-0.35 weights from the Keras cache, 32 px)."""
+    from trainer.pipeline.stages import run_pipeline
+
+    base = tmp_path_factory.mktemp("e2e") / "a run dir"
+    learnable_idx(base / "data")
+    lines: list[str] = []
+    run_pipeline(tiny_config(base / "data"), base / "run", echo=lines.append)
+    return base / "run", base / "data", lines
+
+
+@pytest.mark.slow
+def test_every_stage_ran_and_report_has_every_section(finished_run) -> None:
+    run, _, lines = finished_run
+    state = json.loads((run / "pipeline.json").read_text())
+    assert [k for k, v in state["stages"].items() if v["status"] == "done"] == [
+        "eda",
+        "baseline",
+        "transfer",
+        "finetune",
+        "export",
+        "bench",
+        "report",
+    ]
+    md = (run / "report" / "report.md").read_text()
+    for heading in (
+        "Summary",
+        "Data and exploratory analysis",
+        "Preprocessing",
+        "return on complexity",
+        "Learning curves",
+        "Evaluation and error analysis",
+        "Export and the parity gate",
+        "Size and latency per artifact",
+        "Limitations",
+        "What the numbers mean on a device",
+        "Reproducibility",
+    ):
+        assert heading in md, heading
+    assert any("done in" in line for line in lines)
+
+
+@pytest.mark.slow
+def test_report_numbers_equal_json(finished_run) -> None:
+    run, _, _ = finished_run
+    md = (run / "report" / "report.md").read_text()
+    metrics = json.loads((run / "finetune" / "metrics.json").read_text())
+    assert f"test accuracy **{100 * metrics['accuracy']:.2f} %**" in md
+    for c in metrics["per_class"]:
+        assert (
+            f"| {c['name']} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |"
+            in md
+        )
+    manifest = json.loads((run / "bundle" / "manifest.json").read_text())
+    for a in manifest["artifacts"]:
+        assert a["file"] in md and a["sha256"] in md
+    bench = json.loads((run / "bench" / "bench.json").read_text())
+    row = next(r for r in bench["rows"] if r["status"] == "ok")
+    assert f"{row['latency_ms']['p50']:.3f}" in md
+    eda = json.loads((run / "eda" / "eda_summary.json").read_text())
+    assert eda["dataset"]["fingerprint_sha256"] in md
+
+
+@pytest.mark.slow
+def test_html_is_self_contained_and_images_decode(finished_run) -> None:
+    run, _, _ = finished_run
+    html = (run / "report" / "report.html").read_text()
+    assert not re.search(r"""(src|href)=["']?(https?:|//|file:)""", html)
+    assert "<link" not in html and "<script" not in html
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    assert len(images) >= 8
+    for data in images:
+        with Image.open(io.BytesIO(base64.b64decode(data))) as im:
+            im.load()
+            assert im.size[0] > 50
+
+
+@pytest.mark.slow
+def test_resume_skips_and_from_redoes(finished_run) -> None:
+    from trainer.pipeline.stages import run_pipeline
+
+    run, data, _ = finished_run
+    before = json.loads((run / "pipeline.json").read_text())["stages"]
+    lines: list[str] = []
+    run_pipeline(tiny_config(data), run, echo=lines.append)
+    assert sum("skipped" in line for line in lines) == 7
+    lines.clear()
+    run_pipeline(tiny_config(data), run, from_stage="bench", echo=lines.append)
+    after = json.loads((run / "pipeline.json").read_text())["stages"]
+    assert sum("skipped" in line for line in lines) == 5
+    assert after["export"]["started_utc"] == before["export"]["started_utc"]
+    assert after["bench"]["started_utc"] >= before["bench"]["started_utc"]
+
+
+@pytest.mark.slow
+def test_failing_stage_keeps_earlier_outputs(finished_run, tmp_path: Path) -> None:
+    import shutil
+
+    from trainer.pipeline.runner import StageFailed
+    from trainer.pipeline.stages import run_pipeline
+
+    run, data, _ = finished_run
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    keep = (copy / "finetune" / "metrics.json").read_bytes()
+    # a format the exporter does not know: the export stage fails, training outputs stay
+    with pytest.raises(StageFailed, match="stage 'export' failed"):
+        run_pipeline(tiny_config(data, formats=("tflite_nonsense",)), copy, echo=lambda s: None)
+    assert (copy / "finetune" / "metrics.json").read_bytes() == keep
+    state = json.loads((copy / "pipeline.json").read_text())["stages"]
+    assert state["export"]["status"] == "failed" and state["finetune"]["status"] == "done"
