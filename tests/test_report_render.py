@@ -1,0 +1,80 @@
+"""Report rendering on a small hand-made run directory (fast): sections, numbers, self-contained HTML."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from edgetk.errors import ConfigError
+from trainer.data import Dataset
+from trainer.eda import run_eda
+from trainer.report import build_report, write_report
+
+
+@pytest.fixture
+def run_dir(space_dir: Path) -> Path:
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 20)
+    x = rng.integers(0, 256, (60, 12, 12, 1), dtype=np.uint8)
+    run = space_dir / "run"
+    run_eda(
+        Dataset(x, y, x[:9], y[:9], ("a", "b", "c"), "tiny", "test"),
+        run / "eda",
+        samples_per_class=2,
+    )
+    per_class = [
+        {"name": n, "precision": p, "recall": r, "f1": f, "support": 3}
+        for n, p, r, f in (("a", 1.0, 0.6667, 0.8), ("b", 0.75, 1.0, 0.8571), ("c", 1.0, 1.0, 1.0))
+    ]
+    metrics = {
+        "accuracy": 0.8888889,
+        "macro_f1": 0.8857,
+        "weighted_f1": 0.8857,
+        "n_samples": 9,
+        "per_class": per_class,
+        "collapse": {"detected": False},
+        "most_confused": [
+            {"true_name": "a", "predicted_name": "b", "count": 1, "share_of_true": 1 / 3}
+        ],
+    }
+    (run / "baseline").mkdir()
+    (run / "baseline" / "metrics.json").write_text(json.dumps(metrics))
+    Image.fromarray(np.zeros((80, 120, 3), np.uint8)).save(
+        run / "baseline" / "confusion_matrix_normalized.png"
+    )
+    return run
+
+
+def test_sections_and_numbers(run_dir: Path) -> None:
+    md_path, html_path = write_report(run_dir)
+    md = md_path.read_text()
+    assert "test accuracy **88.89 %**" in md
+    assert "| a | 1.000 | 0.667 | 0.800 | 3 |" in md
+    assert "a read as b (1 images, 33.3 % of that class)" in md
+    eda = json.loads((run_dir / "eda" / "eda_summary.json").read_text())
+    assert eda["dataset"]["fingerprint_sha256"] in md
+    assert "No bundle at" in md and "No benchmark in this run" in md  # missing stages say so
+    html = html_path.read_text()
+    assert not re.search(r"""(src|href)=["']?(https?:|//|file:)""", html)
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    assert len(images) == 5  # four EDA figures + the confusion matrix
+    for data in images:
+        Image.open(io.BytesIO(base64.b64decode(data))).verify()
+
+
+def test_markdown_image_links_resolve(run_dir: Path) -> None:
+    md_path, _ = write_report(run_dir)
+    for rel in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md_path.read_text()):
+        assert (md_path.parent / rel).is_file(), rel
+
+
+def test_missing_run_dir_is_clear(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        build_report(tmp_path / "nope")
