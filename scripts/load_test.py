@@ -203,6 +203,13 @@ class Connection:
         self.buf = b""
 
     def post(self, raw: bytes) -> int:
+        status, body = self.post_raw(raw)
+        if status == 200 and b'"predictions"' not in body:
+            raise ValueError("a 200 response without predictions")
+        return status
+
+    def post_raw(self, raw: bytes) -> tuple[int, bytes]:
+        """Send one pre-built request; return the status and the body."""
         self.sock.sendall(raw)
         while b"\r\n\r\n" not in self.buf:
             self._fill()
@@ -220,12 +227,10 @@ class Connection:
         while len(rest) < length:
             rest += self._recv()
         body, self.buf = rest[:length], rest[length:]
-        if status == 200 and b'"predictions"' not in body:
-            raise ValueError("a 200 response without predictions")
         if close:
             self.close()
-            raise ValueError("the server closed the connection")
-        return status
+            raise ValueError(f"the server closed the connection after a {status}")
+        return status, body
 
     def _recv(self) -> bytes:
         chunk = self.sock.recv(65536)

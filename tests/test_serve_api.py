@@ -163,6 +163,23 @@ def test_bad_multipart_input_is_a_clear_4xx_then_service_still_works(
     assert_good(client)
 
 
+def test_undocumented_decoder_failure_is_400_not_500(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import struct
+
+    import edge_runtime.server.routes as routes
+
+    def explode(data: bytes, max_pixels: int | None = None) -> None:
+        raise struct.error("unpack requires a buffer of 4 bytes")
+
+    monkeypatch.setattr(routes, "decode_image_bytes", explode)
+    r = client.post("/v1/predict", content=PNG, headers=RAW)
+    assert_error(r, 400, "invalid_image", "cannot be decoded (error)")
+    monkeypatch.undo()
+    assert_good(client)
+
+
 def test_multipart_without_files_or_with_text_fields(client: TestClient) -> None:
     r = client.post(
         "/v1/predict", data={"note": "hi"}, files=[("file", ("a.png", PNG, "image/png"))]

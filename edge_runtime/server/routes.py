@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -26,6 +27,7 @@ from edge_runtime.server.schemas import (
 from edge_runtime.server.settings import ServeConfig
 from edge_runtime.server.uploads import Upload, read_uploads
 
+log = logging.getLogger(__name__)
 _IMAGE_TYPES = ("image/png", "image/jpeg", "image/bmp", "image/gif", "image/webp", "image/tiff")
 _BINARY = {"schema": {"type": "string", "format": "binary", "minLength": 1}}
 
@@ -185,6 +187,15 @@ def _decode(upload: Upload, max_pixels: int) -> Any:
         return decode_image_bytes(upload.data, max_pixels=max_pixels)
     except ImageDecodeError as exc:
         raise ApiError(400, "invalid_image", f"{upload.shown}: {exc}") from None
+    except MemoryError:
+        raise
+    except Exception as exc:
+        # A decoder tripping over hostile bytes with an exception type it does not document
+        # (struct.error, IndexError, ...) is still a bad upload, not a server fault.
+        log.warning("decoder raised %s on %s", type(exc).__name__, upload.shown)
+        raise ApiError(
+            400, "invalid_image", f"{upload.shown} cannot be decoded ({type(exc).__name__})"
+        ) from None
 
 
 def _metadata(state: ServiceState) -> dict[str, Any]:

@@ -134,6 +134,12 @@ def _checked(name: str | None, data: bytes, config: ServeConfig) -> Upload:
         ) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ApiError(400, "invalid_image", f"{shown} is corrupt or truncated ({exc})") from None
+    except MemoryError:
+        raise
+    except Exception as exc:  # an undocumented failure of a header parser on hostile bytes
+        raise ApiError(
+            400, "invalid_image", f"{shown} cannot be read ({type(exc).__name__})"
+        ) from None
     if width < 1 or height < 1:
         raise ApiError(400, "invalid_image", f"{shown} has no pixels ({width}x{height})")
     if max(width, height) > config.max_side or width * height > config.max_pixels:
