@@ -183,7 +183,7 @@ def markdown(tag: str, model: str, rows, targets, methods, mach, seconds, images
     if methods:
         lines += ["", "## ONNX Runtime calibration methods (QDQ, per-channel, int8)", "",
                   "Histogram methods see at most 200 images, fed 50 at a time (strided "
-                  "calibration); peak RSS is the whole child process (model, data, ORT).", "",
+                  "calibration); peak RSS: the child process at the end of quantization (ORT, model, calibration set; before the evaluation data is loaded).", "",
                   "| method | images | Δ acc | quantize time | peak RSS |",
                   "|---|---:|---:|---:|---:|"]  # fmt: skip
         for m in methods:
