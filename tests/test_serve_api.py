@@ -297,6 +297,42 @@ def test_pool_refuses_with_503_when_saturated_and_recovers() -> None:
     assert pool.metrics.rejected.value() == 1
 
 
+def test_waiting_requests_are_batched_and_each_gets_its_own_answer() -> None:
+    from edge_runtime.preprocess import decode_image_bytes
+    from edge_runtime.server.pool import PredictJob
+
+    pool = InferencePool.from_config(ServeConfig(bundle=TINY_BUNDLE, workers=1), ServiceMetrics())
+    release = threading.Event()
+    h, v = bar_png("horizontal"), bar_png("vertical")
+
+    def job(items: list[bytes], top_k: int = 2) -> PredictJob:
+        return PredictJob(items, lambda b: decode_image_bytes(b), top_k, "auto")
+
+    async def scenario() -> list:
+        blocker = asyncio.ensure_future(pool.run(lambda p: release.wait(10)))
+        await asyncio.sleep(0.2)  # the only worker is busy: the next jobs queue up together
+        jobs = [job([v]), job([h, h]), job([b"not an image"]), job([v], top_k=3), job([h])]
+        waiting = [asyncio.ensure_future(pool.predict(j)) for j in jobs]
+        await asyncio.sleep(0.1)
+        release.set()
+        await blocker
+        return await asyncio.gather(*waiting, return_exceptions=True)
+
+    try:
+        first, second, bad, other_k, last = asyncio.run(scenario())
+    finally:
+        pool.close()
+    assert [p.label for p in first.value.predictions] == ["vertical"]
+    assert [p.label for p in second.value.predictions] == ["horizontal", "horizontal"]
+    assert [p.label for p in last.value.predictions] == ["horizontal"]
+    assert isinstance(bad, Exception)  # the bad upload fails alone, the rest of its batch succeeds
+    # One model call for the four good images that share top_k=2, another for top_k=3.
+    assert first.value.batch_images == second.value.batch_images == last.value.batch_images == 4
+    assert other_k.value.batch_images == 1 and len(other_k.value.predictions[0].top_k) == 3
+    assert pool.metrics.batch_images.count() == 2
+    assert pool.pending == 0
+
+
 def test_saturated_service_answers_503_json() -> None:
     config = ServeConfig(bundle=TINY_BUNDLE, workers=1, queue_size=0)
     pool = InferencePool.from_config(config, ServiceMetrics())

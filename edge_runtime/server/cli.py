@@ -49,6 +49,13 @@ from edge_runtime.server.settings import ServeConfig
     help="Requests that may wait for a worker; more get 503.",
 )
 @click.option(
+    "--max-batch",
+    default=16,
+    show_default=True,
+    type=int,
+    help="Most images in one model call when waiting requests are batched (1: no batching).",
+)
+@click.option(
     "--api-key",
     envvar=API_KEY_ENV,
     default=None,
@@ -92,7 +99,7 @@ from edge_runtime.server.settings import ServeConfig
     help="Log one line per request.",
 )
 def serve(bundle: Path, host: str, port: int, artifact: str | None, threads: int | None,
-          workers: int, queue_size: int, api_key: str | None, max_body_mb: float, max_files: int,
+          workers: int, queue_size: int, max_batch: int, api_key: str | None, max_body_mb: float, max_files: int,
           max_pixels: int, max_side: int, top_k: int, polarity: str, log_level: str,
           access_log: bool) -> None:  # fmt: skip
     """Serve BUNDLE (a folder from `edgetk export`) over REST until Ctrl-C / SIGTERM."""
@@ -100,7 +107,7 @@ def serve(bundle: Path, host: str, port: int, artifact: str | None, threads: int
 
     config = ServeConfig(
         bundle=bundle, host=host, port=port, artifact=artifact, threads=threads, workers=workers,
-        queue_size=queue_size, api_key=api_key or None, max_body_mb=max_body_mb,
+        queue_size=queue_size, max_batch=max_batch, api_key=api_key or None, max_body_mb=max_body_mb,
         max_files=max_files, max_pixels=max_pixels, max_side=max_side, top_k=top_k,
         polarity=polarity, log_level=log_level, access_log=access_log,  # type: ignore[arg-type]
     )  # fmt: skip

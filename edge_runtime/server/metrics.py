@@ -159,6 +159,13 @@ class ServiceMetrics:
             "Time a predict request waited for a free inference worker.",
             (),
         )
+        self.batch_images = self._add(
+            Histogram,
+            "edgetk_inference_batch_images",
+            "Images per model call (dynamic batching joins waiting requests).",
+            (),
+            buckets=(1, 2, 4, 8, 16, 32, 64),
+        )
         self.images = self._add(
             Counter, "edgetk_images_classified_total", "Images classified successfully.", ()
         )

@@ -17,7 +17,7 @@ from edge_runtime.preprocess import decode_image_bytes
 from edge_runtime.server.auth import api_key_checker
 from edge_runtime.server.errors import ApiError
 from edge_runtime.server.metrics import CONTENT_TYPE, ServiceMetrics
-from edge_runtime.server.pool import InferencePool
+from edge_runtime.server.pool import InferencePool, PredictJob, PredictResult
 from edge_runtime.server.schemas import (
     HealthResponse,
     MetadataResponse,
@@ -111,15 +111,15 @@ def build_router(state: ServiceState) -> APIRouter:
         t0 = time.perf_counter_ns()
         uploads = await read_uploads(request, config)
 
-        def work(predictor: Predictor) -> tuple[list[Any], float, float]:
-            d0 = time.perf_counter_ns()
-            images = [_decode(u, config.max_pixels) for u in uploads]
-            d1 = time.perf_counter_ns()
-            preds = predictor.predict(images, top_k=top_k, polarity=polarity)
-            return preds, (d1 - d0) / 1e6, (time.perf_counter_ns() - d1) / 1e6
-
-        timed = await state.pool.run(work)
-        preds, decode_ms, model_ms = timed.value  # type: ignore[misc]
+        job = PredictJob(
+            items=uploads,
+            decode=lambda u: _decode(u, config.max_pixels),
+            top_k=top_k,
+            polarity=polarity,
+        )
+        timed = await state.pool.predict(job)
+        result: PredictResult = timed.value
+        preds = result.predictions
         state.metrics.images.inc(len(preds))
         body = {
             "predictions": [
@@ -129,8 +129,9 @@ def build_router(state: ServiceState) -> APIRouter:
             "model": model_ref,
             "timing": {
                 "queue_ms": round(timed.queue_ms, 4),
-                "decode_ms": round(decode_ms, 4),
-                "model_ms": round(model_ms, 4),
+                "decode_ms": round(result.decode_ms, 4),
+                "model_ms": round(result.model_ms, 4),
+                "batch_images": result.batch_images,
                 "total_ms": round((time.perf_counter_ns() - t0) / 1e6, 4),
             },
         }
@@ -233,6 +234,7 @@ def _metadata(state: ServiceState) -> dict[str, Any]:
                 "max_pixels": config.max_pixels,
                 "max_side": config.max_side,
                 "queue_size": config.queue_size,
+                "max_batch": config.max_batch,
             },
             "api_key_required": config.api_key is not None,
         },

@@ -42,7 +42,12 @@ class ModelRef(BaseModel):
 class Timing(BaseModel):
     queue_ms: float = Field(description="Waiting for a free inference worker.")
     decode_ms: float = Field(description="Decoding the uploaded bytes to pixels.")
-    model_ms: float = Field(description="Preprocessing and the model call, all images.")
+    model_ms: float = Field(
+        description="Preprocessing and the model call of the batch this request ran in."
+    )
+    batch_images: int = Field(
+        description="Images in that model call (waiting requests are batched together)."
+    )
     total_ms: float = Field(description="From the start of handling to the response.")
 
 

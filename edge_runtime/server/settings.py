@@ -20,7 +20,8 @@ class ServeConfig(JsonConfig):
     """How to serve a bundle: where to listen, how much work to accept, what input to refuse.
 
     ``workers`` inference threads each own one loaded interpreter (the runtime is not re-entrant);
-    ``queue_size`` more requests may wait for a free worker, beyond that the service answers 503.
+    ``queue_size`` more requests may wait for a free worker, beyond that the service answers 503;
+    a free worker takes the waiting requests together, up to ``max_batch`` images in one model call.
     ``api_key`` (optional) must then be sent as ``X-API-Key`` on every route except health and the
     API docs. Limits protect the process: ``max_body_mb`` is enforced while the body is read,
     ``max_pixels`` / ``max_side`` are checked from the image header before anything is decoded.
@@ -31,6 +32,7 @@ class ServeConfig(JsonConfig):
     threads: int | None = None
     workers: int = 1
     queue_size: int = 64
+    max_batch: int = 16
     host: str = "127.0.0.1"
     port: int = 8000
     api_key: str | None = field(default=None, repr=False)
@@ -48,6 +50,7 @@ class ServeConfig(JsonConfig):
             check_range("threads", self.threads, 1, 256)
         check_range("workers", self.workers, 1, 64)
         check_range("queue_size", self.queue_size, 0, 100_000)
+        check_range("max_batch", self.max_batch, 1, 1024)
         check_range("port", self.port, 0, 65535)
         check_range("max_body_mb", self.max_body_mb, 0.001, 4096)
         check_range("max_files", self.max_files, 1, 1024)
