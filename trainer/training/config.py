@@ -77,6 +77,7 @@ class StageConfig(JsonConfig):
     seed: int = 42
     strategy: Strategy = Strategy.DEFAULT
     latency_runs: int = 100  # single-image CPU latency samples for the return-on-complexity table
+    gradcam: bool = True  # Grad-CAM grids of the test set after evaluation
 
     def validate(self) -> None:
         if self.epochs < 1:

@@ -235,7 +235,7 @@ def run_stage(
         model, splits.x_test, splits.y_test, ds.class_names, stage_dir, stage=stage
     )
     collapsed = bool(metrics.get("collapse", {}).get("detected"))
-    if not collapsed:
+    if not collapsed and config.gradcam:
         _gradcam(model, splits.x_test, splits.y_test, ds.class_names, stage_dir / "gradcam")
     latency = single_image_latency(model, splits.x_test[0], runs=config.latency_runs)
     headline = {k: metrics[k] for k in ("accuracy", "macro_f1", "weighted_f1") if k in metrics}
