@@ -351,6 +351,8 @@ def export_bundle(
 
         parity_data = _data_note(y_eval, parity_source or {}, labels)
         parity_data["selection"] = sel_note
+        if skipped:
+            parity_data["skipped"] = dict(skipped)  # requested formats that wrote no file, and why
         manifest = Manifest(
             name=name or Path(model_path).stem,
             labels=labels,

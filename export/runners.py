@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from edgetk.errors import ModelError
+from export.progress import progress
 
 
 def quantize_input(x: np.ndarray, scale: float, zero_point: int, dtype: np.dtype) -> np.ndarray:
@@ -42,7 +43,8 @@ def predict_tflite(
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
     results = []
     current = None
-    for start in range(0, len(x), batch_size):
+    starts = range(0, len(x), batch_size)
+    for start in progress(starts, len(starts), "LiteRT batches"):
         chunk = np.asarray(x[start : start + batch_size], np.float32)
         if current != len(chunk):
             interp.resize_tensor_input(inp["index"], [len(chunk), *inp["shape"][1:]])
@@ -76,9 +78,10 @@ def predict_onnx(
     except Exception as exc:  # ORT raises its own exception types for bad files
         raise ModelError(f"ONNX Runtime cannot load the model: {exc}"[:600]) from None
     name = sess.get_inputs()[0].name
+    starts = range(0, len(x), batch_size)
     out = [
         sess.run(None, {name: np.asarray(x[i : i + batch_size], np.float32)})[0]
-        for i in range(0, len(x), batch_size)
+        for i in progress(starts, len(starts), "ONNX Runtime batches")
     ]
     return np.concatenate(out).astype(np.float32)
 

@@ -92,12 +92,12 @@ def rows_from_manifest(bundle: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def check_targets(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def check_targets(rows: list[dict[str, Any]], skipped: dict[str, str]) -> dict[str, dict[str, Any]]:
     by = {r["artifact"]: r for r in rows}
     out = {}
     for name, (art, key, op, bound) in TARGETS.items():
         if art not in by:
-            out[name] = {"value": None, "met": None, "note": f"{art} not exported"}
+            out[name] = {"value": None, "met": None, "note": skipped.get(art, "not exported")}
             continue
         v = by[art][key]
         out[name] = {"value": v, "met": bool(v >= bound if op == ">=" else v <= bound)}
@@ -223,13 +223,13 @@ def main() -> None:
     seconds = (time.perf_counter_ns() - t0) / 1e9
     bundle = Path(args.bundle)
     rows = rows_from_manifest(bundle)
-    targets = check_targets(rows)
-    methods = [m for m in args.onnx_methods.split(",") if m]
-    method_rows = onnx_methods(bundle, methods, rows[0]["keras_accuracy"]) if methods else []
-    mach = machine()
     from edge_runtime.manifest import load_manifest
 
     m = load_manifest(bundle)
+    targets = check_targets(rows, m.parity_data.get("skipped", {}))
+    methods = [m for m in args.onnx_methods.split(",") if m]
+    method_rows = onnx_methods(bundle, methods, rows[0]["keras_accuracy"]) if methods else []
+    mach = machine()
     record = {
         "tag": args.tag,
         "model": args.model,

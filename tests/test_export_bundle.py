@@ -57,6 +57,7 @@ def test_every_format_exports_and_passes_its_gate(bundle) -> None:
     assert bundle.manifest.artifact().file == "model_int8.tflite"  # default: int8 TFLite
     for key in bundle.skipped:
         assert key == "tflite_int8_mixed" and "not needed" in bundle.skipped[key]
+    assert bundle.manifest.parity_data.get("skipped", {}) == bundle.skipped
 
 
 def test_manifest_round_trips_and_hashes_match(bundle) -> None:

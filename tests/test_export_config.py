@@ -118,3 +118,10 @@ def test_gate_passes_identical_outputs_and_flags_prob_diff() -> None:
     moved = ref + np.float32(0.01)
     r = check_parity("x", "fp32", ref, moved, y, ("a", "b", "c"), GateConfig.default().fp32)
     assert r.failures == ("max output difference 1.00e-02 > 1.00e-03 allowed",)
+
+
+def test_progress_is_quiet_off_a_terminal(capsys) -> None:
+    from export.progress import progress
+
+    assert list(progress(range(4), 4, "batches", min_seconds=0.0)) == [0, 1, 2, 3]
+    assert capsys.readouterr().err == ""  # stderr is captured here: not a terminal
