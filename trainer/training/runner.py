@@ -215,6 +215,7 @@ def run_stage(
         train_ds,
         validation_data=val_ds,
         epochs=config.epochs,
+        shuffle=False,  # the tf.data pipeline shuffles (seeded, every epoch)
         callbacks=make_callbacks(stage_dir, config.patience, has_val),
         verbose=2 if not _isatty() else 1,
     )
