@@ -15,11 +15,25 @@ from edge_runtime.preprocess import load_image
 from edge_runtime.stats import LatencyStats
 from edgetk.fileio import sha256_file
 
-MEMORY_METHOD = "peak resident set size of the measuring process (getrusage ru_maxrss)"
+MEMORY_METHOD = (
+    "peak resident set size of the measuring process (VmHWM on Linux, else getrusage ru_maxrss)"
+)
 
 
 def peak_rss_mb() -> float | None:
-    """Peak RSS of this process in MiB (``ru_maxrss``: KiB on Linux, bytes on macOS)."""
+    """Peak RSS of this process in MiB.
+
+    Linux: ``VmHWM`` from /proc/self/status, which belongs to this address space. ``ru_maxrss`` is
+    NOT used there: Linux carries it across fork + exec, so a worker started by a process that had
+    loaded TensorFlow would report the parent's peak. Elsewhere: ``ru_maxrss`` (bytes on macOS).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     try:
         import resource
         import sys
