@@ -8,6 +8,7 @@ disagrees with the polarity the manifest says the model was trained on.
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 import numpy as np
@@ -30,26 +31,43 @@ def check_polarity_choice(choice: str) -> PolarityChoice:
     return choice  # type: ignore[return-value]
 
 
-def border_and_centre_means(grey: np.ndarray) -> tuple[float, float]:
-    """Mean brightness of the outer ring (1/8 of each side) and of the central half of ``grey``."""
+@functools.lru_cache(maxsize=32)
+def _sample_index(h: int, w: int) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Flat indices of the outer ring (1/8 of each side) then of the central half of an HxW
+    picture, the start of each group, and the group sizes."""
+    bh, bw = max(1, h // 8), max(1, w // 8)
+    ring = np.ones((h, w), bool)
+    if h > 2 * bh and w > 2 * bw:
+        ring[bh : h - bh, bw : w - bw] = False
+    centre = np.zeros((h, w), bool)
+    centre[h // 4 : h - h // 4 or h, w // 4 : w - w // 4 or w] = True
+    index = np.concatenate([np.flatnonzero(ring), np.flatnonzero(centre)])
+    starts = np.array([0, int(ring.sum())], dtype=np.intp)
+    index.setflags(write=False)
+    starts.setflags(write=False)
+    return index, starts, int(ring.sum()), int(centre.sum())
+
+
+def _sums(grey: np.ndarray) -> tuple[int, int, int, int]:
     h, w = grey.shape[:2]
     step = max(1, max(h, w) // _MAX_SAMPLE_SIDE)
     g = grey[::step, ::step] if step > 1 else grey
-    h, w = g.shape[:2]
-    bh, bw = max(1, h // 8), max(1, w // 8)
-    # Integer sums (ring = whole - inside) keep this cheap on every camera frame.
-    total = int(g.sum(dtype=np.int64))
-    inside = g[bh : h - bh, bw : w - bw]
-    ring_n = h * w - inside.size
-    ring = (total - int(inside.sum(dtype=np.int64))) / ring_n if ring_n else total / (h * w)
-    centre = g[h // 4 : h - h // 4 or h, w // 4 : w - w // 4 or w]
-    return float(ring), float(centre.sum(dtype=np.int64)) / centre.size
+    index, starts, ring_n, centre_n = _sample_index(*g.shape[:2])
+    # Integer sums: exact, so every platform makes the same decision.
+    ring_sum, centre_sum = np.add.reduceat(g.reshape(-1).take(index), starts, dtype=np.int64)
+    return int(ring_sum), ring_n, int(centre_sum), centre_n
+
+
+def border_and_centre_means(grey: np.ndarray) -> tuple[float, float]:
+    """Mean brightness of the outer ring (1/8 of each side) and of the central half of ``grey``."""
+    ring_sum, ring_n, centre_sum, centre_n = _sums(grey)
+    return ring_sum / ring_n, centre_sum / centre_n
 
 
 def looks_dark_on_light(grey: np.ndarray) -> bool:
     """True when the border of ``grey`` (HxW uint8) is brighter than its centre."""
-    border, centre = border_and_centre_means(grey)
-    return border > centre
+    ring_sum, ring_n, centre_sum, centre_n = _sums(grey)
+    return ring_sum * centre_n > centre_sum * ring_n  # integers: no float ties between platforms
 
 
 def should_invert(grey: np.ndarray, trained: str, choice: PolarityChoice) -> bool:

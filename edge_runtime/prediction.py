@@ -41,13 +41,20 @@ class Prediction:
 
 def top_k_of(probabilities: np.ndarray, labels: tuple[str, ...], k: int) -> list[tuple[str, float]]:
     """The ``k`` most probable ``(label, probability)`` pairs, most probable first."""
-    return [(labels[i], float(probabilities[i])) for i in top_indices(probabilities, k)]
+    values = probabilities.tolist()
+    return [(labels[i], values[i]) for i in top_indices(values, k)]
 
 
-def top_indices(probabilities: np.ndarray, k: int) -> list[int]:
-    """Class indices of the ``k`` largest probabilities, largest first (ties: lower index first)."""
-    k = max(1, min(k, len(probabilities)))
-    return [int(i) for i in np.argsort(-probabilities, kind="stable")[:k]]
+def top_indices(values: list[float] | np.ndarray, k: int) -> list[int]:
+    """Class indices of the ``k`` largest values, largest first (ties: lower index first)."""
+    n = len(values)
+    k = max(1, min(k, n))
+    if isinstance(values, np.ndarray):
+        if n > 64:
+            return [int(i) for i in np.argsort(-values, kind="stable")[:k]]
+        values = values.tolist()
+    # Python's sort is stable with reverse=True too, and beats numpy's call overhead here.
+    return sorted(range(n), key=values.__getitem__, reverse=True)[:k]
 
 
 __all__ = ["Prediction", "top_indices", "top_k_of"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,17 @@ from edge_runtime.polarity import PolarityChoice, check_polarity_choice
 from edge_runtime.prediction import Prediction, top_indices
 from edge_runtime.preprocess import pixel_values, prepare_pixels, prepare_with_polarity
 from edge_runtime.quantization import softmax
+
+
+def _pixel_map(table: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Pixels -> input tensor through ``table``, without the lookup when it is a plain shift
+    (uint8 input taking raw pixels; int8 input with scale 1 and zero point -128)."""
+    shift = table.astype(np.int64) - np.arange(256)
+    if table.dtype == np.uint8 and not shift.any():
+        return lambda pixels: pixels
+    if table.dtype == np.int8 and (shift == -128).all():
+        return lambda pixels: (pixels ^ np.uint8(0x80)).view(np.int8)
+    return table.__getitem__
 
 
 class Predictor:
@@ -44,6 +55,8 @@ class Predictor:
         # Preprocessing yields uint8 pixels, so the manifest's value range and the artifact's
         # input quantization together are one 256-entry table: pixel -> input tensor value.
         self._input_table = backend.quantize_input(pixel_values(manifest.input))
+        self._to_input = _pixel_map(self._input_table)
+        self._logits = manifest.output.kind == "logits"
 
     @classmethod
     def from_bundle(
@@ -107,31 +120,33 @@ class Predictor:
             return []
         pol = check_polarity_choice(polarity) if polarity else self.polarity
         spec = self.manifest.input
-        prep_ns, planes, inverted = [], [], []
+        clock = time.perf_counter_ns
+        prepared = []
         for image in images:
-            t0 = time.perf_counter_ns()
+            t0 = clock()
             plane, inv = prepare_pixels(image, spec, pol, bgr)
-            prep_ns.append(time.perf_counter_ns() - t0)
-            planes.append(plane)
-            inverted.append(inv)
-        t0 = time.perf_counter_ns()
-        q = self._input_table[planes[0][None] if len(planes) == 1 else np.stack(planes)]
+            prepared.append((plane, inv, clock() - t0))
+        t0 = clock()
+        planes = prepared[0][0][None] if len(prepared) == 1 else np.stack([p[0] for p in prepared])
+        q = self._to_input(planes)
         with self._lock:
             probs = self.backend.run_quantized(q)
-        if self.manifest.output.kind == "logits":
+        if self._logits:
             probs = softmax(probs)
-        model_ns = (time.perf_counter_ns() - t0) / len(planes)
+        model_ns = (clock() - t0) / len(prepared)
         k = top_k or self.top_k
-        labels = self.labels
+        labels = self.manifest.labels
         results = []
-        for p, ns, inv in zip(probs, prep_ns, inverted):
-            idx = top_indices(p, k)
+        for p, (_, inv, ns) in zip(probs, prepared):
+            values = p.tolist()
+            idx = top_indices(values, k)
+            top = idx[0]
             results.append(
                 Prediction(
-                    index=idx[0],
-                    label=labels[idx[0]],
-                    probability=float(p[idx[0]]),
-                    top_k=[(labels[i], float(p[i])) for i in idx],
+                    index=top,
+                    label=labels[top],
+                    probability=values[top],
+                    top_k=[(labels[i], values[i]) for i in idx],
                     probabilities=p,
                     latency_ms=(ns + model_ns) / 1e6,
                     inverted=inv,

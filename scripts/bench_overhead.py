@@ -28,6 +28,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bundle")
     ap.add_argument("--image", default=str(SAMPLE_IMAGE))
+    ap.add_argument(
+        "--artifact", help="default: the bundle's default artifact if int8, else its int8 TFLite"
+    )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--per-round", type=int, default=50)
@@ -36,7 +39,7 @@ def main() -> None:
     args = ap.parse_args()
 
     bundle = pick_bundle(args.bundle)
-    artifact = int8_artifact(bundle)
+    artifact = args.artifact or int8_artifact(bundle)
     predictor = Predictor.from_bundle(bundle, artifact, args.threads)
     interp = predictor.backend.interpreter  # the same interpreter the runtime uses
     image = decode_image_bytes(Path(args.image).read_bytes())

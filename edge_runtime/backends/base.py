@@ -53,7 +53,19 @@ class Backend(ABC):
         return quantize(x, spec.dtype, spec.quantization)
 
     def dequantize_output(self, y: np.ndarray) -> np.ndarray:
+        if y.dtype.itemsize == 1 and y.dtype.kind in "iu":
+            # 8-bit outputs: one lookup in a 256-entry table instead of three array operations.
+            return self._output_table()[y.view(np.uint8)]
         return dequantize(y, self.artifact.output.quantization)
+
+    def _output_table(self) -> np.ndarray:
+        table = getattr(self, "_out_table", None)
+        if table is None:
+            dtype = np.dtype(self.artifact.output.dtype)
+            codes = np.arange(256, dtype=np.uint8).view(dtype)  # table index = the byte's value
+            table = dequantize(codes, self.artifact.output.quantization)
+            self._out_table = table
+        return table
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """Real-valued batch ``(N, ...)`` -> real-valued outputs ``(N, classes)``."""

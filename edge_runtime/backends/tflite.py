@@ -103,11 +103,12 @@ class TFLiteBackend(Backend):
         return True
 
     def invoke(self, q: np.ndarray) -> np.ndarray:
-        if not self._set_batch(len(q)):
+        if len(q) != self._batch and not self._set_batch(len(q)):
             return np.concatenate([self.invoke(q[i : i + 1]) for i in range(len(q))])
-        self._interp.set_tensor(self._in, q)
-        self._interp.invoke()
-        return self._interp.get_tensor(self._out)
+        interp = self._interp
+        interp.set_tensor(self._in, q)
+        interp.invoke()
+        return interp.get_tensor(self._out)
 
     @property
     def interpreter(self) -> Any:
