@@ -20,7 +20,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,7 +63,8 @@ class PredictResult:
 
 @dataclass
 class _Item:
-    future: Future
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Timed]
     submitted_ns: int
     job: PredictJob | None = None
     fn: Callable[[Predictor], Any] | None = None
@@ -72,6 +72,10 @@ class _Item:
 
     def __post_init__(self) -> None:
         self.size = len(self.job.items) if self.job is not None else 1
+
+
+# What a worker hands back to the event loop: the item and its Timed result or its exception.
+_Outcome = tuple[_Item, "Timed | BaseException | None"]
 
 
 class Saturated(ApiError):
@@ -146,13 +150,15 @@ class InferencePool:
     # -- submission (event loop side) ------------------------------------------------------------
     async def predict(self, job: PredictJob) -> Timed:
         """Decode and classify ``job``'s images, batched with other waiting requests."""
-        return await self._submit(_Item(Future(), time.perf_counter_ns(), job=job))
+        return await self._submit(job=job)
 
     async def run(self, fn: Callable[[Predictor], Any]) -> Timed:
         """Run ``fn(predictor)`` alone on a free worker; raise ``Saturated`` (503) when full."""
-        return await self._submit(_Item(Future(), time.perf_counter_ns(), fn=fn))
+        return await self._submit(fn=fn)
 
-    async def _submit(self, item: _Item) -> Timed:
+    async def _submit(self, **work: Any) -> Timed:
+        loop = asyncio.get_running_loop()
+        item = _Item(loop, loop.create_future(), time.perf_counter_ns(), **work)
         with self._cond:
             if self._closed:
                 raise _shutting_down()
@@ -163,18 +169,37 @@ class InferencePool:
             self.metrics.queue_depth.set(self._pending)
             self._queue.append(item)
             self._cond.notify()
-        # Released when the job finishes or is cancelled, not when the awaiting request goes away:
-        # a client that disconnects does not stop its job, so its slot stays taken until then.
-        item.future.add_done_callback(self._release)
-        timed: Timed = await asyncio.wrap_future(item.future)
+        # The slot is released when a worker is done with the item, not when the awaiting request
+        # goes away: a client that disconnects does not stop a running job.
+        timed = await item.future
         self.metrics.queue_seconds.observe(timed.queue_ms / 1e3)
         self.metrics.inference_seconds.observe(timed.run_ms / 1e3)
         return timed
 
-    def _release(self, _: Future) -> None:
+    @staticmethod
+    def _deliver(outcomes: list[_Outcome]) -> None:
+        """On the event loop: resolve the futures of a finished batch (one wake-up per batch)."""
+        for item, outcome in outcomes:
+            if item.future.done() or outcome is None:  # cancelled: its client went away
+                continue
+            if isinstance(outcome, BaseException):
+                item.future.set_exception(outcome)
+            else:
+                item.future.set_result(outcome)
+
+    def _finish(self, outcomes: list[_Outcome]) -> None:
+        """From a worker: free the items' slots and hand their outcomes to their event loops."""
         with self._cond:
-            self._pending -= 1
+            self._pending -= len(outcomes)
             self.metrics.queue_depth.set(self._pending)
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
+        for outcome in outcomes:
+            by_loop.setdefault(outcome[0].loop, []).append(outcome)
+        for loop, group in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(self._deliver, group)
+            except RuntimeError:  # that loop has closed; nobody is waiting any more
+                log.debug("dropped %d results for a closed event loop", len(group))
 
     # -- workers ---------------------------------------------------------------------------------
     def _take(self) -> list[_Item] | None:
@@ -196,23 +221,40 @@ class InferencePool:
 
     def _work(self, predictor: Predictor) -> None:
         while (batch := self._take()) is not None:
-            # Skip requests whose client went away while they waited.
-            batch = [it for it in batch if it.future.set_running_or_notify_cancel()]
-            if not batch:
-                continue
-            started = time.perf_counter_ns()
-            if batch[0].fn is not None:
-                item = batch[0]
-                try:
-                    value = item.fn(predictor)  # type: ignore[misc]
-                except BaseException as exc:
-                    item.future.set_exception(exc)
-                else:
-                    item.future.set_result(_timed(value, item, started))
-                continue
-            self._predict_batch(predictor, batch, started)
+            try:
+                outcomes = self._process(predictor, batch)
+            except BaseException as exc:  # a bug: fail the batch rather than leave it hanging
+                log.exception("inference worker failed on a batch of %d requests", len(batch))
+                outcomes = [(item, exc) for item in batch]
+            self._finish(outcomes)
 
-    def _predict_batch(self, predictor: Predictor, batch: list[_Item], started: int) -> None:
+    def _process(self, predictor: Predictor, batch: list[_Item]) -> list[_Outcome]:
+        outcomes: list[_Outcome] = []
+        live: list[_Item] = []
+        for item in batch:
+            # A request whose client went away while it waited is skipped; its slot is freed.
+            if item.future.cancelled():
+                outcomes.append((item, None))
+            else:
+                live.append(item)
+        started = time.perf_counter_ns()
+        if live and live[0].fn is not None:
+            outcomes.append((live[0], self._call(predictor, live[0], started)))
+        elif live:
+            outcomes.extend(self._predict_batch(predictor, live, started))
+        return outcomes
+
+    @staticmethod
+    def _call(predictor: Predictor, item: _Item, started: int) -> Timed | BaseException:
+        try:
+            return _timed(item.fn(predictor), item, started)  # type: ignore[misc]
+        except BaseException as exc:
+            return exc
+
+    def _predict_batch(
+        self, predictor: Predictor, batch: list[_Item], started: int
+    ) -> list[_Outcome]:
+        outcomes: list[_Outcome] = []
         ready: dict[tuple[int, str], list[tuple[_Item, list[np.ndarray], float]]] = {}
         for item in batch:
             job = item.job
@@ -222,7 +264,7 @@ class InferencePool:
             try:
                 images = [job.decode(x) for x in job.items]
             except BaseException as exc:  # a bad upload fails its own request only
-                item.future.set_exception(exc)
+                outcomes.append((item, exc))
                 continue
             decode_ms = (time.perf_counter_ns() - t0) / 1e6
             ready.setdefault((job.top_k, job.polarity), []).append((item, images, decode_ms))
@@ -232,8 +274,7 @@ class InferencePool:
             try:
                 preds = predictor.predict(images, top_k=top_k, polarity=polarity)  # type: ignore[arg-type]
             except BaseException as exc:
-                for item, _, _ in members:
-                    item.future.set_exception(exc)
+                outcomes.extend((item, exc) for item, _, _ in members)
                 continue
             model_ms = (time.perf_counter_ns() - t0) / 1e6
             self.metrics.batch_images.observe(len(images))
@@ -241,7 +282,8 @@ class InferencePool:
             for item, ims, decode_ms in members:
                 result = PredictResult(preds[at : at + len(ims)], decode_ms, model_ms, len(images))
                 at += len(ims)
-                item.future.set_result(_timed(result, item, started))
+                outcomes.append((item, _timed(result, item, started)))
+        return outcomes
 
     def close(self) -> None:
         """Finish queued work, stop the workers, then release every interpreter."""
