@@ -53,11 +53,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bundle")
     ap.add_argument("--image", default=str(SAMPLE_IMAGE))
+    ap.add_argument(
+        "--artifact", help="default: the bundle's default artifact if int8, else its int8 TFLite"
+    )
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "edge" / "cold_start.json"))
     args = ap.parse_args()
     bundle = pick_bundle(args.bundle)
-    artifact = int8_artifact(bundle)
+    artifact = args.artifact or int8_artifact(bundle)
     predict_cmd = [
         sys.executable,
         "-m",
