@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Literal
 
 from calibration import CalibrationConfig
 from edgetk.configbase import JsonConfig, check_range
@@ -55,6 +56,11 @@ class RecoveryConfig(JsonConfig):
     steps: tuple[int, ...] = (1, 2, 3, 5, 8, 12, 16, 24)
     debug_images: int = 64  # images the quantization debugger runs to rank layers
     select_images: int = 4000  # at most this many selection images judge each candidate
+    # "debugger": rank by the debugger's local error (rmse/scale); "sensitivity": re-rank its
+    # top candidates by the output error left when each alone stays float (one conversion each).
+    ranking: Literal["debugger", "sensitivity"] = "sensitivity"
+    sensitivity_candidates: int = 32
+    sensitivity_images: int = 500
 
     def validate(self) -> None:
         if (
@@ -67,6 +73,8 @@ class RecoveryConfig(JsonConfig):
             )
         check_range("debug_images", self.debug_images, 1, 5000)
         check_range("select_images", self.select_images, 10, 100_000)
+        check_range("sensitivity_candidates", self.sensitivity_candidates, 1, 1000)
+        check_range("sensitivity_images", self.sensitivity_images, 10, 100_000)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import io
 import logging
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from calibration import CalibrationSet, tflite_representative_dataset
 from edgetk.errors import ModelError
 from export.config import RecoveryConfig
 from export.parity import ParityResult, check_parity
+from export.progress import progress
 from export.runners import predict_tflite
 from export.tflite_export import make_converter
 from export.thresholds import ParityThresholds
@@ -42,11 +43,21 @@ class LayerError:
     mean_squared_error: float
     max_abs_error: float
     scale: float
+    # Mean |p_int8 - p_keras| on the sensitivity images with only this layer in float, and with
+    # none (the strict model): how much of the output error this one layer causes.
+    error_alone_float: float | None = None
+    error_strict: float | None = None
 
     def reason(self) -> str:
-        return (
+        local = (
             f"{self.op} output RMSE {self.rmse_over_scale:.3f} quantization steps "
             f"(max abs error {self.max_abs_error:.4g}, scale {self.scale:.4g})"
+        )
+        if self.error_alone_float is None or self.error_strict is None:
+            return local
+        return (
+            f"keeping it in float alone cuts the mean output error from {self.error_strict:.4f} "
+            f"to {self.error_alone_float:.4f}; {local}"
         )
 
 
@@ -58,18 +69,24 @@ class RecoveryResult:
     attempts: tuple[dict[str, Any], ...]
     passed: bool
     needed: bool = True
+    metric: str = ""
 
     def to_dict(self, top: int = 15) -> dict[str, Any]:
         return {
             "needed": self.needed,
             "passed_on_selection": self.passed,
-            "metric": "rmse/scale (RMSE of the dequantized int8 tensor in quantization steps)",
+            "metric": self.metric,
             "float_layers": [
                 {"tensor": e.tensor, "op": e.op, "reason": e.reason()} for e in self.float_layers
             ],
             "attempts": list(self.attempts),
             "ranking_top": [
-                {"tensor": e.tensor, "op": e.op, "rmse_over_scale": e.rmse_over_scale}
+                {
+                    "tensor": e.tensor,
+                    "op": e.op,
+                    "rmse_over_scale": e.rmse_over_scale,
+                    "error_alone_float": e.error_alone_float,
+                }
                 for e in self.ranking[:top]
             ],
         }
@@ -119,6 +136,50 @@ def rank_layers(saved_model_dir: str | Path, calib: CalibrationSet, debug_images
     return dbg, _parse_dump(buf.getvalue())
 
 
+_DEBUGGER_METRIC = "rmse/scale (RMSE of the dequantized int8 tensor in quantization steps)"
+_SENSITIVITY_METRIC = (
+    "sensitivity: mean |p_int8 - p_keras| on {n} selection images with only that layer in float "
+    "(candidates: the {k} layers with the largest rmse/scale)"
+)
+
+
+def _quantize_with_float(dbg: Any, tensors: list[str]) -> bytes:
+    """The selectively quantized model keeping ``tensors`` in float."""
+    import tensorflow as tf
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            dbg.options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=tensors)
+            return dbg.get_nondebug_quantized_model()
+    except Exception as exc:  # a denylist the quantizer rejects: report, do not hide
+        raise ModelError(
+            f"selective quantization with {len(tensors)} float layers failed: {exc}"[:800]
+        ) from None
+
+
+def sensitivity_ranking(
+    dbg: Any,
+    candidates: list[LayerError],
+    x: np.ndarray,
+    ref: np.ndarray,
+    strict_probs: np.ndarray,
+    batch_size: int = 64,
+    num_threads: int = 2,
+) -> list[LayerError]:
+    """Re-rank ``candidates`` by how much keeping each one alone in float brings the outputs
+    back to Keras' (one quantization per candidate): a layer's local error says little about
+    how far it travels to the output; this measures it."""
+    base = float(np.mean(np.abs(strict_probs - ref)))
+    scored = []
+    for e in progress(candidates, len(candidates), "layer sensitivity"):
+        probs = predict_tflite(_quantize_with_float(dbg, [e.tensor]), x, batch_size, num_threads)
+        err = float(np.mean(np.abs(probs - ref)))
+        scored.append(replace(e, error_alone_float=err, error_strict=base))
+    scored.sort(key=lambda e: (e.error_alone_float, -e.rmse_over_scale, e.tensor))
+    return scored
+
+
 def recover_precision(
     saved_model_dir: str | Path,
     calib: CalibrationSet,
@@ -137,36 +198,33 @@ def recover_precision(
     ``strict_int8_probs`` are the full-integer model's outputs on ``x_select``: if they already
     pass, nothing needs recovering and no model is returned.
     """
-    import tensorflow as tf
-
     cfg = config or RecoveryConfig()
     strict = check_parity("strict", "int8", ref_select, strict_int8_probs, y_select, labels,
                           thresholds)  # fmt: skip
     attempts: list[dict[str, Any]] = [_attempt(0, strict)]
     if strict.passed:
         log.info("strict int8 already meets the int8_mixed gate; no precision recovery needed")
-        return RecoveryResult(None, (), (), tuple(attempts), True, needed=False)
+        return RecoveryResult(None, (), (), tuple(attempts), True, needed=False, metric="")
     dbg, ranking = rank_layers(saved_model_dir, calib, cfg.debug_images)
     log.info(
         "worst int8 layers: %s",
         ", ".join(f"{e.tensor} ({e.rmse_over_scale:.2f})" for e in ranking[:5]),
     )
+    metric = _DEBUGGER_METRIC
+    if cfg.ranking == "sensitivity":
+        k = min(cfg.sensitivity_candidates, len(ranking))
+        n_img = min(cfg.sensitivity_images, len(x_select))
+        idx = np.linspace(0, len(x_select) - 1, n_img).astype(int)  # spread over the classes
+        head = sensitivity_ranking(dbg, ranking[:k], x_select[idx], ref_select[idx],
+                                   strict_int8_probs[idx], batch_size, num_threads)  # fmt: skip
+        ranking = head + ranking[k:]
+        metric = _SENSITIVITY_METRIC.format(n=n_img, k=k)
     model, chosen, passed = None, (), False
     for n in cfg.steps:
         if n > len(ranking):
             break
         chosen = tuple(ranking[:n])
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                dbg.options = tf.lite.experimental.QuantizationDebugOptions(
-                    denylisted_nodes=[e.tensor for e in chosen]
-                )
-                model = dbg.get_nondebug_quantized_model()
-        except Exception as exc:  # a denylist the quantizer rejects: report, do not hide
-            raise ModelError(
-                f"selective quantization with {n} float layers failed: {exc}"[:800]
-            ) from None
+        model = _quantize_with_float(dbg, [e.tensor for e in chosen])
         probs = predict_tflite(model, x_select, batch_size, num_threads)
         result = check_parity("mixed", "int8_mixed", ref_select, probs, y_select, labels,
                               thresholds)  # fmt: skip
@@ -177,7 +235,7 @@ def recover_precision(
             break
     if model is None:
         raise ModelError("precision recovery produced no model (no quantized layers to keep?)")
-    return RecoveryResult(model, chosen, tuple(ranking), tuple(attempts), passed)
+    return RecoveryResult(model, chosen, tuple(ranking), tuple(attempts), passed, metric=metric)
 
 
 def _attempt(n: int, r: ParityResult) -> dict[str, Any]:
