@@ -203,3 +203,17 @@ def test_finetune_refuses_other_data(trained) -> None:
             DataConfig(val_fraction=0.2),
             dataset=other,
         )
+
+
+@pytest.mark.slow
+def test_mirrored_strategy_trains(tmp_path) -> None:
+    """--strategy mirrored builds and trains under tf.distribute (one CPU replica here)."""
+    from trainer.training import run_stage
+
+    r = run_stage(
+        tmp_path / "mirrored",
+        tiny(Stage.BASELINE, strategy="mirrored"),
+        DataConfig(val_fraction=0.2),
+        dataset=synthetic_dataset(),
+    )
+    assert r.metrics["accuracy"] > 0.6
