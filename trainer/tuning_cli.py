@@ -18,7 +18,7 @@ PRESETS = ("full", "quick")
     type=click.Choice(PRESETS),
     default="full",
     show_default=True,
-    help="full: whole dataset, 40 trials; quick: 6,000 training images, 10 short trials.",
+    help="full: whole dataset, 30 trials; quick: 6,000 training images, 10 short trials.",
 )
 @click.option(
     "--algorithm",
@@ -36,6 +36,12 @@ PRESETS = ("full", "quick")
 @click.option("--executions-per-trial", type=int, default=None, help="Repeats averaged per trial.")
 @click.option("--max-epochs", type=int, default=None, help="Longest trial, in epochs.")
 @click.option("--batch-size", type=int, default=None, help="Head training batch size.")
+@click.option(
+    "--recycle-every",
+    type=int,
+    default=None,
+    help="Trials per child process (memory stays flat); 0 runs all in this process. [10]",
+)
 @click.option(
     "--backbone", default=None, help="Feature extractor (default mobilenet_v2, alpha 0.35)."
 )
@@ -57,6 +63,7 @@ def tune(
     executions_per_trial: int | None,
     max_epochs: int | None,
     batch_size: int | None,
+    recycle_every: int | None,
     backbone: str | None,
     alpha: float | None,
     backbone_size: int | None,
@@ -103,9 +110,12 @@ def tune(
             "executions_per_trial": executions_per_trial,
             "max_epochs": max_epochs,
             "batch_size": batch_size,
+            "recycle_every": recycle_every,
         }.items()
         if v is not None
     }
+    if changes.get("recycle_every") == 0:
+        changes["recycle_every"] = None
     cfg = TuneConfig.from_dict(
         {
             **base.to_dict(),

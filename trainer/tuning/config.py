@@ -26,11 +26,14 @@ class TuneConfig(JsonConfig):
     max_trials: int | None = 30  # total for the project, resumed runs included; None: no cap
     time_budget_min: float | None = None  # wall clock for this invocation; None: no limit
     executions_per_trial: int = 1  # repeat each trial and average (noisy objectives)
-    max_epochs: int = 12  # hyperband: the longest trial; bayesian / random: every trial's cap
+    max_epochs: int = 9  # hyperband: the longest trial; bayesian / random: every trial's cap
     hyperband_factor: int = 3
     patience: int = 3  # bayesian / random: early stop on val_macro_f1; 0 disables
     batch_size: int = 256
     seed: int = 42
+    # Single machine: run the trials in a child process replaced every N trials, so TensorFlow's
+    # per-trial leftovers (keras-tuner#873) cannot pile up; None: everything in this process.
+    recycle_every: int | None = 10
     space: SearchSpace = field(default_factory=SearchSpace)
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -52,6 +55,11 @@ class TuneConfig(JsonConfig):
         check_range("hyperband_factor", self.hyperband_factor, 2, 10)
         check_range("patience", self.patience, 0, 1000)
         check_range("batch_size", self.batch_size, 1, 65536)
+        if self.recycle_every is not None and self.recycle_every < 1:
+            raise ConfigError(
+                f"recycle_every={self.recycle_every}; use at least 1, or None to keep every "
+                "trial in one process"
+            )
         if self.data.val_fraction == 0:
             raise ConfigError(
                 "data.val_fraction=0 leaves no validation split; the objective is validation "
@@ -69,12 +77,12 @@ class TuneConfig(JsonConfig):
 
     @classmethod
     def full(cls, **changes) -> TuneConfig:
-        """The whole dataset, 40 trials (the acceptance benchmark runs this shape)."""
-        return cls(max_trials=40, max_epochs=12).replace(**changes)
+        """The whole dataset, 30 trials (the acceptance benchmark runs this shape)."""
+        return cls(max_trials=30, max_epochs=9).replace(**changes)
 
     def search_identity(self) -> dict:
         """The fields that define a search; budgets may change when resuming, these may not."""
         d = self.to_dict()
-        for budget_field in ("max_trials", "time_budget_min"):
+        for budget_field in ("max_trials", "time_budget_min", "recycle_every"):
             d.pop(budget_field)
         return d

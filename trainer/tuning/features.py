@@ -172,6 +172,30 @@ def load_cached_features(folder: Path) -> FeatureSet | None:
     )
 
 
+def save_features(folder: Path, fs: FeatureSet, **provenance: Any) -> FeatureSet:
+    """Store ``fs`` in ``folder`` (arrays first, ``meta.json`` last); return it with its path."""
+    folder = Path(folder)
+    for s in SPLITS:
+        for p in ("x", "y"):
+            _save_npy(folder / f"{p}_{s}.npy", getattr(fs, f"{p}_{s}"))
+    write_json(
+        folder / "meta.json",
+        {
+            "format": CACHE_FORMAT,
+            "key": fs.key,
+            "class_names": list(fs.class_names),
+            "feature_dim": fs.feature_dim,
+            **provenance,
+        },
+    )
+    return FeatureSet(
+        **{f"{p}_{s}": getattr(fs, f"{p}_{s}") for s in SPLITS for p in ("x", "y")},
+        class_names=fs.class_names,
+        key=fs.key,
+        path=folder,
+    )
+
+
 def compute_features(
     splits: Any,
     class_names: tuple[str, ...],
@@ -221,20 +245,13 @@ def cached_features(
         )
     t0 = time.perf_counter_ns()
     arrays = compute_features(splits, dataset.class_names, backbone, batch_size)
-    for name, arr in arrays.items():
-        _save_npy(folder / f"{name}.npy", arr)
-    write_json(
-        folder / "meta.json",
-        {
-            "format": CACHE_FORMAT,
-            "key": key,
-            "class_names": list(dataset.class_names),
-            "dataset": dataset.describe(),
-            "data_config": data_config.to_dict(),
-            "backbone": backbone.to_dict(),
-            "layer": FEATURE_LAYER,
-            "feature_dim": int(arrays["x_train"].shape[1]),
-            "seconds": round((time.perf_counter_ns() - t0) / 1e9, 1),
-        },
+    fs = FeatureSet(**arrays, class_names=tuple(dataset.class_names), key=key)
+    return save_features(
+        folder,
+        fs,
+        dataset=dataset.describe(),
+        data_config=data_config.to_dict(),
+        backbone=backbone.to_dict(),
+        layer=FEATURE_LAYER,
+        seconds=round((time.perf_counter_ns() - t0) / 1e9, 1),
     )
-    return FeatureSet(**arrays, class_names=tuple(dataset.class_names), key=key, path=folder)

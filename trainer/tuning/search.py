@@ -102,57 +102,26 @@ def _memory_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def run_search(
-    cfg: TuneConfig,
-    run_dir: str | Path,
-    *,
-    overwrite: bool = False,
-    compare: bool = True,
-    features: FeatureSet | None = None,
-) -> TuneResult:
-    """Run (or resume) the search that ``cfg`` describes in ``run_dir/tune/``.
+def search_in_process(
+    cfg: TuneConfig, paths: TunePaths, features: FeatureSet, budget: Any, session: str
+) -> str | None:
+    """Run the KerasTuner search loop in this process until ``budget`` stops it.
 
-    ``features``: precomputed features (tests, or a caller that already has them); by default
-    they come from :func:`prepare_features`. ``compare``: after the search, train the best and
-    the default head side by side and score them on the test split (single / chief only).
-    Environment variables of KerasTuner's distributed mode make this process the chief or a worker
-    (see :mod:`trainer.tuning.distributed`).
+    Returns why it stopped (None: the search space / Hyperband schedule ran out). A chief
+    returns when every worker has finished.
     """
     import keras
 
-    from trainer.rundir import library_versions
-    from trainer.tuning.budget import Budget
-    from trainer.tuning.compare import compare_best_with_default
     from trainer.tuning.head import one_hot
     from trainer.tuning.hypermodel import HeadHyperModel
     from trainer.tuning.tuner import make_tuner
 
-    role = distributed.role()
-    paths = _open_stage(run_dir)
-    resuming = _check_resume(paths, cfg, overwrite, role)
-    if features is None:
-        features = prepare_features(cfg, run_dir)
-    if role != "worker":
-        from trainer.rundir import RunDir
-
-        RunDir.open(run_dir).write_stage_config(STAGE, cfg, features=features.describe())
-
     keras.utils.set_random_seed(cfg.seed)
-    session = uuid.uuid4().hex[:12]
     hypermodel = HeadHyperModel(
         features.feature_dim, features.num_classes, cfg.space, seed=cfg.seed, patience=cfg.patience
     )
-    budget = Budget.from_minutes(cfg.max_trials, cfg.time_budget_min)
-    t0 = time.perf_counter_ns()
     tuner = make_tuner(cfg, hypermodel, paths.tuner_dir, overwrite=False, budget=budget)
     tuner.edgetk_session = session
-    log.info(
-        "%s search (%s) in %s: %s",
-        cfg.algorithm.value,
-        role,
-        paths.project,
-        "resuming" if resuming else "new",
-    )
     try:
         tuner.search(
             features.x_train,
@@ -171,8 +140,126 @@ def run_search(
             f"the search stopped after repeated failed trials ({detail}); the full traceback of "
             f"each is in {paths.project}/trial_*/trial.json"
         ) from None
+    return getattr(tuner.oracle, "stop_reason", None)
+
+
+def _trials_in_project(paths: TunePaths) -> int:
+    return len(list(paths.project.glob("trial_*/trial.json")))
+
+
+def _search_in_children(
+    cfg: TuneConfig, paths: TunePaths, features: FeatureSet, deadline_ns: int | None, session: str
+) -> str | None:
+    """Run the search in child processes, each for at most ``cfg.recycle_every`` trials.
+
+    TensorFlow keeps part of every traced training graph for the life of the process (about
+    10 MB per trial here; ``clear_session`` does not release it), which is the growth reported
+    in keras-tuner#873. A fresh process every few trials returns that memory; the search itself
+    continues exactly where it was, through KerasTuner's reload of the project folder.
+    """
+    import subprocess
+    import sys
+    import tempfile
+
+    reason: str | None = None
+    while True:
+        done = _trials_in_project(paths)
+        target = done + cfg.recycle_every
+        if cfg.max_trials is not None:
+            target = min(target, cfg.max_trials)
+        remaining_s = None
+        if deadline_ns is not None:
+            remaining_s = (deadline_ns - time.perf_counter_ns()) / 1e9
+            if remaining_s <= 0:
+                return "time budget spent"
+        with tempfile.TemporaryDirectory(prefix="edgetk-tune-") as tmp:
+            job = Path(tmp) / "job.json"
+            out = Path(tmp) / "result.json"
+            write_json(
+                job,
+                {
+                    "config": cfg.to_dict(),
+                    "paths_root": str(paths.root),
+                    "features_dir": str(features.path),
+                    "max_trials": target,
+                    "remaining_s": remaining_s,
+                    "session": session,
+                    "result": str(out),
+                },
+            )
+            log.info("search: trials %d..%d in a fresh process", done, target - 1)
+            proc = subprocess.Popen([sys.executable, "-m", "trainer.tuning.child", str(job)])
+            try:
+                rc = proc.wait()
+            except BaseException:
+                proc.terminate()
+                proc.wait(timeout=60)
+                raise
+            result = read_json(out) if out.is_file() else {}
+        if rc != 0 or "error" in result:
+            message = result.get("error") or f"the search process exited with code {rc}"
+            if result.get("exit_code") == ConfigError.exit_code:
+                raise ConfigError(message)
+            raise ModelError(f"{message} (see the log above)")
+        reason = result.get("stop_reason")
+        chunk_end = (
+            reason is not None
+            and reason.startswith("max_trials")
+            and (cfg.max_trials is None or target < cfg.max_trials)
+        )
+        if not chunk_end:
+            if reason is not None and reason.startswith("max_trials"):
+                reason = f"max_trials={cfg.max_trials} reached"
+            return reason
+
+
+def run_search(
+    cfg: TuneConfig,
+    run_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    compare: bool = True,
+    features: FeatureSet | None = None,
+) -> TuneResult:
+    """Run (or resume) the search that ``cfg`` describes in ``run_dir/tune/``.
+
+    ``features``: precomputed features (tests, or a caller that already has them); by default
+    they come from :func:`prepare_features`. ``compare``: after the search, train the best and
+    the default head side by side and score them on the test split (single / chief only).
+    Environment variables of KerasTuner's distributed mode make this process the chief or a worker
+    (see :mod:`trainer.tuning.distributed`). With ``cfg.recycle_every`` set (and features stored
+    on disk), a single-machine search runs in child processes that are replaced every
+    ``recycle_every`` trials, so memory stays flat however long the search runs.
+    """
+    from trainer.rundir import library_versions
+    from trainer.tuning.budget import Budget
+    from trainer.tuning.compare import compare_best_with_default
+
+    role = distributed.role()
+    paths = _open_stage(run_dir)
+    resuming = _check_resume(paths, cfg, overwrite, role)
+    if features is None:
+        features = prepare_features(cfg, run_dir)
+    if role != "worker":
+        from trainer.rundir import RunDir
+
+        RunDir.open(run_dir).write_stage_config(STAGE, cfg, features=features.describe())
+
+    session = uuid.uuid4().hex[:12]
+    budget = Budget.from_minutes(cfg.max_trials, cfg.time_budget_min)
+    log.info(
+        "%s search (%s) in %s: %s",
+        cfg.algorithm.value,
+        role,
+        paths.project,
+        "resuming" if resuming else "new",
+    )
+    t0 = time.perf_counter_ns()
+    if role == "single" and cfg.recycle_every is not None and features.path is not None:
+        stop_reason = _search_in_children(cfg, paths, features, budget.deadline_ns, session)
+    else:
+        stop_reason = search_in_process(cfg, paths, features, budget, session)
     seconds = (time.perf_counter_ns() - t0) / 1e9
-    stop_reason = getattr(tuner.oracle, "stop_reason", None)
 
     rows = collect_trials(paths.project)
     run_now = [r["trial_id"] for r in rows if r.get("session") == session]
