@@ -223,12 +223,17 @@ def prepare_pixels(
     pixels straight to its quantized input through a 256-entry table.
     """
     _check_image(image)
-    grey = to_grey(image, bgr)
-    plane = grey if spec.color == "grey" else to_rgb(image, bgr)
+    if image.ndim == 3 and image.shape[2] == 1 and spec.color == "grey":
+        # Already grey (a decoded grey file): no conversion, and no copy when nothing changes.
+        grey, plane = image[..., 0], image
+    else:
+        grey = to_grey(image, bgr)
+        plane = grey if spec.color == "grey" else to_rgb(image, bgr)
     inverted = should_invert(grey, spec.polarity, polarity)
     if inverted:
         plane = 255 - plane
-    plane = fit(plane, spec.height, spec.width, spec.resize)
+    if plane.shape[0] != spec.height or plane.shape[1] != spec.width:
+        plane = fit(plane, spec.height, spec.width, spec.resize)
     if plane.ndim == 2:
         plane = plane[..., None]
     if spec.layout == "NCHW":

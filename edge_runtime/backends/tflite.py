@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,16 @@ class TFLiteBackend(Backend):
         interp.set_tensor(self._in, q)
         interp.invoke()
         return interp.get_tensor(self._out)
+
+    def run_filled(self, n: int, fill: Callable[[np.ndarray], None]) -> np.ndarray:
+        if n != self._batch and not self._set_batch(n):
+            return super().run_filled(n, fill)
+        interp = self._interp
+        buf = interp.tensor(self._in)()
+        fill(buf)  # straight into the interpreter's own input buffer: no set_tensor copy
+        del buf  # the interpreter refuses to run while a view of its buffers is alive
+        interp.invoke()
+        return self.dequantize_output(interp.get_tensor(self._out))
 
     @property
     def interpreter(self) -> Any:
