@@ -233,6 +233,8 @@ def prepare_pixels(
     if inverted:
         plane = 255 - plane
     if plane.shape[0] != spec.height or plane.shape[1] != spec.width:
+        if plane.ndim == 3 and plane.shape[2] == 1:
+            plane = plane[..., 0]  # Pillow resizes HxW, not HxWx1
         plane = fit(plane, spec.height, spec.width, spec.resize)
     if plane.ndim == 2:
         plane = plane[..., None]

@@ -147,3 +147,10 @@ def test_bad_arrays_and_polarity_choice() -> None:
         prepare(np.zeros((4, 4, 2), np.uint8), GREY)
     with pytest.raises(Exception, match="polarity='sideways' is not allowed"):
         check_polarity_choice("sideways")
+
+
+def test_grey_hxwx1_input_of_another_size_is_resized() -> None:
+    big = pattern("box", 56)[..., None]
+    x = prepare(big, GREY)
+    assert x.shape == (28, 28, 1)
+    np.testing.assert_array_equal(x, prepare(big[..., 0], GREY))
