@@ -158,3 +158,16 @@ def test_logits_output_kind_gets_a_softmax(tmp_path: Path) -> None:
     e = np.exp(raw - raw.max())
     np.testing.assert_allclose(soft, e / e.sum(), rtol=1e-5)
     assert soft.argmax() == raw.argmax() and soft.max() < raw.max()
+
+
+@pytest.mark.parametrize("artifact", ARTIFACTS)
+def test_predict_on_pixels_equals_the_float_path(artifact: str, labelled_images) -> None:
+    """predict() maps pixels to the input tensor by table / shift; predict_batch() quantizes floats
+    from the manifest: both must give the same outputs, batch of one or many."""
+    images, _ = labelled_images
+    p = Predictor.from_bundle(BUNDLE, artifact)
+    fast = np.stack([pr.probabilities for pr in p.predict(images)])
+    one = np.stack([p.predict([img])[0].probabilities for img in images[:4]])
+    ref = p.predict_batch(np.stack([p.preprocess(img) for img in images]))
+    np.testing.assert_array_equal(fast, ref)
+    np.testing.assert_array_equal(one, ref[:4])
