@@ -28,11 +28,9 @@ def _body(model):
 def _all_bn(model):
     import keras
 
-    return [
-        lyr
-        for lyr in model._flatten_layers(include_self=False, recursive=True)
-        if isinstance(lyr, keras.layers.BatchNormalization)
-    ]
+    from trainer.models.freezing import iter_layers
+
+    return [lyr for lyr in iter_layers(model) if isinstance(lyr, keras.layers.BatchNormalization)]
 
 
 @pytest.mark.parametrize("fraction", [0.25, 1 / 3, 1.0])
@@ -50,7 +48,10 @@ def test_unfreeze_fraction(model, fraction: float) -> None:
         elif layer.__class__.__name__ != "BatchNormalization":
             assert layer.trainable, f"{layer.name} above the cut must be trainable"
     bns = _all_bn(model)
-    assert bns and all(not bn.trainable for bn in bns)
+    in_backbone = [lyr for lyr in body if lyr.__class__.__name__ == "BatchNormalization"]
+    assert len(in_backbone) == 52  # MobileNetV2's own BN layers ...
+    assert len(bns) == 52 + 1  # ... plus the head's
+    assert all(not bn.trainable for bn in bns)
     assert info["frozen_batchnorm_layers"] == len(bns)
     # Frozen BN variables are not trained: none of their weights is among the trainable ones.
     trainable_ids = {id(w) for w in model.trainable_weights}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 from edgetk.errors import ConfigError
@@ -15,6 +16,13 @@ def _is_batchnorm(layer: Any) -> bool:
     return isinstance(layer, keras.layers.BatchNormalization)
 
 
+def iter_layers(model: Any) -> Iterator[Any]:
+    """Every layer of ``model``, depth first, descending into nested models (not ``model`` itself)."""
+    for layer in getattr(model, "layers", ()):
+        yield layer
+        yield from iter_layers(layer)
+
+
 def freeze_all_batchnorm(model: Any) -> int:
     """Set ``trainable=False`` on every BatchNormalization layer, nested ones too; return the count.
 
@@ -22,7 +30,7 @@ def freeze_all_batchnorm(model: Any) -> int:
     statistics, learnt on ImageNet / the frozen stage, are not disturbed by small fine-tune batches.
     """
     count = 0
-    for layer in model._flatten_layers(include_self=False, recursive=True):
+    for layer in iter_layers(model):
         if _is_batchnorm(layer):
             layer.trainable = False
             count += 1
