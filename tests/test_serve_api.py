@@ -72,6 +72,25 @@ def test_predict_multipart_several_files_with_top_k(client: TestClient) -> None:
     assert all(len(p["top_k"]) == 2 for p in preds)
 
 
+@pytest.mark.parametrize(("fmt", "mode", "size"), [("JPEG", "RGB", (50, 30)), ("PNG", "RGBA", (20, 40)),
+                                             ("BMP", "L", (1, 1)), ("GIF", "P", (300, 200))])  # fmt: skip
+def test_any_size_and_colour_mode_is_classified(
+    client: TestClient, fmt: str, mode: str, size: tuple[int, int]
+) -> None:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new(mode, size).save(buf, fmt)
+    r = client.post(
+        "/v1/predict", content=buf.getvalue(), headers={"Content-Type": f"image/{fmt.lower()}"}
+    )
+    assert r.status_code == 200, r.text
+    pred = r.json()["predictions"][0]
+    assert (pred["width"], pred["height"]) == size and pred["label"] in LABELS
+
+
 def test_health_is_ready(client: TestClient) -> None:
     r = client.get("/v1/health")
     assert r.status_code == 200
