@@ -82,6 +82,8 @@ def main() -> int:
         "machine": {**machine(), "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
         "return_on_complexity": result.table["rows"],
         "peak_rss_mib": round(psutil.Process().memory_info().rss / 2**20, 1),
+        # CPU seconds this process got: with 2 cores, wall >= cpu / 2; far more means contention.
+        "process_cpu_seconds": round(sum(psutil.Process().cpu_times()[:2]), 1),
     }
     write_json(args.out / f"{args.profile}_profile.json", body)
     lines = [
@@ -91,7 +93,9 @@ def main() -> int:
         f"{body['machine']['memory_gib']} GiB). Load average before / after: "
         f"{load_before[0]:.1f} / {body['machine']['loadavg_after'][0]:.1f}.",
         "",
-        f"Whole profile wall time: **{result.wall_seconds / 60:.1f} min** (one run).",
+        f"Whole profile wall time: **{result.wall_seconds / 60:.1f} min** (one run); the process "
+        f"got {body['process_cpu_seconds'] / 60:.1f} CPU-minutes (2 cores: an uncontended run "
+        f"needs at least {body['process_cpu_seconds'] / 120:.1f} min wall).",
         "",
         "| stage | test accuracy | macro-F1 | epochs | train time | params | p50 latency (1 image) |",
         "|---|---|---|---|---|---|---|",
