@@ -138,6 +138,20 @@ def test_endless_chunked_body_is_cut_off_at_the_limit(server: LiveServer) -> Non
     good(server.url)
 
 
+def test_client_that_disconnects_mid_upload_is_not_a_server_error(server: LiveServer) -> None:
+    host, port = server.url.removeprefix("http://").split(":")
+    for content_type in (b"image/png", b"multipart/form-data; boundary=XX"):
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(
+                b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: " + content_type
+                + b"\r\nContent-Length: 100000\r\n\r\n" + b"\0" * 1000
+            )  # fmt: skip
+    good(server.url)
+    metrics = httpx.get(f"{server.url}/metrics").text
+    assert 'route="/v1/predict",status="5' not in metrics
+    assert "Traceback" not in server.text()
+
+
 def test_api_key_from_environment_is_enforced(tmp_path: Path) -> None:
     live = start_server(TINY_BUNDLE, env={"EDGETK_API_KEY": "env-key-123"})
     try:

@@ -15,6 +15,7 @@ from fastapi import Request
 from PIL import Image, UnidentifiedImageError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from edge_runtime.server.errors import ApiError
 from edge_runtime.server.settings import ServeConfig
@@ -84,6 +85,12 @@ async def _multipart(request: Request, config: ServeConfig) -> list[tuple[str | 
             ) from None
         raise ApiError(
             400, "bad_multipart", f"the multipart body cannot be parsed: {detail}"
+        ) from None
+    except (ApiError, ClientDisconnect):
+        raise
+    except Exception as exc:  # the parser's undocumented failures on hostile bodies
+        raise ApiError(
+            400, "bad_multipart", f"the multipart body cannot be parsed ({type(exc).__name__})"
         ) from None
     try:
         found: list[tuple[str | None, bytes]] = []
