@@ -53,7 +53,7 @@ def test_search_space_validation() -> None:
 
 def test_best_hyperparameters_file_round_trips(space_dir: Path) -> None:
     hps = HeadHyperparameters(
-        learning_rate=3.2e-3, dropout=0.15, dense_units=(256, 64), label_smoothing=0.05, l2=1e-4
+        learning_rate=3.2e-3, dropout=0.15, dense_units=(256, 64), label_smoothing=0.05
     )
     path = save_best(space_dir / "best.json", hps)
     overrides = load_overrides(path)
@@ -62,7 +62,6 @@ def test_best_hyperparameters_file_round_trips(space_dir: Path) -> None:
         "dropout": 0.15,
         "dense_units": [256, 64],
         "label_smoothing": 0.05,
-        "l2": 1e-4,
     }
     assert HeadHyperparameters.from_dict(overrides) == hps
     (space_dir / "typo.json").write_text('{"learning_rat": 0.1}')
@@ -80,7 +79,6 @@ def test_trial_values_become_head_hyperparameters() -> None:
         "units_1": 512,
         "units_2": 64,
         "label_smoothing": 0.1,
-        "l2": 0.0,
     }
     hps = HeadHyperparameters.from_trial_values(values)
     assert hps.dense_units == (512,)  # units_2 belongs to an inactive layer
@@ -103,3 +101,28 @@ def test_distributed_role_from_environment() -> None:
         role({ENV_ORACLE_IP: "127.0.0.1", ENV_TUNER_ID: "tuner0"})
     with pytest.raises(ConfigError, match=r"'http' is not a TCP port"):
         role({**env, ENV_ORACLE_PORT: "http"})
+
+
+def test_best_hyperparameters_round_trip_into_the_trainers_stage_config(space_dir: Path) -> None:
+    from trainer.training import StageConfig
+    from trainer.tuning import apply_overrides
+
+    hps = HeadHyperparameters(
+        learning_rate=7e-4, dropout=0.25, dense_units=(512, 128), label_smoothing=0.1
+    )
+    path = save_best(space_dir / "best_hyperparameters.json", hps)
+    preset = StageConfig.preset("full", "transfer")
+    tuned = apply_overrides(preset, load_overrides(path))
+    assert isinstance(tuned, StageConfig)
+    assert (tuned.learning_rate, tuned.dropout, tuned.dense_units, tuned.label_smoothing) == (
+        7e-4,
+        0.25,
+        (512, 128),
+        0.1,
+    )
+    assert tuned.epochs == preset.epochs and tuned.stage == preset.stage  # the rest untouched
+    assert preset.learning_rate != 7e-4  # the caller's config was not mutated
+    # Through JSON again, as `edgetk train --config` would read a full stage config.
+    assert StageConfig.from_json(tuned.to_json()) == tuned
+    with pytest.raises(ConfigError, match=r"StageConfig has no field\(s\) \['momentum'\]"):
+        apply_overrides(preset, {"momentum": 0.9})

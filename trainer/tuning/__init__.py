@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 from trainer.tuning.budget import Budget
 from trainer.tuning.config import Algorithm, TuneConfig
 from trainer.tuning.features import BackboneConfig, FeatureSet
-from trainer.tuning.hyperparameters import HeadHyperparameters, load_overrides, save_best
+from trainer.tuning.hyperparameters import (
+    HeadHyperparameters,
+    apply_overrides,
+    load_overrides,
+    save_best,
+)
 from trainer.tuning.metric import OBJECTIVE, macro_f1, macro_f1_callback
 from trainer.tuning.paths import TunePaths
 from trainer.tuning.space import SearchSpace
@@ -51,6 +56,7 @@ __all__ = [
     "TuneConfig",
     "TunePaths",
     "TuneResult",
+    "apply_overrides",
     "cached_features",
     "compare_best_with_default",
     "load_overrides",

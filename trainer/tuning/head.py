@@ -19,18 +19,13 @@ def build_head(
     """A compiled Keras model: features (N x ``feature_dim``) -> class probabilities."""
     import keras
 
-    reg = keras.regularizers.L2(hps.l2) if hps.l2 > 0 else None
     inputs = keras.Input(shape=(feature_dim,), name="features")
     x = keras.layers.BatchNormalization(name="head_bn")(inputs)
     x = keras.layers.Dropout(hps.dropout, seed=seed, name="head_drop")(x)
     for i, units in enumerate(hps.dense_units, start=1):
-        x = keras.layers.Dense(
-            units, activation="relu", kernel_regularizer=reg, name=f"head_dense{i}"
-        )(x)
+        x = keras.layers.Dense(units, activation="relu", name=f"head_dense{i}")(x)
         x = keras.layers.Dropout(hps.dropout, seed=seed, name=f"head_drop{i}")(x)
-    outputs = keras.layers.Dense(
-        num_classes, activation="softmax", kernel_regularizer=reg, name="probabilities"
-    )(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
     model = keras.Model(inputs, outputs, name="head")
     model.compile(
         optimizer=keras.optimizers.Adam(hps.learning_rate),

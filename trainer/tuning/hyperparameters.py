@@ -1,21 +1,23 @@
 """The head's hyperparameters (what a trial varies) and the file of best values the search writes.
 
 ``HeadHyperparameters`` is the contract with the trainer: its dict is a set of stage-config
-overrides (``learning_rate``, ``dropout``, ``dense_units``, ``label_smoothing``, ``l2``) that
-``edgetk train`` applies on top of a stage preset.
+overrides (``learning_rate``, ``dropout``, ``dense_units``, ``label_smoothing``: fields of
+``trainer.training.StageConfig``) that ``edgetk train`` applies on top of a stage preset with
+:func:`apply_overrides`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from edgetk.configbase import JsonConfig, check_range
 from edgetk.errors import ConfigError
 from edgetk.fileio import read_json, write_json
 
-BEST_FILE = "best_hyperparameters.json"
+C = TypeVar("C", bound=JsonConfig)
 
 
 @dataclass(frozen=True)
@@ -26,13 +28,11 @@ class HeadHyperparameters(JsonConfig):
     dropout: float = 0.3
     dense_units: tuple[int, ...] = (128,)
     label_smoothing: float = 0.0
-    l2: float = 0.0
 
     def validate(self) -> None:
         check_range("learning_rate", self.learning_rate, 1e-7, 1.0)
         check_range("dropout", self.dropout, 0.0, 0.9)
         check_range("label_smoothing", self.label_smoothing, 0.0, 0.5)
-        check_range("l2", self.l2, 0.0, 1.0)
         for units in self.dense_units:
             if not isinstance(units, int) or units < 1:
                 raise ConfigError(f"dense_units={list(self.dense_units)}: each must be an int >= 1")
@@ -51,7 +51,6 @@ class HeadHyperparameters(JsonConfig):
             dropout=float(values["dropout"]),
             dense_units=tuple(int(values[f"units_{i}"]) for i in range(1, layers + 1)),
             label_smoothing=float(values.get("label_smoothing", 0.0)),
-            l2=float(values.get("l2", 0.0)),
         )
 
 
@@ -69,3 +68,18 @@ def load_overrides(path: str | Path) -> dict[str, Any]:
     except ValueError as exc:
         raise ConfigError(f"hyperparameters file {path} is not valid JSON: {exc}") from None
     return HeadHyperparameters.from_dict(data).to_dict()
+
+
+def apply_overrides(config: C, overrides: dict[str, Any]) -> C:
+    """``config`` (any JsonConfig, e.g. a StageConfig) with ``overrides`` applied and validated.
+
+    Keys the config does not have are an error naming them, never silently dropped.
+    """
+    names = {f.name for f in dataclasses.fields(config)}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise ConfigError(
+            f"{type(config).__name__} has no field(s) {unknown}; the overrides file holds "
+            f"{sorted(overrides)} and the config accepts {sorted(names)}"
+        )
+    return type(config).from_dict({**config.to_dict(), **overrides})

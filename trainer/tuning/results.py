@@ -20,7 +20,7 @@ from trainer.tuning.paths import STATS_DIR
 TRIALS_JSON = "trials.json"
 TRIALS_CSV = "trials.csv"
 FIGURE = "objective_vs_hyperparameters.png"
-LOG_SCALE = frozenset({"learning_rate", "l2"})
+LOG_SCALE = frozenset({"learning_rate"})
 
 
 def _best_observation(trial: dict[str, Any], name: str) -> float | None:

@@ -19,7 +19,6 @@ class SearchSpace(JsonConfig):
     max_dense_layers: int = 2  # 0..max hidden Dense layers (0: a linear probe on the features)
     units_choices: tuple[int, ...] = (64, 128, 256, 512)
     label_smoothing_choices: tuple[float, ...] = (0.0, 0.05, 0.1)
-    l2_choices: tuple[float, ...] = (0.0, 1e-5, 1e-4, 1e-3)
 
     def validate(self) -> None:
         check_range("learning_rate_min", self.learning_rate_min, 1e-7, 1.0)
@@ -31,7 +30,7 @@ class SearchSpace(JsonConfig):
             )
         check_range("dropout_max", self.dropout_max, 0.0, 0.9)
         check_range("max_dense_layers", self.max_dense_layers, 0, 4)
-        for name in ("units_choices", "label_smoothing_choices", "l2_choices"):
+        for name in ("units_choices", "label_smoothing_choices"):
             if not getattr(self, name):
                 raise ConfigError(f"{name} is empty; give at least one value")
         if min(self.units_choices) < 1:
@@ -54,7 +53,6 @@ class SearchSpace(JsonConfig):
             "label_smoothing": hp.Choice(
                 "label_smoothing", list(self.label_smoothing_choices), ordered=True
             ),
-            "l2": hp.Choice("l2", list(self.l2_choices), ordered=True),
         }
         for i in range(1, values["dense_layers"] + 1):
             default = 128 if 128 in self.units_choices else self.units_choices[0]
