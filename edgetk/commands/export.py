@@ -235,7 +235,9 @@ def export(
 
     def line(r) -> None:
         a, p = r.artifact, r.parity.metrics
-        verdict = "pass" if r.passed else ("FAIL (accepted)" if allow_parity_failure else "FAIL")
+        verdict = (
+            "pass" if r.passed else ("FAIL (accepted)" if a.parity_failure_accepted else "FAIL")
+        )
         click.echo(
             f"{r.key:<18} {a.size_bytes / 2**20:6.2f} MiB {r.seconds:6.1f} s  "
             f"acc {100 * p['accuracy']:.2f}% ({100 * p['accuracy_delta']:+.2f})  "
