@@ -98,6 +98,11 @@ def test_registry_version_folder(workspace, capsys) -> None:
         m.name == "tiny" and m.source_model["version"] == 2 and m.input.polarity == "light_on_dark"
     )
     assert m.parity_data["images"] == 100
+    # The model file inside a registry version brings its metadata along (FULL_RUN_DONE style).
+    from edgetk.commands.export import resolve_model
+
+    path, found = resolve_model(version / "model.keras")
+    assert path == version / "model.keras" and found["name"] == "tiny" and found["version"] == 2
 
 
 @pytest.mark.parametrize(

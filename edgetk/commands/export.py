@@ -34,6 +34,12 @@ def resolve_model(model: Path) -> tuple[Path, dict[str, Any]]:
             f"model {model} does not exist; pass a registry version folder "
             "(<run_dir>/models/<name>/vN), a model folder (latest version) or a .keras file"
         )
+    if (
+        model.is_file()
+        and model.name == "model.keras"
+        and (model.parent / "metadata.json").exists()
+    ):
+        model = model.parent  # the model file of a registry version: use its metadata too
     if model.is_dir():
         versions = sorted(
             (p for p in model.glob("v*") if p.is_dir() and p.name[1:].isdigit()),
