@@ -36,6 +36,8 @@ class OnnxQuantConfig(JsonConfig):
 
     method: OnnxCalibrationMethod = OnnxCalibrationMethod.MINMAX
     per_channel: bool = True
+    # int8 activations (S8S8) is ORT's QDQ default; uint8 (U8S8) is the other supported choice.
+    activation_type: Literal["int8", "uint8"] = "int8"
     opset: int = 17
     histogram_max_images: int = 200
     chunk_images: int = 50

@@ -96,7 +96,9 @@ def quantize_onnx_int8(
                 calibration_data_reader=reader,
                 quant_format=QuantFormat.QDQ,
                 per_channel=cfg.per_channel,
-                activation_type=QuantType.QInt8,
+                activation_type=(
+                    QuantType.QInt8 if cfg.activation_type == "int8" else QuantType.QUInt8
+                ),
                 weight_type=QuantType.QInt8,
                 calibrate_method=method,
                 extra_options=extra,
@@ -109,7 +111,7 @@ def quantize_onnx_int8(
         "method": cfg.method.value,
         "format": "QDQ",
         "per_channel": cfg.per_channel,
-        "activation_type": "int8",
+        "activation_type": cfg.activation_type,
         "weight_type": "int8",
         "pre_process": "quant_pre_process(skip_symbolic_shape=True)",
         "calibration_images": len(used),

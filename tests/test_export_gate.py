@@ -79,6 +79,8 @@ def test_recovery_names_the_hard_layer_and_keeps_it_float(recovered) -> None:
     rec = mixed.parity["recovery"]
     assert "hidden" in rec["ranking_top"][0]["tensor"]
     assert "quantization steps" in rec["float_layers"][0]["reason"]
+    assert rec["metric"].startswith("sensitivity")
+    assert "cuts the mean output error" in rec["float_layers"][0]["reason"]
     assert [a["float_layers"] for a in rec["attempts"]] == [0, 1]
     assert [a["passed"] for a in rec["attempts"]] == [False, True]
     # In the file, the hidden layer's output is float and the other layers stay int8.
