@@ -8,7 +8,8 @@ probabilities legitimately move by a few quantization steps.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from edgetk.configbase import JsonConfig, check_range
 from edgetk.errors import ConfigError
@@ -21,6 +22,19 @@ class ParityThresholds(JsonConfig):
     max_class_f1_drop: float | None  # the worst single class
     min_agreement: float | None  # top-1 agreement with the Keras model
     max_prob_diff: float | None = None  # max |p_artifact - p_keras| over all images and classes
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], _where: str = "") -> ParityThresholds:
+        """As ``JsonConfig.from_dict``, but a missing threshold is named (write null to skip a
+        check): a forgotten key must not silently switch a check off."""
+        required = ("max_accuracy_drop", "max_macro_f1_drop", "max_class_f1_drop", "min_agreement")
+        missing = [k for k in required if isinstance(data, dict) and k not in data]
+        if missing:
+            where = f" in {_where}" if _where else ""
+            raise ConfigError(
+                f"parity thresholds{where} miss {missing}; give every field (null: not checked)"
+            )
+        return super().from_dict(data, _where)
 
     def validate(self) -> None:
         for name in ("max_accuracy_drop", "max_macro_f1_drop", "max_class_f1_drop"):
@@ -37,11 +51,13 @@ class ParityThresholds(JsonConfig):
 class GateConfig(JsonConfig):
     """One :class:`ParityThresholds` per precision (keys of the format table's ``precision``)."""
 
-    fp32: ParityThresholds
-    fp16: ParityThresholds
-    dynamic: ParityThresholds
-    int8: ParityThresholds
-    int8_mixed: ParityThresholds
+    # Each precision defaults to the ``default()`` preset's thresholds, so a config file may
+    # override only the precisions it cares about.
+    fp32: ParityThresholds = field(default_factory=lambda: _DEFAULTS["fp32"])
+    fp16: ParityThresholds = field(default_factory=lambda: _DEFAULTS["fp16"])
+    dynamic: ParityThresholds = field(default_factory=lambda: _DEFAULTS["dynamic"])
+    int8: ParityThresholds = field(default_factory=lambda: _DEFAULTS["int8"])
+    int8_mixed: ParityThresholds = field(default_factory=lambda: _DEFAULTS["int8_mixed"])
 
     def for_precision(self, precision: str) -> ParityThresholds:
         """The thresholds of ``precision`` (fp32, fp16, dynamic, int8, int8_mixed)."""
@@ -53,13 +69,7 @@ class GateConfig(JsonConfig):
     @classmethod
     def default(cls) -> GateConfig:
         """The thresholds of the acceptance criteria (int8 <= 1.5 points, recovered <= 0.5)."""
-        return cls(
-            fp32=ParityThresholds(0.001, 0.001, 0.005, 0.999, 1e-3),
-            fp16=ParityThresholds(0.003, 0.003, 0.01, 0.995, 0.1),
-            dynamic=ParityThresholds(0.01, 0.01, 0.03, 0.98, None),
-            int8=ParityThresholds(0.015, 0.015, 0.05, 0.93, None),
-            int8_mixed=ParityThresholds(0.005, 0.006, 0.03, 0.95, None),
-        )
+        return cls(**_DEFAULTS)
 
     @classmethod
     def strict(cls) -> GateConfig:
@@ -88,3 +98,13 @@ class GateConfig(JsonConfig):
         if name not in presets:
             raise ConfigError(f"unknown gate preset {name!r}; choose from {sorted(presets)}")
         return presets[name]()
+
+
+# The default budgets (fractions): see the module docstring and docs/export.md.
+_DEFAULTS: dict[str, ParityThresholds] = {
+    "fp32": ParityThresholds(0.001, 0.001, 0.005, 0.999, 1e-3),
+    "fp16": ParityThresholds(0.003, 0.003, 0.01, 0.995, 0.1),
+    "dynamic": ParityThresholds(0.01, 0.01, 0.03, 0.98, None),
+    "int8": ParityThresholds(0.015, 0.015, 0.05, 0.93, None),
+    "int8_mixed": ParityThresholds(0.005, 0.006, 0.03, 0.95, None),
+}

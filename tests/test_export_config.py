@@ -125,3 +125,13 @@ def test_progress_is_quiet_off_a_terminal(capsys) -> None:
 
     assert list(progress(range(4), 4, "batches", min_seconds=0.0)) == [0, 1, 2, 3]
     assert capsys.readouterr().err == ""  # stderr is captured here: not a terminal
+
+
+def test_partial_gate_config_keeps_defaults_but_names_missing_thresholds() -> None:
+    t = {"max_accuracy_drop": 0.01, "max_macro_f1_drop": 0.01, "max_class_f1_drop": 0.04,
+         "min_agreement": 0.95}  # fmt: skip
+    cfg = ExportConfig.from_dict({"gate": {"int8": t}})
+    assert cfg.gate.int8.max_accuracy_drop == 0.01 and cfg.gate.int8.max_prob_diff is None
+    assert cfg.gate.fp32 == GateConfig.default().fp32
+    with pytest.raises(ConfigError, match=r"gate.int8 miss \['max_macro_f1_drop'"):
+        ExportConfig.from_dict({"gate": {"int8": {"max_accuracy_drop": 0.01}}})
