@@ -447,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=float, default=20.0, help="seconds cap per level")
     ap.add_argument("--warmup", type=int, default=5, help="warm-up requests per connection")
     ap.add_argument("--workers", type=int, default=None, help="server --workers")
+    ap.add_argument("--max-batch", type=int, default=None, help="server --max-batch")
     ap.add_argument(
         "--threads", type=int, default=None, help="runtime threads (server and baseline)"
     )
@@ -473,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
         server_args += ["--workers", str(args.workers)]
     if args.threads is not None:
         server_args += ["--threads", str(args.threads)]
+    if args.max_batch is not None:
+        server_args += ["--max-batch", str(args.max_batch)]
     if args.artifact:
         server_args += ["--artifact", args.artifact]
 
