@@ -152,14 +152,18 @@ def _save_npy(path: Path, arr: np.ndarray) -> None:
 
 
 def load_cached_features(folder: Path) -> FeatureSet | None:
-    """The feature set stored in ``folder``, or None when it is absent or incomplete."""
+    """The feature set stored in ``folder``, or None when it is absent or incomplete.
+
+    The arrays are memory-mapped read-only: a process that only coordinates (the parent of a
+    recycled search, a chief) does not hold them in RAM, and the page cache is shared.
+    """
     meta_path = folder / "meta.json"
     if not meta_path.is_file():
         return None
     meta = read_json(meta_path)
     try:
         arrays = {
-            f"{p}_{s}": np.load(folder / f"{p}_{s}.npy", mmap_mode=None)
+            f"{p}_{s}": np.load(folder / f"{p}_{s}.npy", mmap_mode="r")
             for s in SPLITS
             for p in ("x", "y")
         }
