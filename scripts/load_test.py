@@ -25,6 +25,7 @@ numpy, Pillow and ``edge_runtime``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gzip
 import http.client
 import io
@@ -206,6 +207,21 @@ def request_bytes(host: str, png: bytes) -> bytes:
     return head.encode("ascii") + png
 
 
+def parse_head(head: bytes) -> tuple[int, int, bool]:
+    """Status, Content-Length and whether the server will close, from a response head."""
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    length, close = 0, False
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"connection" and value.strip().lower() == b"close":
+            close = True
+    return status, length, close
+
+
 class Connection:
     """One keep-alive connection; ``post`` sends a pre-built request and returns the status."""
 
@@ -226,16 +242,7 @@ class Connection:
         while b"\r\n\r\n" not in self.buf:
             self._fill()
         head, _, rest = self.buf.partition(b"\r\n\r\n")
-        lines = head.split(b"\r\n")
-        status = int(lines[0].split(b" ", 2)[1])
-        length, close = 0, False
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"connection" and value.strip().lower() == b"close":
-                close = True
+        status, length, close = parse_head(head)
         while len(rest) < length:
             rest += self._recv()
         body, self.buf = rest[:length], rest[length:]
@@ -336,6 +343,92 @@ def drive(server: ServerProcess, pngs: list[bytes], concurrency: int, max_reques
         "throughput_rps": round(ok / elapsed, 2),
         "server_cpu_ms_per_request": round(server_ms, 4),
         "client_cpu_ms_per_request": round(client_ms, 4),
+        **percentiles(latencies),
+    }
+
+
+def drive_async(server: ServerProcess, pngs: list[bytes], concurrency: int, max_requests: int,
+                seconds: float, warmup_per_conn: int) -> dict[str, Any]:  # fmt: skip
+    """Like ``drive``, from one event-loop thread: ``concurrency`` keep-alive connections.
+
+    One client thread instead of ``concurrency`` means one wake-up for several responses: on a
+    busy shared machine every thread wake-up waits for a CPU, and the client should cost the
+    server as little of that as possible.
+    """
+    requests = [request_bytes(server.host, body) for body in pngs]
+    server_proc = psutil.Process(server.proc.pid)
+    latencies: list[float] = []
+    statuses: Counter[str] = Counter()
+
+    def server_cpu() -> float:
+        t = server_proc.cpu_times()
+        return t.user + t.system
+
+    async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return reader, writer
+
+    async def post(conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], raw: bytes) -> int:
+        reader, writer = conn
+        writer.write(raw)
+        status, length, close = parse_head(await reader.readuntil(b"\r\n\r\n"))
+        body = await reader.readexactly(length)
+        if status == 200 and b'"predictions"' not in body:
+            raise ValueError("a 200 response without predictions")
+        if close:
+            raise ValueError(f"the server closed the connection after a {status}")
+        return status
+
+    async def run() -> tuple[float, float, float]:
+        conns = [await connect() for _ in range(concurrency)]
+        for j in range(warmup_per_conn):
+            await asyncio.gather(
+                *(post(conns[k], requests[(k + j) % len(requests)]) for k in range(concurrency))
+            )
+        cpu_server, cpu_client = server_cpu(), time.process_time()
+        start = time.perf_counter_ns()
+        stop = start + int(seconds * 1e9)
+        issued = 0
+
+        async def client(k: int) -> None:
+            nonlocal issued
+            i = k
+            while issued < max_requests and time.perf_counter_ns() < stop:
+                issued += 1
+                raw = requests[i % len(requests)]
+                i += concurrency
+                t0 = time.perf_counter_ns()
+                try:
+                    status = str(await post(conns[k], raw))
+                except (OSError, ValueError, asyncio.IncompleteReadError) as exc:
+                    status = type(exc).__name__
+                    conns[k][1].close()
+                    conns[k] = await connect()
+                statuses[status] += 1
+                if status == "200":
+                    latencies.append((time.perf_counter_ns() - t0) / 1e6)
+
+        await asyncio.gather(*(client(k) for k in range(concurrency)))
+        elapsed = (time.perf_counter_ns() - start) / 1e9
+        for _, writer in conns:
+            writer.close()
+        return elapsed, server_cpu() - cpu_server, time.process_time() - cpu_client
+
+    elapsed, server_s, client_s = asyncio.run(run())
+    n = max(sum(statuses.values()), 1)
+    ok = statuses.get("200", 0)
+    errors = {k: v for k, v in statuses.items() if k != "200"}
+    return {
+        "concurrency": concurrency,
+        "requests": sum(statuses.values()),
+        "ok": ok,
+        "errors": sum(errors.values()),
+        "errors_by_status": errors,
+        "seconds": round(elapsed, 3),
+        "throughput_rps": round(ok / elapsed, 2),
+        "server_cpu_ms_per_request": round(server_s * 1e3 / n, 4),
+        "client_cpu_ms_per_request": round(client_s * 1e3 / n, 4),
         **percentiles(latencies),
     }
 
@@ -448,6 +541,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=5, help="warm-up requests per connection")
     ap.add_argument("--workers", type=int, default=None, help="server --workers")
     ap.add_argument("--max-batch", type=int, default=None, help="server --max-batch")
+    ap.add_argument("--client", choices=("threads", "asyncio"), default="threads",
+                    help="a thread per connection (default; used less server CPU per request "
+                         "here), or one event-loop thread for all")  # fmt: skip
     ap.add_argument(
         "--threads", type=int, default=None, help="runtime threads (server and baseline)"
     )
@@ -493,8 +589,9 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     try:
         for rep, c in ((r, c) for r in range(args.repeat) for c in levels):
-            lv = {"repeat": rep + 1, **drive(server, pngs, c, args.requests, args.duration,
-                                             args.warmup)}  # fmt: skip
+            driver = drive_async if args.client == "asyncio" else drive
+            lv = {"repeat": rep + 1, **driver(server, pngs, c, args.requests, args.duration,
+                                              args.warmup)}  # fmt: skip
             runs.append(in_process(**base_kw))  # type: ignore[arg-type]
             adjacent = max(runs[-2]["images_per_s"], runs[-1]["images_per_s"])
             lv["in_process_images_per_s"] = adjacent
@@ -524,7 +621,12 @@ def main(argv: list[str] | None = None) -> int:
         "bundle": bundle_info,
         "server_args": server_args,
         "server_exit_code": rc,
-        "client": "python threads, one keep-alive socket each (lean HTTP/1.1 client), POST image/png",
+        "client": (
+            "one asyncio thread, one keep-alive connection per concurrent client"
+            if args.client == "asyncio"
+            else "python threads, one keep-alive socket each"
+        )
+        + " (lean HTTP/1.1 client, pre-built requests), POST image/png",
         "images": f"{len(pngs)} PNGs, {source}",
         "caps": {
             "requests": args.requests,
