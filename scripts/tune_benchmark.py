@@ -48,7 +48,23 @@ def machine() -> dict:
     }
 
 
-def collect(run_dir: Path, wall_s: float | None) -> dict:
+def parse_time_log(path: Path | None) -> dict | None:
+    """User / system CPU seconds and elapsed time from a ``/usr/bin/time -v`` log, if given."""
+    if path is None:
+        return None
+    out = {}
+    keys = {"User time (seconds)": "user_s", "System time (seconds)": "sys_s"}
+    for line in path.read_text(errors="replace").splitlines():
+        name, _, value = line.strip().partition(": ")
+        if name in keys:
+            out[keys[name]] = float(value)
+        elif name.startswith("Elapsed (wall clock)"):
+            parts = [float(p) for p in value.split(":")]
+            out["elapsed_s"] = sum(p * 60**i for i, p in enumerate(reversed(parts)))
+    return out or None
+
+
+def collect(run_dir: Path, wall_s: float | None, cpu: dict | None = None) -> dict:
     tune = run_dir / "tune"
     summary = read_json(tune / "summary.json")
     trials = read_json(tune / "trials.json")
@@ -85,6 +101,7 @@ def collect(run_dir: Path, wall_s: float | None) -> dict:
             "trial_seconds_median": round(statistics.median(secs), 1),
             "trial_seconds_max": max(secs),
             "epochs_total": sum(t["epochs"] or 0 for t in trials),
+            "whole_command_cpu": cpu,
         },
         "best_trial": {
             "trial_id": best_trial["trial_id"],
@@ -130,6 +147,15 @@ def markdown(r: dict) -> str:
         f"| search wall clock | {s['search_seconds']:.0f} s ({s['search_seconds'] / 60:.1f} min) |",
         f"| trial seconds, median / max | {s['trial_seconds_median']} / {s['trial_seconds_max']} |",
         f"| epochs trained in total | {s['epochs_total']} |",
+        *(
+            [
+                f"| whole command (features cached, search, comparison): elapsed / user+sys CPU "
+                f"| {s['whole_command_cpu']['elapsed_s']:.0f} s / "
+                f"{s['whole_command_cpu']['user_s'] + s['whole_command_cpu']['sys_s']:.0f} s |"
+            ]
+            if s.get("whole_command_cpu")
+            else []
+        ),
         f"| best trial val macro-F1 | {r['best_trial']['val_macro_f1']:.4f} (trial "
         f"{r['best_trial']['trial_id']}) |",
         f"| default hyperparameters val macro-F1 | {r['default_val_macro_f1_same_protocol']:.4f} |",
@@ -162,6 +188,7 @@ def main() -> int:
     ap.add_argument("--run-dir", type=Path, default=Path("runs/tuning_bench"))
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "tuning")
     ap.add_argument("--collect-only", action="store_true")
+    ap.add_argument("--time-log", type=Path, default=None, help="a /usr/bin/time -v log of the run")
     args = ap.parse_args()
     wall = None
     if not args.collect_only:
@@ -176,7 +203,7 @@ def main() -> int:
         t0 = time.perf_counter_ns()
         run_search(TuneConfig.full(), args.run_dir, overwrite=True)
         wall = (time.perf_counter_ns() - t0) / 1e9
-    record = collect(args.run_dir, wall)
+    record = collect(args.run_dir, wall, parse_time_log(args.time_log))
     write_json(args.out / "search_full.json", record)
     write_text(args.out / "search_full.md", markdown(record))
     fig = args.run_dir / "tune" / "objective_vs_hyperparameters.png"
