@@ -21,7 +21,7 @@ def format_table(record: dict[str, Any]) -> str:
         f" | {record['label']}" if record.get("label") else ""
     )
     cols = (
-        f"{'artifact':<22} {'thr':>3} {'size KB':>8} {'load ms':>8} {'first ms':>8} "
+        f"{'artifact':<24} {'thr':>3} {'size KB':>8} {'load ms':>8} {'first ms':>8} "
         f"{'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'mean±std ms':>14} {'img/s':>8} "
         f"{'batch img/s':>11} {'peak MB':>8} {'acc':>6}"
     )
@@ -30,13 +30,13 @@ def format_table(record: dict[str, Any]) -> str:
         size = _f(r.get("size_bytes") and r["size_bytes"] / 1024, "{:.1f}")
         if r.get("status") != "ok":
             lines.append(
-                f"{r['artifact']:<22} {r['threads']:>3} {size:>8}  ERROR: {r.get('error')}"
+                f"{r['artifact']:<24} {r['threads']:>3} {size:>8}  ERROR: {r.get('error')}"
             )
             continue
         lat, tp = r["latency_ms"], r["throughput"]
         acc = r.get("accuracy") or {}
         lines.append(
-            f"{r['artifact']:<22} {r['threads']:>3} {size:>8} {_f(r['load_ms']):>8} "
+            f"{r['artifact']:<24} {r['threads']:>3} {size:>8} {_f(r['load_ms']):>8} "
             f"{_f(r['first_inference_ms']):>8} {_f(lat['p50'], '{:.3f}'):>8} "
             f"{_f(lat['p90'], '{:.3f}'):>8} {_f(lat['p99'], '{:.3f}'):>8} "
             f"{lat['mean']:>7.3f}±{lat['std']:<6.3f} {_f(tp['single_stream_ips'], '{:.1f}'):>8} "
@@ -78,7 +78,7 @@ def format_comparison(records: list[tuple[str, dict[str, Any]]]) -> str:
             k = (r["artifact"], r["threads"])
             if k not in keys:
                 keys.append(k)
-    header = f"{'artifact':<22} {'thr':>3}" + "".join(
+    header = f"{'artifact':<24} {'thr':>3}" + "".join(
         f" | [{i}] {'p50 ms':>8} {'img/s':>8} {'MB':>6} {'x[0]':>6}" for i in range(len(records))
     )
     lines += ["", header]
@@ -101,7 +101,7 @@ def format_comparison(records: list[tuple[str, dict[str, Any]]]) -> str:
                 f" | [{i}] {p50:>8.3f} {row['throughput']['single_stream_ips']:>8.1f} "
                 f"{_f(row['memory']['peak_rss_mb'], '{:.0f}'):>6} {ratio:>6}"
             )
-        lines.append(f"{art:<22} {thr:>3}" + "".join(cells))
+        lines.append(f"{art:<24} {thr:>3}" + "".join(cells))
     return "\n".join(lines)
 
 
