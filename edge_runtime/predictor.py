@@ -132,7 +132,7 @@ class Predictor:
         planes = prepared[0][0][None] if len(prepared) == 1 else np.stack([p[0] for p in prepared])
         write = self._write_input
         with self._lock:
-            probs = self.backend.run_filled(len(prepared), lambda buf: write(planes, buf))
+            probs = self.backend.run_filled(planes.shape, lambda buf: write(planes, buf))
         if self._logits:
             probs = softmax(probs)
         model_ns = (clock() - t0) / len(prepared)

@@ -72,11 +72,10 @@ class Backend(ABC):
         """Real-valued batch ``(N, ...)`` -> real-valued outputs ``(N, classes)``."""
         return self.run_quantized(self.quantize_input(x))
 
-    def run_filled(self, n: int, fill: Callable[[np.ndarray], None]) -> np.ndarray:
-        """Let ``fill`` write a batch of ``n`` inputs (in the input tensor's dtype) into the
+    def run_filled(self, shape: tuple[int, ...], fill: Callable[[np.ndarray], None]) -> np.ndarray:
+        """Let ``fill`` write a batch of inputs of ``shape`` (in the input tensor's dtype) into the
         buffer it is given, then run it. Backends that own an input buffer hand theirs over,
         which saves a copy per call; this default allocates one."""
-        shape = [n, *(d if d > 0 else 1 for d in self.model_input.shape[1:])]
         q = np.empty(shape, dtype=self.artifact.input.dtype)
         fill(q)
         return self.run_quantized(q)

@@ -113,11 +113,15 @@ class TFLiteBackend(Backend):
         interp.invoke()
         return interp.get_tensor(self._out)
 
-    def run_filled(self, n: int, fill: Callable[[np.ndarray], None]) -> np.ndarray:
+    def run_filled(self, shape: tuple[int, ...], fill: Callable[[np.ndarray], None]) -> np.ndarray:
+        n = shape[0]
         if n != self._batch and not self._set_batch(n):
-            return super().run_filled(n, fill)
+            return super().run_filled(shape, fill)
         interp = self._interp
         buf = interp.tensor(self._in)()
+        if buf.shape != shape:  # e.g. free spatial dimensions: take the generic path
+            del buf
+            return super().run_filled(shape, fill)
         fill(buf)  # straight into the interpreter's own input buffer: no set_tensor copy
         del buf  # the interpreter refuses to run while a view of its buffers is alive
         interp.invoke()
