@@ -142,8 +142,9 @@ def tune(
     if res.role == "worker":
         click.echo(f"worker: ran {len(res.trials_run_now)} trial(s); the chief writes the results")
         return
+    ran = "run by the workers" if res.role == "chief" else f"{len(res.trials_run_now)} this run"
     click.echo(
-        f"{cfg.algorithm.value}: {len(res.trials)} trials ({len(res.trials_run_now)} this run) "
+        f"{cfg.algorithm.value}: {len(res.trials)} trials ({ran}) "
         f"in {res.seconds:.0f} s; stopped: {res.stop_reason or 'search space done'}"
     )
     if res.best is None:
