@@ -141,6 +141,8 @@ check() {
       [ -f "$b/manifest.json" ] && { extra="$b"; break; }
     done
   fi
+  local tag=""
+  [ -n "$extra" ] && tag="$(basename "$extra")"
   if [ -n "$extra" ]; then
     log "real bundle $extra: predictions on 200 Fashion-MNIST test images, arm64 vs x86"
     rm -rf "$ROOT/opt/extra_bundle" "$ROOT/opt/fixed_fmnist"
@@ -148,16 +150,16 @@ check() {
     "$PY" "$REPO/scripts/arm64_predictions.py" fmnist-set "$extra" "$ROOT/opt/fixed_fmnist" --n 200
     in_root /bin/sh -c "cd /opt/edgetk && /opt/edge-venv/bin/python scripts/arm64_predictions.py dump \
       /opt/extra_bundle /opt/fixed_fmnist /tmp/pred_real_arm64.json"
-    cp "$ROOT/tmp/pred_real_arm64.json" "$OUT/predictions_real_arm64.json"
+    cp "$ROOT/tmp/pred_real_arm64.json" "$OUT/predictions_${tag}_arm64.json"
     local default_artifact
     default_artifact="$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["default_artifact"])' \
       "$extra/manifest.json")"
     in_root /bin/sh -c "cd /opt/edgetk && /opt/edge-venv/bin/edgetk bench /opt/extra_bundle --threads 1,2 \
       --artifacts $default_artifact --runs 30 --warmup 3 --batch 8 --data /opt/fixed_fmnist \
       --label 'emulated (qemu-user $QEMU_CPU), not device timings' --out /tmp/bench_real.json" \
-      > "$OUT/bench_real.txt" 2>&1 || true
-    cp "$ROOT/tmp/bench_real.json" "$OUT/bench_real.json" 2>/dev/null || true
-    echo "$extra" | sed "s|^$REPO/||" > "$OUT/real_bundle.txt"
+      > "$OUT/bench_${tag}.txt" 2>&1 || true
+    cp "$ROOT/tmp/bench_real.json" "$OUT/bench_${tag}.json" 2>/dev/null || true
+    echo "$extra" | sed "s|^$REPO/||" > "$OUT/bundle_${tag}.txt"
   fi
   umount_all
   trap - EXIT
@@ -167,9 +169,9 @@ check() {
     "$OUT/predictions_arm64.json" --out "$OUT/comparison.json") | tee "$OUT/comparison.txt"
   if [ -n "$extra" ]; then
     (cd "$REPO" && "$PY" scripts/arm64_predictions.py dump "$extra" "$ROOT/opt/fixed_fmnist" \
-      "$OUT/predictions_real_x86_64.json")
-    (cd "$REPO" && "$PY" scripts/arm64_predictions.py compare "$OUT/predictions_real_x86_64.json" \
-      "$OUT/predictions_real_arm64.json" --out "$OUT/comparison_real.json") | tee "$OUT/comparison_real.txt"
+      "$OUT/predictions_${tag}_x86_64.json")
+    (cd "$REPO" && "$PY" scripts/arm64_predictions.py compare "$OUT/predictions_${tag}_x86_64.json" \
+      "$OUT/predictions_${tag}_arm64.json" --out "$OUT/comparison_${tag}.json") | tee "$OUT/comparison_${tag}.txt"
   fi
   return "$rc"
 }
