@@ -77,10 +77,5 @@ class ServeConfig(JsonConfig):
     def max_body_bytes(self) -> int:
         return int(self.max_body_mb * MIB)
 
-    @classmethod
-    def for_load_test(cls, bundle: str | Path, port: int = 0) -> ServeConfig:
-        """Loopback, no access log (its terminal output would be measured too)."""
-        return cls(bundle=Path(bundle), port=port, access_log=False, log_level="warning")
-
 
 __all__ = ["ServeConfig"]
