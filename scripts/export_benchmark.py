@@ -105,7 +105,7 @@ def check_targets(rows: list[dict[str, Any]], skipped: dict[str, str]) -> dict[s
 
 
 _CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 import numpy as np
 from calibration import CalibrationSet
 from export.config import OnnxQuantConfig, OnnxCalibrationMethod
@@ -120,7 +120,8 @@ t0 = time.perf_counter_ns()
 info = quantize_onnx_int8(bundle + "/model_fp32.onnx", out, calib,
                           OnnxQuantConfig(method=OnnxCalibrationMethod(method)))
 secs = (time.perf_counter_ns() - t0) / 1e9
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so it would report the parent's peak.
+peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
 ds = load_dataset(DataConfig.from_dict(data_cfg))
 acc = float(np.mean(predict_onnx(out, ds.x_test).argmax(1) == ds.y_test))
 print(json.dumps({"method": method, "seconds": secs, "peak_rss_mib": peak, "accuracy": acc, **info}))
