@@ -73,7 +73,7 @@ def tune(
     features_only: bool,
     **data_opts,
 ) -> None:
-    """Search the head's learning rate, dropout, dense layers, label smoothing and L2.
+    """Search the head's learning rate, dropout, dense layers and label smoothing.
 
     The objective is validation macro-F1. Backbone features are computed once and cached in the
     run directory; an interrupted search resumes when run again with the same settings. Set
