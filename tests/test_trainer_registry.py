@@ -33,8 +33,18 @@ def _meta() -> dict:
     return {"stage": "transfer", "labels": ["a", "b", "c"], "metrics": {"accuracy": 0.5}}
 
 
-def test_versions_count_up_and_are_complete(model, space_dir) -> None:
+@pytest.fixture(scope="module")
+def small():
+    from trainer.models import build_baseline
+
+    # A tiny CNN: versioning does not need the MobileNetV2 graph, and exports it in seconds.
+    return build_baseline((16, 16, 1), 3, filters=(4, 4, 4), dense_units=(4,))
+
+
+def test_versions_count_up_and_are_complete(small, space_dir) -> None:
     from trainer.registry import format_table, list_models, register_model
+
+    model = small
 
     first = register_model(space_dir, "transfer", model, _meta())
     second = register_model(space_dir, "transfer", model, _meta())
@@ -50,11 +60,11 @@ def test_versions_count_up_and_are_complete(model, space_dir) -> None:
     assert "transfer  v2" in table and "0.5000" in table
 
 
-def test_bad_name_is_refused(model, tmp_path) -> None:
+def test_bad_name_is_refused(small, tmp_path) -> None:
     from trainer.registry import register_model
 
     with pytest.raises(ModelError, match="may only hold letters"):
-        register_model(tmp_path, "../escape", model, _meta())
+        register_model(tmp_path, "../escape", small, _meta())
 
 
 def test_failed_save_leaves_no_version(tmp_path) -> None:
