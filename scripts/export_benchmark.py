@@ -8,7 +8,7 @@ machine it ran on. ``--onnx-methods`` also compares ONNX Runtime's calibration m
 child process whose peak resident memory is measured.
 
     .venv/bin/python scripts/export_benchmark.py runs/full/models/finetune --bundle runs/bundles/full \
-        --tag full --onnx-methods minmax,entropy,percentile
+        --tag full --onnx-methods "minmax;entropy;percentile"
 """
 
 from __future__ import annotations
@@ -113,18 +113,20 @@ from export.onnx_export import quantize_onnx_int8
 from export.runners import predict_onnx
 from trainer import env
 from trainer.data import DataConfig, load_dataset
-bundle, method, out, data_cfg = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+bundle, spec, out, data_cfg = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+method, _, opts = spec.partition(":")  # e.g. "percentile:chunk_images=200,histogram_max_images=400"
+overrides = {k: int(v) for k, v in (o.split("=") for o in opts.split(",") if o)}
 env.prepare()
 calib = CalibrationSet.load(bundle + "/calibration/calibration")
 t0 = time.perf_counter_ns()
 info = quantize_onnx_int8(bundle + "/model_fp32.onnx", out, calib,
-                          OnnxQuantConfig(method=OnnxCalibrationMethod(method)))
+                          OnnxQuantConfig(method=OnnxCalibrationMethod(method), **overrides))
 secs = (time.perf_counter_ns() - t0) / 1e9
 # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so it would report the parent's peak.
 peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
 ds = load_dataset(DataConfig.from_dict(data_cfg))
 acc = float(np.mean(predict_onnx(out, ds.x_test).argmax(1) == ds.y_test))
-print(json.dumps({"method": method, "seconds": secs, "peak_rss_mib": peak, "accuracy": acc, **info}))
+print(json.dumps({"spec": spec, "seconds": secs, "peak_rss_mib": peak, "accuracy": acc, **info}))
 """
 
 
@@ -134,7 +136,7 @@ def onnx_methods(bundle: Path, methods: list[str], keras_acc: float) -> list[dic
     data_cfg = load_manifest(bundle).parity_data.get("data_config", {})
     out = []
     for method in methods:
-        target = Path("/tmp") / f"export_bench_{method}.onnx"
+        target = Path("/tmp") / f"export_bench_{method.replace(':', '_').replace(',', '_')}.onnx"
         proc = subprocess.run(
             [sys.executable, "-c", _CHILD, str(bundle), method, str(target), json.dumps(data_cfg)],
             capture_output=True,
@@ -142,7 +144,7 @@ def onnx_methods(bundle: Path, methods: list[str], keras_acc: float) -> list[dic
             cwd=ROOT,
         )
         if proc.returncode != 0:
-            out.append({"method": method, "status": f"failed (exit {proc.returncode})",
+            out.append({"spec": method, "status": f"failed (exit {proc.returncode})",
                         "stderr_tail": proc.stderr[-600:]})  # fmt: skip
             continue
         row = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -188,16 +190,17 @@ def markdown(tag: str, model: str, rows, targets, methods, mach, seconds, images
         lines.append(f"| {name} | {shown} | {t.get('note') or ('yes' if t['met'] else 'NO')} |")
     if methods:
         lines += ["", "## ONNX Runtime calibration methods (QDQ, per-channel, int8)", "",
-                  "Histogram methods see at most 200 images, fed 50 at a time (strided "
-                  "calibration); peak RSS: the child process at the end of quantization (ORT, model, calibration set; before the evaluation data is loaded).", "",
+                  "By default histogram methods see at most 200 images, fed 50 at a time (strided "
+                  "calibration; a method:key=value row overrides that); peak RSS: the child process at the end of quantization (ORT, model, calibration set; before the evaluation data is loaded).", "",
                   "| method | images | Δ acc | quantize time | peak RSS |",
                   "|---|---:|---:|---:|---:|"]  # fmt: skip
         for m in methods:
             if m["status"] != "ok":
-                lines.append(f"| {m['method']} | – | – | – | {m['status']} |")
+                lines.append(f"| {m['spec']} | – | – | – | {m['status']} |")
                 continue
             lines.append(
-                f"| {m['method']} | {m['calibration_images']} | {100 * m['accuracy_delta']:+.2f} | "
+                f"| {m['spec']} | {m['calibration_images']} ({m['chunk_images']} per stride) | "
+                f"{100 * m['accuracy_delta']:+.2f} | "
                 f"{m['seconds']:.0f} s | {m['peak_rss_mib']:.0f} MiB |"
             )
     return "\n".join(lines) + "\n"
@@ -208,7 +211,11 @@ def main() -> None:
     ap.add_argument("model")
     ap.add_argument("--bundle", required=True)
     ap.add_argument("--tag", required=True)
-    ap.add_argument("--onnx-methods", default="")
+    ap.add_argument(
+        "--onnx-methods",
+        default="",
+        help="comma-free list separated by ';', e.g. 'minmax;percentile:chunk_images=200'",
+    )
     ap.add_argument("--skip-export", action="store_true", help="measure an existing bundle")
     args = ap.parse_args()
 
@@ -228,7 +235,7 @@ def main() -> None:
 
     m = load_manifest(bundle)
     targets = check_targets(rows, m.parity_data.get("skipped", {}))
-    methods = [m for m in args.onnx_methods.split(",") if m]
+    methods = [m for m in args.onnx_methods.split(";") if m]
     method_rows = onnx_methods(bundle, methods, rows[0]["keras_accuracy"]) if methods else []
     mach = machine()
     record = {
