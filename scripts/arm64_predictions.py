@@ -84,6 +84,7 @@ def compare(a_path: str, b_path: str, out: str | None) -> int:
         print("the two dumps cover different images", file=sys.stderr)
         return 1
     rows, ok = [], True
+    failed_int8: list[str] = []
     for art, pa in a["artifacts"].items():
         pb = b["artifacts"].get(art)
         if pb is None:
@@ -99,6 +100,7 @@ def compare(a_path: str, b_path: str, out: str | None) -> int:
         identical = same == len(pa["top1"])
         if pa["precision"].startswith("int8") and not identical:
             ok = False
+            failed_int8.append(f"{art} ({same}/{len(pa['top1'])})")
         rows.append(
             {
                 "artifact": art,
@@ -113,10 +115,14 @@ def compare(a_path: str, b_path: str, out: str | None) -> int:
         "b": {"file": b_path, "machine": b["machine"], "versions": b["versions"]},
         "rows": rows,
         "int8_top1_identical": ok,
+        "int8_top1_differs": failed_int8,
     }
     for r in rows:
         print(json.dumps(r))
-    print(f"{a['machine']} vs {b['machine']}: int8 top-1 identical on every image: {ok}")
+    print(
+        f"{a['machine']} vs {b['machine']}: int8 top-1 identical on every image: {ok}"
+        + (f" (differs: {', '.join(failed_int8)})" if failed_int8 else "")
+    )
     if out:
         Path(out).write_text(json.dumps(report, indent=1) + "\n")
     return 0 if ok else 1
