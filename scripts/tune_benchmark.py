@@ -83,7 +83,7 @@ def collect(run_dir: Path, wall_s: float | None, cpu: dict | None = None) -> dic
         "memory_last_within_300mb_of_third": abs(peaks[-1] - peaks[2]) <= 300,
     }
     return {
-        "what": "edgetk tune, Hyperband over the head on cached MobileNetV2-0.35 features",
+        "what": f"edgetk tune, {cfg['algorithm']} over the head on cached MobileNetV2-0.35 features",
         "machine": machine(),
         "config": cfg,
         "features": {
@@ -188,6 +188,12 @@ def main() -> int:
     ap.add_argument("--run-dir", type=Path, default=Path("runs/tuning_bench"))
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "tuning")
     ap.add_argument("--collect-only", action="store_true")
+    ap.add_argument(
+        "--algorithm",
+        choices=["hyperband", "bayesian", "random"],
+        default="hyperband",
+        help="hyperband writes search_full.*; the others search_full_<algorithm>.*",
+    )
     ap.add_argument("--time-log", type=Path, default=None, help="a /usr/bin/time -v log of the run")
     args = ap.parse_args()
     wall = None
@@ -201,14 +207,15 @@ def main() -> int:
         from trainer.tuning import TuneConfig, run_search
 
         t0 = time.perf_counter_ns()
-        run_search(TuneConfig.full(), args.run_dir, overwrite=True)
+        run_search(TuneConfig.full(algorithm=args.algorithm), args.run_dir, overwrite=True)
         wall = (time.perf_counter_ns() - t0) / 1e9
     record = collect(args.run_dir, wall, parse_time_log(args.time_log))
-    write_json(args.out / "search_full.json", record)
-    write_text(args.out / "search_full.md", markdown(record))
+    suffix = "" if args.algorithm == "hyperband" else f"_{args.algorithm}"
+    write_json(args.out / f"search_full{suffix}.json", record)
+    write_text(args.out / f"search_full{suffix}.md", markdown(record))
     fig = args.run_dir / "tune" / "objective_vs_hyperparameters.png"
     if fig.is_file():
-        shutil.copyfile(fig, args.out / "objective_vs_hyperparameters.png")
+        shutil.copyfile(fig, args.out / f"objective_vs_hyperparameters{suffix}.png")
     print(markdown(record))
     return 0
 
