@@ -204,10 +204,12 @@ def main() -> int:
 
         env.prepare()
         logging.basicConfig(level=logging.INFO)
-        from trainer.tuning import TuneConfig, run_search
+        from trainer.tuning import Algorithm, TuneConfig, run_search
 
         t0 = time.perf_counter_ns()
-        run_search(TuneConfig.full(algorithm=args.algorithm), args.run_dir, overwrite=True)
+        run_search(
+            TuneConfig.full(algorithm=Algorithm(args.algorithm)), args.run_dir, overwrite=True
+        )
         wall = (time.perf_counter_ns() - t0) / 1e9
     record = collect(args.run_dir, wall, parse_time_log(args.time_log))
     suffix = "" if args.algorithm == "hyperband" else f"_{args.algorithm}"

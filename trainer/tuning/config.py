@@ -39,6 +39,11 @@ class TuneConfig(JsonConfig):
     data: DataConfig = field(default_factory=DataConfig)
 
     def validate(self) -> None:
+        if not isinstance(self.algorithm, Algorithm):
+            raise ConfigError(
+                f"algorithm={self.algorithm!r} must be an Algorithm; choose one of "
+                f"{[a.value for a in Algorithm]} (TuneConfig.from_dict converts strings)"
+            )
         if self.max_trials is not None and self.max_trials < 1:
             raise ConfigError(f"max_trials={self.max_trials}; use at least 1 or leave it unset")
         if self.time_budget_min is not None and self.time_budget_min <= 0:
