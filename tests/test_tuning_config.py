@@ -126,3 +126,9 @@ def test_best_hyperparameters_round_trip_into_the_trainers_stage_config(space_di
     assert StageConfig.from_json(tuned.to_json()) == tuned
     with pytest.raises(ConfigError, match=r"StageConfig has no field\(s\) \['momentum'\]"):
         apply_overrides(preset, {"momentum": 0.9})
+
+
+def test_replace_with_a_plain_string_algorithm_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"algorithm='random' must be an Algorithm"):
+        TuneConfig().replace(algorithm="random")
+    assert TuneConfig().replace(algorithm=Algorithm.RANDOM).algorithm is Algorithm.RANDOM
