@@ -13,8 +13,6 @@ Layout (each stage owns a subfolder)::
 from __future__ import annotations
 
 import datetime as _dt
-import platform
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,38 +20,13 @@ from typing import Any
 from edgetk.configbase import JsonConfig
 from edgetk.errors import ConfigError
 from edgetk.fileio import read_json, write_json
+from edgetk.versions import library_versions
 
 DEFAULT_RUNS_ROOT = Path("runs")
 
 
 def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries that shape results (only those already importable)."""
-    from importlib import metadata
-
-    out = {"python": sys.version.split()[0], "platform": platform.platform()}
-    for dist in (
-        "edgetk",
-        "tensorflow",
-        "keras",
-        "numpy",
-        "tf2onnx",
-        "onnx",
-        "onnxruntime",
-        "ai-edge-litert",
-        "keras-tuner",
-        "scikit-learn",
-        "pillow",
-        "opencv-python-headless",
-    ):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
 
 
 def code_version() -> str:

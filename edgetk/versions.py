@@ -1,0 +1,33 @@
+"""Versions of the libraries that shape results, recorded with every run, export and benchmark."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from importlib import metadata
+
+DISTRIBUTIONS: tuple[str, ...] = (
+    "edgetk",
+    "tensorflow",
+    "keras",
+    "numpy",
+    "tf2onnx",
+    "onnx",
+    "onnxruntime",
+    "ai-edge-litert",
+    "keras-tuner",
+    "scikit-learn",
+    "pillow",
+    "opencv-python-headless",
+)
+
+
+def library_versions(dists: tuple[str, ...] = DISTRIBUTIONS) -> dict[str, str]:
+    """``{"python": ..., "platform": ..., <dist>: <version>}`` for the installed ``dists``."""
+    out = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for dist in dists:
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
