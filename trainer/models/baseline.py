@@ -16,6 +16,7 @@ def build_baseline(
     convs_per_block: int = 2,
     dense_units: tuple[int, ...] = (128,),
     dropout: float = 0.3,
+    bn_momentum: float = 0.99,
     augment: AugmentConfig | None = None,
     seed: int | None = None,
     name: str = "baseline",
@@ -23,7 +24,8 @@ def build_baseline(
     """Three conv blocks (conv-BN-ReLU x ``convs_per_block``, max-pool) and a dense head.
 
     Input: raw pixels, float32 0..255, ``input_shape`` NHWC; scaling to 0..1 is the first layer.
-    Output: softmax probabilities over ``num_classes``.
+    Output: softmax probabilities over ``num_classes``. ``bn_momentum`` below Keras' 0.99 (e.g.
+    0.9) lets BatchNorm's moving statistics keep up on short schedules of a few hundred steps.
     """
     import keras
 
@@ -44,14 +46,14 @@ def build_baseline(
     for b, f in enumerate(filters, start=1):
         for c in range(1, convs_per_block + 1):
             x = keras.layers.Conv2D(f, 3, padding="same", use_bias=False, name=f"b{b}_conv{c}")(x)
-            x = keras.layers.BatchNormalization(name=f"b{b}_bn{c}")(x)
+            x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"b{b}_bn{c}")(x)
             x = keras.layers.ReLU(name=f"b{b}_relu{c}")(x)
         x = keras.layers.MaxPooling2D(name=f"b{b}_pool")(x)
         x = keras.layers.Dropout(min(dropout, 0.25), seed=seed, name=f"b{b}_drop")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     for i, units in enumerate(dense_units, start=1):
         x = keras.layers.Dense(units, use_bias=False, name=f"dense{i}")(x)
-        x = keras.layers.BatchNormalization(name=f"dense{i}_bn")(x)
+        x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"dense{i}_bn")(x)
         x = keras.layers.ReLU(name=f"dense{i}_relu")(x)
         x = keras.layers.Dropout(dropout, seed=seed, name=f"dense{i}_drop")(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)

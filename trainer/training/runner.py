@@ -80,6 +80,7 @@ def _build(config: StageConfig, ds: Dataset, run_dir: Path) -> tuple[Any, dict[s
             convs_per_block=config.convs_per_block,
             dense_units=config.dense_units,
             dropout=config.dropout,
+            bn_momentum=config.bn_momentum,
             augment=config.augment,
             seed=config.seed,
         )
