@@ -111,15 +111,20 @@ def train(
     from edgetk.errors import ConfigError
     from trainer.data import load_dataset
     from trainer.rundir import default_run_dir
-    from trainer.training import StageConfig, run_profile, run_stage
+    from trainer.training import StageConfig, profile_data_config, run_profile, run_stage
     from trainer.training.config import Stage
 
     data_cfg = data_config_from_options(**data_opts)
-    if profile == "quick":
-        # The quick profile is a stratified subset unless the user chose sizes.
-        data_cfg = data_cfg.replace(
-            train_size=data_cfg.train_size or 6000, test_size=data_cfg.test_size or 2000
-        )
+    ds = load_dataset(data_cfg)
+    if profile == "quick" and data_cfg.train_size is None and data_cfg.test_size is None:
+        # The quick profile trains on a stratified subset of a large dataset (small ones whole).
+        quick = profile_data_config("quick")
+        if len(ds.y_train) > quick.train_size or len(ds.y_test) > quick.test_size:
+            data_cfg = data_cfg.replace(
+                train_size=min(quick.train_size, len(ds.y_train)),
+                test_size=min(quick.test_size, len(ds.y_test)),
+            )
+            ds = load_dataset(data_cfg)
     overrides = {
         "epochs": epochs,
         "batch_size": batch_size,
@@ -161,7 +166,6 @@ def train(
                 mine.pop(k, None)
         return StageConfig.from_dict({**base.to_dict(), **_jsonable(mine), "seed": data_cfg.seed})
 
-    ds = load_dataset(data_cfg)
     run = Path(run_dir) if run_dir else default_run_dir(ds.name)
     if stage == "all":
         result = run_profile(run, profile, data_cfg, configs={s: stage_config(s) for s in _STAGES})
