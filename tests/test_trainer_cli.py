@@ -18,7 +18,7 @@ def image_folder(tmp_path_factory):
     stripes = (np.arange(16) % 4 < 2) * 160.0
     for k, name in enumerate(["dark", "horizontal", "vertical"]):
         (root / name).mkdir(parents=True)
-        for i in range(40):
+        for i in range(60):
             x = rng.normal(40, 15, (16, 16))
             if k == 1:
                 x += stripes[:, None]
@@ -38,7 +38,9 @@ def test_train_baseline_then_list(image_folder, space_dir, capsys) -> None:
             "--data-dir",
             str(image_folder),
             "--epochs",
-            "3",
+            "6",
+            "--batch-size",
+            "16",  # enough steps for BatchNorm's moving statistics on 144 training images
             "--run-dir",
             str(run),
         ]
