@@ -39,7 +39,7 @@ def synthetic_dataset(n_train: int = 360, n_test: int = 150, seed: int = 0) -> D
 def tiny(stage: Stage, **kw) -> StageConfig:
     base = {
         "stage": stage,
-        "epochs": 3,
+        "epochs": 10,  # epochs take a fraction of a second here; the stage overhead dominates
         "batch_size": 32,
         "learning_rate": 3e-3,
         "image_size": 32,
@@ -47,6 +47,7 @@ def tiny(stage: Stage, **kw) -> StageConfig:
         "dense_units": (16,),
         "filters": (8, 16, 16),
         "latency_runs": 5,
+        "bn_momentum": 0.9,  # a few dozen steps: moving statistics must keep up
         "gradcam": False,  # trainer.gradcam has its own tests; here it would only cost time
         "augment": AugmentConfig.light(),
     }
@@ -70,13 +71,13 @@ def trained(tmp_path_factory, keras_home):
         "baseline": run_stage(run_dir, tiny(Stage.BASELINE), dc, dataset=ds),
         "transfer": run_stage(
             run_dir,
-            tiny(Stage.TRANSFER, epochs=3, learning_rate=3e-3, weights="imagenet"),
+            tiny(Stage.TRANSFER, epochs=8, learning_rate=3e-3, weights="imagenet"),
             dc,
             dataset=ds,
         ),
         "finetune": run_stage(
             run_dir,
-            tiny(Stage.FINETUNE, epochs=2, learning_rate=1e-3, unfreeze_fraction=0.5),
+            tiny(Stage.FINETUNE, epochs=3, learning_rate=1e-3, unfreeze_fraction=0.5),
             dc,
             dataset=ds,
         ),
@@ -105,7 +106,7 @@ def test_transfer_from_random_weights_collapses_loudly(tmp_path) -> None:
 def test_stage_beats_chance_and_writes_its_outputs(trained, stage: str) -> None:
     run_dir, _, results = trained
     r = results[stage]
-    assert r.metrics["accuracy"] > 0.6, f"{stage} did not learn: {r.metrics}"  # chance: 1/3
+    assert r.metrics["accuracy"] > 0.8, f"{stage} did not learn: {r.metrics}"  # chance: 1/3
     d = run_dir / stage
     for name in (
         "config.json",
