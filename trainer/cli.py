@@ -63,6 +63,13 @@ _STAGES = ("baseline", "transfer", "finetune")
     default=None,
     help="A StageConfig JSON file to start from instead of the profile preset.",
 )
+@click.option(
+    "--hyperparameters",
+    "hparams_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="best_hyperparameters.json from `edgetk tune`: applied on top of the preset / --config.",
+)
 @click.option("--epochs", type=int, default=None, help="Override the preset's epochs.")
 @click.option("--batch-size", type=int, default=None, help="Override the preset's batch size.")
 @click.option("--learning-rate", type=float, default=None, help="Override the initial LR.")
@@ -95,6 +102,7 @@ def train(
     profile: str,
     run_dir: Path | None,
     config_file: Path | None,
+    hparams_file: Path | None,
     epochs: int | None,
     batch_size: int | None,
     learning_rate: float | None,
@@ -114,6 +122,11 @@ def train(
     from trainer.training import StageConfig, profile_data_config, run_profile, run_stage
     from trainer.training.config import Stage
 
+    hparams = None
+    if hparams_file is not None:  # validate before the (slow) data loading
+        from trainer.tuning.hyperparameters import apply_overrides, load_overrides
+
+        hparams = load_overrides(hparams_file)
     data_cfg = data_config_from_options(**data_opts)
     ds = load_dataset(data_cfg)
     if profile == "quick" and data_cfg.train_size is None and data_cfg.test_size is None:
@@ -145,6 +158,8 @@ def train(
 
     def stage_config(name: str) -> StageConfig:
         base = StageConfig.load(config_file) if config_file else StageConfig.preset(profile, name)
+        if hparams:
+            base = apply_overrides(base, hparams)
         if config_file and base.stage.value != name:
             raise ConfigError(f"{config_file} is a {base.stage.value!r} config, not {name!r}")
         mine = dict(given)
