@@ -41,7 +41,10 @@ COMMANDS: dict[str, CommandSpec] = {
         "trainer.tuning_cli", "tune", "train", "Hyperparameter search with KerasTuner."
     ),
     "export": CommandSpec(
-        "edgetk.commands.export", "export", "train", "Export a model to TFLite / ONNX behind a parity gate."
+        "edgetk.commands.export",
+        "export",
+        "train",
+        "Export a model to TFLite / ONNX behind a parity gate.",
     ),
     "run": CommandSpec(
         "trainer.pipeline_cli",

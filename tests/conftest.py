@@ -27,7 +27,9 @@ def keras_home() -> Path:
     """The Fashion-MNIST / ImageNet-weights cache; tests that need it skip when it is absent."""
     home = _fashion_mnist_cache()
     if home is None:
-        pytest.skip("no Fashion-MNIST cache: set KERAS_HOME or place ../shared/keras-home beside the checkout")
+        pytest.skip(
+            "no Fashion-MNIST cache: set KERAS_HOME or place ../shared/keras-home beside the checkout"
+        )
     return home
 
 
