@@ -104,6 +104,25 @@ code{background:#f3f3f3;padding:0 .2rem}
 """
 
 
+def _compact_png(path: Path, max_width: int) -> bytes:
+    """The figure re-encoded with an adaptive 64-colour palette (matplotlib figures and grey
+    samples keep their look) so the self-contained HTML stays small; only figures wider than 3x
+    their display width are scaled down (resampling adds colours and costs more than it saves)."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        if im.width > 3 * max_width:
+            w = 3 * max_width
+            im = im.resize((w, round(im.height * w / im.width)), Image.Resampling.LANCZOS)
+        im = im.quantize(colors=64, method=Image.Quantize.MEDIANCUT)
+        buf = io.BytesIO()
+        im.save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
 def render_html(report: Report, run_dir: Path) -> str:
     """One self-contained HTML file: inline CSS, images as base64 data URIs, no external links."""
     parts = [
@@ -129,7 +148,7 @@ def render_html(report: Report, run_dir: Path) -> str:
             parts.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
         elif isinstance(b, Figure):
             target = b.path if b.path.is_absolute() else run_dir / b.path
-            data = base64.b64encode(target.read_bytes()).decode("ascii")
+            data = base64.b64encode(_compact_png(target, b.width)).decode("ascii")
             parts.append(
                 f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(b.caption)}" '
                 f'style="max-width:{b.width}px"><figcaption>{_html_inline(b.caption)}</figcaption></figure>'
