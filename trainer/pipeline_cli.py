@@ -102,9 +102,22 @@ def run(
     default=None,
     help="Output folder (default RUN_DIR/report).",
 )
-def report(run_dir: Path, bundle: Path | None, benches: tuple[Path, ...], out: Path | None) -> None:
+@click.option(
+    "--copy-figures",
+    is_flag=True,
+    help="Copy compact figures beside report.md, so the output folder stands alone.",
+)
+def report(
+    run_dir: Path,
+    bundle: Path | None,
+    benches: tuple[Path, ...],
+    out: Path | None,
+    copy_figures: bool,
+) -> None:
     """Write report.md and a self-contained report.html from a run directory's files."""
     from trainer.report import write_report
 
-    md, html = write_report(run_dir, out, bundle_dir=bundle, extra_bench=benches)
+    md, html = write_report(
+        run_dir, out, copy_figures=copy_figures, bundle_dir=bundle, extra_bench=benches
+    )
     click.echo(f"report: {md}\n        {html}")

@@ -33,13 +33,34 @@ def build_report(
 
 
 def write_report(
-    run_dir: str | Path, out_dir: str | Path | None = None, **kwargs
+    run_dir: str | Path, out_dir: str | Path | None = None, *, copy_figures: bool = False, **kwargs
 ) -> tuple[Path, Path]:
-    """Write ``report.md`` and ``report.html`` (atomically) into ``out_dir`` (default RUN_DIR/report)."""
+    """Write ``report.md`` and ``report.html`` (atomically) into ``out_dir`` (default RUN_DIR/report).
+
+    ``copy_figures``: put compact copies of the figures in ``out_dir/figures/`` and link those
+    from the Markdown, so the folder stands on its own (to publish or archive a report).
+    """
+    import dataclasses
+
+    from edgetk.fileio import write_bytes
+    from trainer.report.blocks import Figure, _compact_png
+
     run = Path(run_dir)
     out = Path(out_dir) if out_dir else run / "report"
     out.mkdir(parents=True, exist_ok=True)
     report = build_report(run, **kwargs)
-    md = write_text(out / "report.md", render_markdown(report, out, run))
     html = write_text(out / "report.html", render_html(report, run))
+    if copy_figures:
+        for i, b in enumerate(report.blocks):
+            if isinstance(b, Figure):
+                src = b.path if b.path.is_absolute() else run / b.path
+                rel = (
+                    src.resolve().relative_to(run.resolve())
+                    if src.resolve().is_relative_to(run.resolve())
+                    else Path(src.name)
+                )
+                dest = out / "figures" / "_".join(rel.parts)
+                write_bytes(dest, _compact_png(src, b.width))
+                report.blocks[i] = dataclasses.replace(b, path=dest.resolve())
+    md = write_text(out / "report.md", render_markdown(report, out, run))
     return md, html

@@ -7,6 +7,7 @@ missing says so instead of inventing content. Section order follows the user's o
 from __future__ import annotations
 
 import glob
+import re
 from pathlib import Path
 from typing import Any
 
@@ -382,6 +383,14 @@ def tuning_section(r: Report, f: RunFiles) -> None:
         r.add(Figure(Path(fig[0]), "Validation macro-F1 against each hyperparameter"))
 
 
+def _layer_name(tensor: str) -> str:
+    """The Keras layer behind a TFLite fused tensor name, e.g. ``block_2_depthwise_relu`` for
+    ``transfer_1/backbone_1/block_2_depthwise_relu_1/Relu6;...`` (the manifest keeps the full one)."""
+    parts = [p for p in tensor.split(";")[0].split("/") if p]
+    inner = [p for p in parts[1:-1] if not p.startswith("backbone")] or parts[:1]
+    return re.sub(r"_\d+$", "", inner[0])
+
+
 def export_section(r: Report, f: RunFiles) -> None:
     r.add(Heading("Export and the parity gate"))
     man = f.manifest
@@ -434,7 +443,7 @@ def export_section(r: Report, f: RunFiles) -> None:
             r.add(
                 Para(
                     f"`{a['file']}` keeps {len(a['float_layers'])} layer(s) in float to recover accuracy: "
-                    + ", ".join(f"`{n}`" for n in a["float_layers"][:10])
+                    + ", ".join(f"`{_layer_name(n)}`" for n in a["float_layers"][:16])
                     + "."
                 )
             )
