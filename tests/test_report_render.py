@@ -78,3 +78,12 @@ def test_markdown_image_links_resolve(run_dir: Path) -> None:
 def test_missing_run_dir_is_clear(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         build_report(tmp_path / "nope")
+
+
+def test_copy_figures_makes_a_standalone_folder(run_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "published report"
+    md_path, _ = write_report(run_dir, out, copy_figures=True)
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md_path.read_text())
+    assert links and all(link.startswith("figures/") for link in links)
+    for link in links:
+        Image.open(out / link).verify()
