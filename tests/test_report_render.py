@@ -87,3 +87,35 @@ def test_copy_figures_makes_a_standalone_folder(run_dir: Path, tmp_path: Path) -
     assert links and all(link.startswith("figures/") for link in links)
     for link in links:
         Image.open(out / link).verify()
+
+
+def test_tuning_section_reads_the_search_files(run_dir: Path) -> None:
+    tune = run_dir / "tune"
+    tune.mkdir()
+    (tune / "summary.json").write_text(
+        json.dumps(
+            {
+                "algorithm": "hyperband",
+                "trials_completed": 30,
+                "search_seconds": 444.0,
+                "stop_reason": "max_trials=30 reached",
+                "best_trial": "0012",
+                "best_val_macro_f1": 0.8885,
+            }
+        )
+    )
+    side = {
+        "hyperparameters": {"dropout": 0.3},
+        "val": {"macro_f1": 0.8933},
+        "test": {"accuracy": 0.8908, "macro_f1": 0.8908},
+    }
+    best = {
+        "hyperparameters": {"dropout": 0.05},
+        "val": {"macro_f1": 0.8868},
+        "test": {"accuracy": 0.8829, "macro_f1": 0.8823},
+    }
+    (tune / "comparison.json").write_text(json.dumps({"default": side, "best": best}))
+    md = write_report(run_dir)[0].read_text()
+    assert "30 trials completed in 7.4 min" in md and "best trial 0012 reached 0.8885" in md
+    assert "| best | dropout=0.05 | 0.8868 | 88.29 % | 0.8823 |" in md
+    assert "-0.85 macro-F1 points worse than the defaults" in md

@@ -77,7 +77,11 @@ def run_tune(ctx: Context) -> dict[str, Any]:
     base = TuneConfig.quick() if cfg.profile.value == "quick" else TuneConfig()
     tc = base.replace(data=cfg.data, seed=cfg.seed)
     res = run_search(tc, ctx.run_dir, overwrite=True)
-    return {"best": res.best.to_dict() if hasattr(res.best, "to_dict") else str(res.best)}
+    return {
+        "best": res.best.to_dict() if res.best is not None else None,
+        "best_val_macro_f1": res.best_value,
+        "trials": len(res.trials),
+    }
 
 
 def _latest_model(run_dir: Path) -> Path:
