@@ -202,3 +202,22 @@ def test_failing_stage_keeps_earlier_outputs(finished_run, tmp_path: Path) -> No
     assert (copy / "finetune" / "metrics.json").read_bytes() == keep
     state = json.loads((copy / "pipeline.json").read_text())["stages"]
     assert state["export"]["status"] == "failed" and state["finetune"]["status"] == "done"
+
+
+@pytest.mark.slow
+def test_tune_stage_joins_the_pipeline_and_the_report(finished_run, tmp_path: Path) -> None:
+    import shutil
+
+    from trainer.pipeline.stages import run_pipeline
+
+    run, data, _ = finished_run
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    lines: list[str] = []
+    run_pipeline(tiny_config(data, tune=True), copy, echo=lines.append)
+    state = json.loads((copy / "pipeline.json").read_text())["stages"]
+    assert state["tune"]["status"] == "done" and state["tune"]["summary"]["trials"] >= 1
+    assert sum("skipped" in line for line in lines) == 4  # eda + three training stages
+    md = (copy / "report" / "report.md").read_text()
+    assert "## Hyperparameter search" in md
+    assert (copy / "tune" / "best_hyperparameters.json").is_file()
