@@ -39,14 +39,9 @@ TARGETS = {
 def machine() -> dict[str, Any]:
     import psutil
 
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from edge_runtime.bench.device import cpu_model
+
+    cpu = cpu_model()
     return {
         "description": "shared 2-core x86_64 VM (other jobs ran beside it; times are indicative)",
         "cpu": cpu,

@@ -435,14 +435,9 @@ def drive_async(server: ServerProcess, pngs: list[bytes], concurrency: int, max_
 
 # -- report ---------------------------------------------------------------------------------------
 def machine() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from edge_runtime.bench.device import cpu_model
+
+    cpu = cpu_model()
     mem_gib = None
     try:
         import psutil

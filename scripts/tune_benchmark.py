@@ -28,14 +28,9 @@ from edgetk.fileio import read_json, write_json, write_text  # noqa: E402
 def machine() -> dict:
     import psutil
 
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from edge_runtime.bench.device import cpu_model
+
+    cpu = cpu_model()
     return {
         "cpu": cpu,
         "logical_cores": os.cpu_count(),
