@@ -13,8 +13,8 @@ import numpy as np
 
 from calibration.config import CalibrationConfig
 from calibration.sampling import stratified_indices
-from edgetk.errors import DataError
-from edgetk.fileio import atomic_path, read_json, write_json
+from edge_runtime.common.errors import DataError
+from edge_runtime.common.fileio import atomic_path, read_json, write_json
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edgetk.configbase import JsonConfig
-from edgetk.errors import ConfigError
+from edge_runtime.common.configbase import JsonConfig
+from edge_runtime.common.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgetk.errors import ConfigError, DataError
+from edge_runtime.common.errors import ConfigError, DataError
 
 
 def stratified_indices(y: np.ndarray, size: int, seed: int) -> np.ndarray:

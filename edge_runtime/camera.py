@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edge_runtime.common.configbase import JsonConfig
+from edge_runtime.common.errors import ConfigError
 from edge_runtime.errors import CameraError
 from edge_runtime.latest_frame import Frame, LatestFrame
 from edge_runtime.polarity import POLARITY_CHOICES
 from edge_runtime.prediction import Prediction
 from edge_runtime.predictor import Predictor
 from edge_runtime.stats import LatencyStats
-from edgetk.configbase import JsonConfig
-from edgetk.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ _POLARITY_HELP = (
 
 
 def _threads_list(value: str) -> tuple[int, ...]:
-    from edgetk.errors import ConfigError
+    from edge_runtime.common.errors import ConfigError
 
     try:
         out = tuple(int(v) for v in value.split(",") if v.strip())
@@ -81,9 +81,9 @@ def predict(
     A folder with one subfolder per class (named after the labels) is evaluated: accuracy,
     per-class F1 and the confusion matrix. Unreadable files are reported and skipped.
     """
+    from edge_runtime.common.fileio import write_json
     from edge_runtime.output import ResultWriter
     from edge_runtime.predict_files import PredictConfig, predict_files
-    from edgetk.fileio import write_json
 
     config = PredictConfig(
         bundle=str(bundle),
@@ -269,7 +269,7 @@ def bench(
     single-stream and batched throughput, peak memory, size and (with --data) accuracy.
     `edgetk bench --compare A.json B.json` prints earlier results side by side.
     """
-    from edgetk.errors import ConfigError
+    from edge_runtime.common.errors import ConfigError
 
     if compare:
         from edge_runtime.bench import format_comparison, load_record
@@ -280,7 +280,7 @@ def bench(
     if bundle is None:
         raise ConfigError("give a BUNDLE to benchmark, or --compare A.json B.json")
     from edge_runtime.bench import BenchConfig, format_table, run_bench
-    from edgetk.fileio import write_json
+    from edge_runtime.common.fileio import write_json
 
     config = BenchConfig(
         bundle=str(bundle),

@@ -1,4 +1,4 @@
-"""Errors the edge runtime raises, on top of the shared ``edgetk.errors`` types.
+"""Errors the edge runtime raises, on top of the shared ``edge_runtime.common.errors`` types.
 
 They subclass the shared types so the CLI maps them to the right exit code and the REST service can
 tell a bad upload (``ImageDecodeError``, a ``DataError``) from a broken bundle (``ModelError``).
@@ -6,7 +6,7 @@ tell a bad upload (``ImageDecodeError``, a ``DataError``) from a broken bundle (
 
 from __future__ import annotations
 
-from edgetk.errors import DataError, ModelError
+from edge_runtime.common.errors import DataError, ModelError
 
 
 class ImageDecodeError(DataError):

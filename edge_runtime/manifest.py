@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from edgetk.configbase import JsonConfig
-from edgetk.errors import ConfigError, ModelError
-from edgetk.fileio import read_json, sha256_file, write_json
+from edge_runtime.common.configbase import JsonConfig
+from edge_runtime.common.errors import ConfigError, ModelError
+from edge_runtime.common.fileio import read_json, sha256_file, write_json
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -162,7 +162,7 @@ class Manifest(JsonConfig):
 
 def write_manifest(bundle_dir: str | Path, manifest: Manifest) -> Path:
     """Write ``manifest.json`` and ``labels.txt`` atomically into ``bundle_dir``."""
-    from edgetk.fileio import write_text
+    from edge_runtime.common.fileio import write_text
 
     bundle = Path(bundle_dir)
     write_text(bundle / LABELS_NAME, "\n".join(manifest.labels) + "\n")

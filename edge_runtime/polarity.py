@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from edgetk.errors import ConfigError
+from edge_runtime.common.errors import ConfigError
 
 PolarityChoice = Literal["auto", "as-is", "invert"]
 POLARITY_CHOICES: tuple[str, ...] = ("auto", "as-is", "invert")

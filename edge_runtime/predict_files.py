@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edge_runtime.common.configbase import JsonConfig
+from edge_runtime.common.errors import ConfigError
 from edge_runtime.errors import DataError, ImageDecodeError
 from edge_runtime.evaluation import Evaluation, evaluate
 from edge_runtime.inputs import InputItem, collect_inputs
@@ -16,8 +18,6 @@ from edge_runtime.polarity import POLARITY_CHOICES
 from edge_runtime.prediction import Prediction
 from edge_runtime.predictor import Predictor
 from edge_runtime.preprocess import load_image
-from edgetk.configbase import JsonConfig
-from edgetk.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

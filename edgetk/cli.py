@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import click
 
-from edgetk.errors import EXIT_FAILURE, EXIT_USAGE, EdgetkError
+from edge_runtime.common.errors import EXIT_FAILURE, EXIT_USAGE, EdgetkError
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ COMMANDS: dict[str, CommandSpec] = {
         "trainer.tuning_cli", "tune", "train", "Hyperparameter search with KerasTuner."
     ),
     "export": CommandSpec(
-        "edgetk.commands.export",
+        "trainer.export_cli",
         "export",
         "train",
         "Export a model to TFLite / ONNX behind a parity gate.",
@@ -72,12 +72,19 @@ class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # The top-level help lists commands from the table, so it imports no subcommand module;
+        # the decision depends on what click is asked to do, never on the process's sys.argv.
+        rows = [(name, COMMANDS[name].help) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         spec = COMMANDS.get(name)
         if spec is None:
             return None
-        if ctx.resilient_parsing or "--help" in sys.argv[1:2] or len(sys.argv) <= 1:
-            # Top-level help: describe without importing anything heavy.
+        if ctx.resilient_parsing:
+            # Shell completion: describe without importing anything heavy.
             return click.Command(name, help=spec.help, short_help=spec.help)
         try:
             module = importlib.import_module(spec.module)
@@ -118,12 +125,14 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     callback=_print_version,
     help="Show the version and exit.",
 )
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
-def cli(verbose: int) -> None:
+@click.option("-v", "--verbose", count=True, help="Debug log output.")
+@click.option("-q", "--quiet", is_flag=True, help="Warnings and errors only.")
+def cli(verbose: int, quiet: bool) -> None:
     """edgetk: an image classifier from a dataset to a device, proven at every step."""
-    level = logging.WARNING - 10 * min(verbose, 2) if verbose else logging.INFO
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    # force: a library imported earlier may have configured the root logger already.
     logging.basicConfig(
-        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True
     )
 
 

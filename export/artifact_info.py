@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edge_runtime.common.errors import ModelError
 from edge_runtime.manifest import Quantization, TensorSpec
-from edgetk.errors import ModelError
 
 _ONNX_DTYPES = {
     "tensor(float)": "float32",

@@ -30,9 +30,10 @@ from calibration import (
     stratified_indices,
     tflite_representative_dataset,
 )
+from edge_runtime.common.errors import ConfigError, DataError, ModelError, ParityGateError
+from edge_runtime.common.fileio import sha256_file, write_bytes, write_json, write_text
+from edge_runtime.common.versions import library_versions
 from edge_runtime.manifest import Artifact, InputSpec, Manifest, OutputSpec, write_manifest
-from edgetk.errors import ConfigError, DataError, ModelError, ParityGateError
-from edgetk.fileio import sha256_file, write_bytes, write_json, write_text
 from export.artifact_info import io_specs
 from export.config import ExportConfig
 from export.formats import DEFAULT_ARTIFACT_PREFERENCE, FORMATS, ExportFormat
@@ -43,7 +44,6 @@ from export.recovery import recover_precision
 from export.report import parity_markdown, recovery_markdown
 from export.runners import predict_artifact, predict_tflite
 from export.tflite_export import convert_tflite, write_saved_model
-from export.versions import library_versions
 
 log = logging.getLogger(__name__)
 

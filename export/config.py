@@ -7,8 +7,8 @@ from enum import Enum
 from typing import Literal
 
 from calibration import CalibrationConfig
-from edgetk.configbase import JsonConfig, check_range
-from edgetk.errors import ConfigError
+from edge_runtime.common.configbase import JsonConfig, check_range
+from edge_runtime.common.errors import ConfigError
 from export.formats import DEFAULT_FORMAT_KEYS, FORMAT_KEYS
 from export.thresholds import GateConfig
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from edgetk.errors import ConfigError
+from edge_runtime.common.errors import ConfigError
 
 Builder = Literal["tflite", "tflite_recovered", "onnx", "onnx_int8"]
 

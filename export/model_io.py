@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from edgetk.errors import ModelError
+from edge_runtime.common.errors import ModelError
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from calibration import CalibrationSet, ort_calibration_reader
-from edgetk.errors import ModelError
+from edge_runtime.common.errors import ModelError
 from export.config import OnnxCalibrationMethod, OnnxQuantConfig
 from export.tflite_export import INPUT_NAME
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from edgetk.errors import DataError
+from edge_runtime.common.errors import DataError
 from export.metrics import classification_metrics
 from export.thresholds import ParityThresholds
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from calibration import CalibrationSet, tflite_representative_dataset
-from edgetk.errors import ModelError
+from edge_runtime.common.errors import ModelError
 from export.config import RecoveryConfig
 from export.parity import ParityResult, check_parity
 from export.progress import progress

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgetk.errors import ModelError
+from edge_runtime.common.errors import ModelError
 from export.progress import progress
 
 

@@ -18,7 +18,7 @@ import time
 
 from bench_common import ROOT, SAMPLE_IMAGE, int8_artifact, machine, median, pick_bundle
 
-from edgetk.fileio import write_json, write_text
+from edge_runtime.common.fileio import write_json, write_text
 
 MINIMAL = """
 import sys

@@ -21,9 +21,9 @@ import numpy as np
 from bench_common import ROOT, SAMPLE_IMAGE, int8_artifact, machine, pick_bundle
 
 from edge_runtime import Predictor
+from edge_runtime.common.fileio import write_json
 from edge_runtime.preprocess import decode_image_bytes
 from edge_runtime.stats import LatencyStats
-from edgetk.fileio import write_json
 
 
 def main() -> None:

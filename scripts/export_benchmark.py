@@ -214,8 +214,8 @@ def main() -> None:
     ap.add_argument("--skip-export", action="store_true", help="measure an existing bundle")
     args = ap.parse_args()
 
+    from edge_runtime.common.fileio import write_json, write_text
     from edgetk.cli import main as edgetk_main
-    from edgetk.fileio import write_json, write_text
 
     t0 = time.perf_counter_ns()
     if not args.skip_export:

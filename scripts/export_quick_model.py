@@ -15,7 +15,7 @@ import hashlib
 import time
 from pathlib import Path
 
-from edgetk.fileio import write_json
+from edge_runtime.common.fileio import write_json
 from trainer import env
 from trainer.data import DataConfig, load_dataset, make_splits
 from trainer.rundir import library_versions, utc_now

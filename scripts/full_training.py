@@ -49,7 +49,7 @@ def main() -> int:
 
     import psutil
 
-    from edgetk.fileio import write_json, write_text
+    from edge_runtime.common.fileio import write_json, write_text
     from trainer.training import run_profile
 
     load_before = os.getloadavg()

@@ -26,7 +26,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from edgetk.fileio import write_json  # noqa: E402
+from edge_runtime.common.fileio import write_json  # noqa: E402
 from scripts.load_test import Connection, start_server, stop_server  # noqa: E402
 
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "BMP": "image/bmp",

@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edge_runtime import Predictor  # noqa: E402
-from edgetk.fileio import write_json, write_text  # noqa: E402
+from edge_runtime.common.fileio import write_json, write_text  # noqa: E402
 
 
 # -- images ---------------------------------------------------------------------------------------

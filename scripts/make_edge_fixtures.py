@@ -64,6 +64,7 @@ def main() -> None:
     import tf2onnx
     from ai_edge_litert.interpreter import Interpreter
 
+    from edge_runtime.common.fileio import sha256_file, write_bytes
     from edge_runtime.manifest import (
         Artifact,
         InputSpec,
@@ -73,7 +74,6 @@ def main() -> None:
         TensorSpec,
         write_manifest,
     )
-    from edgetk.fileio import sha256_file, write_bytes
 
     keras.utils.set_random_seed(0)
     x, y = dataset(2400, seed=1)

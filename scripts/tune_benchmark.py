@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from edgetk.fileio import read_json, write_json, write_text  # noqa: E402
+from edge_runtime.common.fileio import read_json, write_json, write_text  # noqa: E402
 
 
 def machine() -> dict:

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from edgetk.fileio import read_json, write_json  # noqa: E402
+from edge_runtime.common.fileio import read_json, write_json  # noqa: E402
 from trainer.tuning.distributed import environment, free_port  # noqa: E402
 
 COMMON = [

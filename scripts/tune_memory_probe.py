@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from edgetk.fileio import write_json  # noqa: E402
+from edge_runtime.common.fileio import write_json  # noqa: E402
 
 
 def main() -> int:

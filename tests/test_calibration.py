@@ -13,7 +13,7 @@ from calibration import (
     stratified_indices,
     tflite_representative_dataset,
 )
-from edgetk.errors import ConfigError, DataError
+from edge_runtime.common.errors import ConfigError, DataError
 
 
 def _imbalanced_labels() -> np.ndarray:

@@ -16,9 +16,9 @@ from edge_runtime.bench import (
     load_record,
     run_bench,
 )
+from edge_runtime.common.errors import ConfigError, DataError
 from edge_runtime.stats import LatencyStats, percentile
 from edgetk.cli import main
-from edgetk.errors import ConfigError, DataError
 from tests.fixtures.edge_helpers import BUNDLE, IMAGES, copy_bundle
 
 

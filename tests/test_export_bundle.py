@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edge_runtime.common.errors import ConfigError, ModelError
 from edge_runtime.manifest import Manifest, load_manifest
-from edgetk.errors import ConfigError, ModelError
 from export import FORMATS, ExportConfig, GateConfig, export_bundle
 from export.artifact_info import onnx_structure, tflite_io_specs, tflite_tensor_dtypes
 from export.runners import predict_onnx, predict_tflite

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from edge_runtime.common.errors import EXIT_FAILURE, EXIT_PARITY_GATE, EXIT_USAGE
 from edge_runtime.manifest import load_manifest
 from edgetk.cli import main
-from edgetk.errors import EXIT_FAILURE, EXIT_PARITY_GATE, EXIT_USAGE
 from export import ExportConfig, GateConfig, ParityThresholds
 from tests.test_export_support import LABELS, synthetic_images, train_tiny, write_idx_folder
 
@@ -99,7 +99,7 @@ def test_registry_version_folder(workspace, capsys) -> None:
     )
     assert m.parity_data["images"] == 100
     # The model file inside a registry version brings its metadata along (FULL_RUN_DONE style).
-    from edgetk.commands.export import resolve_model
+    from trainer.export_cli import resolve_model
 
     path, found = resolve_model(version / "model.keras")
     assert path == version / "model.keras" and found["name"] == "tiny" and found["version"] == 2

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
-from edgetk.errors import ConfigError
+from edge_runtime.common.errors import ConfigError
 from export import (
     DEFAULT_FORMAT_KEYS,
     FORMATS,

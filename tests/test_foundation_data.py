@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edgetk.errors import ConfigError, DataError
+from edge_runtime.common.errors import ConfigError, DataError
 from trainer.data import (
     DataConfig,
     DataSource,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from edgetk.errors import ConfigError, DataError
+from edge_runtime.common.errors import ConfigError, DataError
 from trainer.pipeline.runner import Context, Stage, StageFailed, run_stages
 
 

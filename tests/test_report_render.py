@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edgetk.errors import ConfigError
+from edge_runtime.common.errors import ConfigError
 from trainer.data import Dataset
 from trainer.eda import run_eda
 from trainer.report import build_report, write_report

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from edge_runtime.common.errors import ConfigError, ModelError
 from edge_runtime.server import ApiError, InferencePool, ServeConfig, ServiceMetrics, create_app
 from edge_runtime.server.schemas import HealthResponse, MetadataResponse, PredictResponse
-from edgetk.errors import ConfigError, ModelError
 from tests.test_serve_support import LABELS, TINY_BUNDLE, bar_png, bomb_png
 
 PNG = bar_png("horizontal")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgetk.errors import ConfigError
+from edge_runtime.common.errors import ConfigError
 from trainer.training import Profile, Stage, StageConfig
 from trainer.training.config import parse_enum
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edgetk.errors import ConfigError
+from edge_runtime.common.errors import ConfigError
 from trainer.curves import diagnose, plot_learning_curves
 
 

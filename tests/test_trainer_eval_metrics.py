@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from edgetk.errors import CollapseError, ConfigError, DataError
+from edge_runtime.common.errors import CollapseError, ConfigError, DataError
 from trainer.evaluation import (
     CollapseThresholds,
     compute_metrics,

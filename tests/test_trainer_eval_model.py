@@ -11,7 +11,7 @@ import pytest
 keras = pytest.importorskip("keras")
 from PIL import Image  # noqa: E402
 
-from edgetk.errors import CollapseError, DataError, ModelError  # noqa: E402
+from edge_runtime.common.errors import CollapseError, DataError, ModelError  # noqa: E402
 from trainer.evaluation import evaluate_model, raise_if_collapsed  # noqa: E402
 
 SIZE = 16

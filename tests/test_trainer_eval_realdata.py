@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.realdata]
 def test_real_fashion_mnist_good_and_collapsed(keras_home, space_dir) -> None:
     import keras
 
-    from edgetk.errors import CollapseError
+    from edge_runtime.common.errors import CollapseError
     from trainer.data import FASHION_MNIST_LABELS
     from trainer.evaluation import evaluate_model, raise_if_collapsed
 

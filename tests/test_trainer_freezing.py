@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from edgetk.errors import ConfigError
+from edge_runtime.common.errors import ConfigError
 
 
 @pytest.fixture()

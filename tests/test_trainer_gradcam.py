@@ -10,7 +10,7 @@ import pytest
 keras = pytest.importorskip("keras")
 from PIL import Image  # noqa: E402
 
-from edgetk.errors import ConfigError, DataError  # noqa: E402
+from edge_runtime.common.errors import ConfigError, DataError  # noqa: E402
 from trainer.gradcam import (  # noqa: E402
     gradcam_heatmaps,
     resolve_gradcam_layer,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgetk.errors import ConfigError, ModelError
+from edge_runtime.common.errors import ConfigError, ModelError
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from edgetk.errors import ModelError
+from edge_runtime.common.errors import ModelError
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from edgetk.errors import ModelError
+from edge_runtime.common.errors import ModelError
 from trainer.data import DataConfig, Dataset
 from trainer.models import AugmentConfig
 from trainer.training import Stage, StageConfig
@@ -88,7 +88,7 @@ def trained(tmp_path_factory, keras_home):
 @pytest.mark.slow
 def test_transfer_from_random_weights_collapses_loudly(tmp_path) -> None:
     """weights='none' really is random (features vanish): the collapse detector must say so."""
-    from edgetk.errors import CollapseError
+    from edge_runtime.common.errors import CollapseError
     from trainer.training import run_stage
 
     with pytest.raises(CollapseError, match="collapsed|COLLAPSE|near chance"):
@@ -168,7 +168,7 @@ def test_registry_metadata_follows_the_contract(trained) -> None:
     assert meta["output"] == {"kind": "probabilities", "num_classes": 3}
     assert meta["dataset"]["fingerprint_sha256"] == ds.fingerprint
     assert (m.path / "saved_model" / "saved_model.pb").is_file()
-    from edgetk.fileio import sha256_file
+    from edge_runtime.common.fileio import sha256_file
 
     assert meta["model_sha256"] == sha256_file(m.model_path)
     names = [(e.name, e.version) for e in list_models(run_dir)]
@@ -192,7 +192,7 @@ def test_return_on_complexity_table(trained) -> None:
 
 
 def test_finetune_refuses_other_data(trained) -> None:
-    from edgetk.errors import ConfigError
+    from edge_runtime.common.errors import ConfigError
     from trainer.training import run_stage
 
     run_dir, _, _ = trained

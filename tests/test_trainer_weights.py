@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from edgetk.errors import ModelError
+from edge_runtime.common.errors import ModelError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,7 +35,7 @@ def test_no_imagenet_cache_offline_says_how_to_provide_weights(tmp_path) -> None
     """KERAS_HOME with no weights and no network: ModelError naming the three remedies."""
     code = (
         "from trainer.models import build_transfer\n"
-        "from edgetk.errors import ModelError\n"
+        "from edge_runtime.common.errors import ModelError\n"
         "try:\n"
         "    build_transfer((28, 28, 1), 10)\n"
         "except ModelError as exc:\n"

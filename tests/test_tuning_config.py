@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from edgetk.errors import ConfigError
+from edge_runtime.common.errors import ConfigError
 from trainer.tuning import (
     Algorithm,
     Budget,

@@ -116,7 +116,7 @@ def train(
     **data_opts,
 ) -> None:
     """Train a stage (or all three), evaluate it on the test set and register the model."""
-    from edgetk.errors import ConfigError
+    from edge_runtime.common.errors import ConfigError
     from trainer.data import load_dataset
     from trainer.rundir import default_run_dir
     from trainer.training import StageConfig, profile_data_config, run_profile, run_stage

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from edgetk.errors import ConfigError
+from edge_runtime.common.errors import ConfigError
 from trainer.evaluation.figures import new_figure, save_figure
 
 # Keras names the accuracy metric after how it was requested.

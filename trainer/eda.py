@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from edgetk.fileio import atomic_path, write_json
+from edge_runtime.common.fileio import atomic_path, write_json
 from trainer.data.dataset import Dataset
 
 log = logging.getLogger(__name__)

@@ -29,8 +29,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from edgetk.errors import ConfigError, DataError, ModelError
-from edgetk.fileio import write_json
+from edge_runtime.common.errors import ConfigError, DataError, ModelError
+from edge_runtime.common.fileio import write_json
 from trainer.evaluation.evaluate import predict_probabilities
 from trainer.evaluation.figures import new_figure, save_figure, show_image
 

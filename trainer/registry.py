@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgetk.errors import ModelError
-from edgetk.fileio import read_json, sha256_file, write_json
+from edge_runtime.common.errors import ModelError
+from edge_runtime.common.fileio import read_json, sha256_file, write_json
 
 SCHEMA_VERSION = 1
 MODELS_DIR = "models"

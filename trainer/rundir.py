@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgetk.configbase import JsonConfig
-from edgetk.errors import ConfigError
-from edgetk.fileio import read_json, write_json
-from edgetk.versions import library_versions
+from edge_runtime.common.configbase import JsonConfig
+from edge_runtime.common.errors import ConfigError
+from edge_runtime.common.fileio import read_json, write_json
+from edge_runtime.common.versions import library_versions
 
 DEFAULT_RUNS_ROOT = Path("runs")
 
@@ -52,9 +52,9 @@ def code_version() -> str:
         ).stdout.strip()
         return sha + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
-        from edgetk import __version__
+        from edge_runtime.common.versions import edgetk_version
 
-        return __version__
+        return edgetk_version()
 
 
 @dataclass(frozen=True)

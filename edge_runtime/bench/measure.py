@@ -8,12 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from edge_runtime.common.fileio import sha256_file
 from edge_runtime.evaluation import evaluate
 from edge_runtime.inputs import collect_inputs
 from edge_runtime.predictor import Predictor
 from edge_runtime.preprocess import load_image
 from edge_runtime.stats import LatencyStats
-from edgetk.fileio import sha256_file
 
 MEMORY_METHOD = (
     "peak resident set size of the measuring process (VmHWM on Linux, else getrusage ru_maxrss)"

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_runtime.bench.run import SCHEMA
-from edgetk.errors import DataError
+from edge_runtime.common.errors import DataError
 
 
 def _f(v: Any, fmt: str = "{:.2f}") -> str:

@@ -15,8 +15,8 @@ from typing import Any
 from edge_runtime.bench.config import BenchConfig
 from edge_runtime.bench.device import device_info, runtime_versions
 from edge_runtime.bench.measure import measure
+from edge_runtime.common.fileio import sha256_file
 from edge_runtime.manifest import load_manifest
-from edgetk.fileio import sha256_file
 
 log = logging.getLogger(__name__)
 

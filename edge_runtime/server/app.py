@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-import edgetk
+from edge_runtime.common.versions import edgetk_version
 from edge_runtime.server.errors import install_error_handlers
 from edge_runtime.server.metrics import ServiceMetrics
 from edge_runtime.server.middleware import BodyLimitMiddleware, MetricsMiddleware
@@ -62,7 +62,7 @@ def create_app(config: ServeConfig, pool: InferencePool | None = None) -> FastAP
 
     app = FastAPI(
         title="edgetk serve",
-        version=edgetk.__version__,
+        version=edgetk_version(),
         description=DESCRIPTION,
         lifespan=lifespan,
     )

@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from edge_runtime.common.errors import ConfigError
 from edge_runtime.predictor import Predictor
 from edge_runtime.server.errors import ApiError
 from edge_runtime.server.metrics import ServiceMetrics
 from edge_runtime.server.settings import ServeConfig
-from edgetk.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

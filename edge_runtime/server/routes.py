@@ -10,7 +10,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-import edgetk
+from edge_runtime.common.versions import edgetk_version
 from edge_runtime.errors import ImageDecodeError
 from edge_runtime.predictor import Predictor
 from edge_runtime.preprocess import decode_image_bytes
@@ -224,7 +224,7 @@ def _metadata(state: ServiceState) -> dict[str, Any]:
         "created_utc": manifest.created_utc,
         "schema_version": manifest.schema_version,
         "service": {
-            "edgetk_version": edgetk.__version__,
+            "edgetk_version": edgetk_version(),
             "runtime": predictor.backend.runtime,
             "workers": config.workers,
             "threads": config.threads,

@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterator
 
 import uvicorn
 
+from edge_runtime.common.errors import ConfigError
 from edge_runtime.server.app import create_app
 from edge_runtime.server.settings import ServeConfig
-from edgetk.errors import ConfigError
 
 log = logging.getLogger(__name__)
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)

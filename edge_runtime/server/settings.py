@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
 
+from edge_runtime.common.configbase import JsonConfig, check_range
+from edge_runtime.common.errors import ConfigError
 from edge_runtime.polarity import POLARITY_CHOICES, PolarityChoice
-from edgetk.configbase import JsonConfig, check_range
-from edgetk.errors import ConfigError
 
 MIB = 1024 * 1024
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]  # uvicorn's names

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from edgetk.configbase import JsonConfig, check_range
-from edgetk.errors import ConfigError
+from edge_runtime.common.configbase import JsonConfig, check_range
+from edge_runtime.common.errors import ConfigError
 
 
 class DataSource(str, Enum):

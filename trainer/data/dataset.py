@@ -8,7 +8,7 @@ from functools import cached_property
 
 import numpy as np
 
-from edgetk.errors import DataError
+from edge_runtime.common.errors import DataError
 
 FASHION_MNIST_LABELS: tuple[str, ...] = (
     "T-shirt/top",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgetk.errors import DataError
+from edge_runtime.common.errors import DataError
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgetk.errors import DataError
+from edge_runtime.common.errors import DataError
 from trainer.data.config import DataConfig, DataSource
 from trainer.data.dataset import FASHION_MNIST_LABELS, Dataset
 from trainer.data.split import stratified_split, stratified_subset

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgetk.errors import ConfigError
+from edge_runtime.common.errors import ConfigError
 
 
 def _allocate(counts: np.ndarray, total: int) -> np.ndarray:

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from edgetk.configbase import JsonConfig, check_range
-from edgetk.errors import CollapseError, ConfigError
+from edge_runtime.common.configbase import JsonConfig, check_range
+from edge_runtime.common.errors import CollapseError, ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ def detect_collapse(
 
 
 def raise_if_collapsed(metrics: dict[str, Any], stage: str) -> None:
-    """Raise :class:`~edgetk.errors.CollapseError` (exit 4) if ``metrics`` report a collapse.
+    """Raise :class:`~edge_runtime.common.errors.CollapseError` (exit 4) if ``metrics`` report a collapse.
 
     Call it after the stage's outputs are written, so the user can open the confusion matrix the
     message points to. ``metrics`` is the dict returned by ``evaluate_model`` (or

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from edgetk.errors import DataError, ModelError
-from edgetk.fileio import write_json
+from edge_runtime.common.errors import DataError, ModelError
+from edge_runtime.common.fileio import write_json
 from trainer.evaluation.collapse import CollapseThresholds
 from trainer.evaluation.figures import plot_confusion_matrix, plot_misclassified
 from trainer.evaluation.metrics import compute_metrics

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from edgetk.fileio import atomic_path
+from edge_runtime.common.fileio import atomic_path
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from edgetk.errors import DataError
+from edge_runtime.common.errors import DataError
 from trainer.evaluation.collapse import CollapseThresholds, detect_collapse
 
 # Probabilities are clipped before the log so one confident mistake gives a large, finite loss.

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from edgetk.fileio import write_text
+from edge_runtime.common.fileio import write_text
 
 CSV_COLUMNS = ("index", "name", "precision", "recall", "f1", "support", "predicted")
 

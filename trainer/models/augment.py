@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from edgetk.configbase import JsonConfig, check_range
+from edge_runtime.common.configbase import JsonConfig, check_range
 
 
 @dataclass(frozen=True)

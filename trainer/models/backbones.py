@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from edgetk.errors import ConfigError
+from edge_runtime.common.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from edgetk.errors import ConfigError
+from edge_runtime.common.errors import ConfigError
 from trainer.models.augment import AugmentConfig, build_augmentation
 
 

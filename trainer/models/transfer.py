@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from edgetk.errors import ConfigError, ModelError
+from edge_runtime.common.errors import ConfigError, ModelError
 from trainer.models.augment import AugmentConfig, build_augmentation
 from trainer.models.backbones import check_alpha, get_backbone_spec
 from trainer.models.weights import IMAGENET, build_backbone_with_weights

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from edgetk.errors import ModelError
+from edge_runtime.common.errors import ModelError
 from trainer.models.backbones import BackboneSpec
 
 log = logging.getLogger(__name__)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from edgetk.configbase import JsonConfig
-from edgetk.errors import ConfigError
+from edge_runtime.common.configbase import JsonConfig
+from edge_runtime.common.errors import ConfigError
 from trainer.data.config import DataConfig
 from trainer.training.config import Profile
 

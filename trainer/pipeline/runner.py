@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgetk.errors import ConfigError, EdgetkError
+from edge_runtime.common.errors import ConfigError, EdgetkError
 from trainer.pipeline.state import PipelineState, StageRecord, config_key
 from trainer.rundir import utc_now
 

@@ -85,7 +85,7 @@ def run_tune(ctx: Context) -> dict[str, Any]:
 
 
 def _latest_model(run_dir: Path) -> Path:
-    from edgetk.errors import ModelError
+    from edge_runtime.common.errors import ModelError
     from trainer.registry import get_model
 
     for stage in ("finetune", "transfer", "baseline"):
@@ -99,7 +99,7 @@ def _latest_model(run_dir: Path) -> Path:
 
 
 def run_export(ctx: Context) -> dict[str, Any]:
-    from edgetk.fileio import read_json
+    from edge_runtime.common.fileio import read_json
     from export import ExportConfig, export_bundle
     from trainer.data import make_splits
     from trainer.rundir import RunDir
@@ -156,7 +156,7 @@ def run_export(ctx: Context) -> dict[str, Any]:
 def run_bench(ctx: Context) -> dict[str, Any]:
     from edge_runtime.bench.config import BenchConfig
     from edge_runtime.bench.run import run_bench as bench
-    from edgetk.fileio import write_json
+    from edge_runtime.common.fileio import write_json
 
     cfg = _cfg(ctx)
     record = bench(

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from edgetk.configbase import JsonConfig
-from edgetk.fileio import read_json, write_json
+from edge_runtime.common.configbase import JsonConfig
+from edge_runtime.common.fileio import read_json, write_json
 
 STATE_NAME = "pipeline.json"
 Status = Literal["done", "failed", "running", "skipped"]

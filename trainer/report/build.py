@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgetk.errors import ConfigError
-from edgetk.fileio import write_text
+from edge_runtime.common.errors import ConfigError
+from edge_runtime.common.fileio import write_text
 from trainer.report.blocks import Report, render_html, render_markdown
 from trainer.report.sections import SECTIONS, RunFiles
 
@@ -42,7 +42,7 @@ def write_report(
     """
     import dataclasses
 
-    from edgetk.fileio import write_bytes
+    from edge_runtime.common.fileio import write_bytes
     from trainer.report.blocks import Figure, _compact_png
 
     run = Path(run_dir)

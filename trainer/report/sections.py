@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from edgetk.fileio import read_json
+from edge_runtime.common.fileio import read_json
 from trainer.report.blocks import Bullets, Figure, Heading, Para, Report, Table
 
 TRAIN_STAGES = ("baseline", "transfer", "finetune")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from edgetk.fileio import read_json, write_json, write_text
+from edge_runtime.common.fileio import read_json, write_json, write_text
 from trainer.training.config import Stage
 
 TABLE_JSON = "return_on_complexity.json"

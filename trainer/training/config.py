@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TypeVar
 
-from edgetk.configbase import JsonConfig, check_range
-from edgetk.errors import ConfigError
+from edge_runtime.common.configbase import JsonConfig, check_range
+from edge_runtime.common.errors import ConfigError
 from trainer.models.augment import AugmentConfig
 from trainer.models.backbones import check_alpha, get_backbone_spec
 

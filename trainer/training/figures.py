@@ -27,7 +27,7 @@ def save_augmentation_grid(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from edgetk.fileio import atomic_path
+    from edge_runtime.common.fileio import atomic_path
 
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(x), size=min(samples, len(x)), replace=False)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgetk.fileio import write_json
+from edge_runtime.common.fileio import write_json
 from trainer.data import DataConfig, load_dataset
 from trainer.training.config import Profile, Stage, StageConfig, parse_enum
 from trainer.training.runner import StageResult, run_stage

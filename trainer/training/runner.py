@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from edgetk.errors import ConfigError
-from edgetk.fileio import write_json
+from edge_runtime.common.errors import ConfigError
+from edge_runtime.common.fileio import write_json
 from trainer.data import DataConfig, Dataset, load_dataset, make_splits
 from trainer.training.config import LRSchedule, Stage, StageConfig, Strategy
 
@@ -160,7 +160,7 @@ def run_stage(
     tensorboard/, learning_curves.png, the evaluation files (metrics.json, confusion matrices,
     misclassified gallery), Grad-CAM grids and summary.json, and registers the model as
     ``<run_dir>/models/<stage>/v<N>/``. A collapsed model is written but NOT registered, and
-    :class:`~edgetk.errors.CollapseError` is raised after everything is on disk.
+    :class:`~edge_runtime.common.errors.CollapseError` is raised after everything is on disk.
     ``dataset`` skips loading (callers that run several stages load once).
     """
     from trainer import env
@@ -168,7 +168,7 @@ def run_stage(
     env.prepare()
     import keras
 
-    from edgetk.errors import CollapseError
+    from edge_runtime.common.errors import CollapseError
     from trainer.curves import plot_learning_curves
     from trainer.evaluation import evaluate_model, raise_if_collapsed
     from trainer.models import find_augmentation

@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from edgetk.errors import EdgetkError
-from edgetk.fileio import read_json, write_json
+from edge_runtime.common.errors import EdgetkError
+from edge_runtime.common.fileio import read_json, write_json
 
 
 def main(argv: list[str]) -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from edgetk.configbase import JsonConfig, check_range
-from edgetk.errors import ConfigError
+from edge_runtime.common.configbase import JsonConfig, check_range
+from edge_runtime.common.errors import ConfigError
 from trainer.data import DataConfig
 from trainer.tuning.features import BackboneConfig
 from trainer.tuning.space import SearchSpace

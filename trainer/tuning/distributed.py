@@ -20,7 +20,7 @@ import socket
 from collections.abc import Mapping
 from typing import Literal
 
-from edgetk.errors import ConfigError
+from edge_runtime.common.errors import ConfigError
 
 ENV_TUNER_ID = "KERASTUNER_TUNER_ID"
 ENV_ORACLE_IP = "KERASTUNER_ORACLE_IP"

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from edgetk.configbase import JsonConfig
-from edgetk.errors import DataError
-from edgetk.fileio import atomic_path, read_json, write_json
+from edge_runtime.common.configbase import JsonConfig
+from edge_runtime.common.errors import DataError
+from edge_runtime.common.fileio import atomic_path, read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class BackboneConfig(JsonConfig):
     weights: str = "imagenet"  # "imagenet", "none" or a path to a weights file
 
     def validate(self) -> None:
-        from edgetk.errors import ConfigError
+        from edge_runtime.common.errors import ConfigError
 
         if self.image_size < 32:
             raise ConfigError(f"image_size={self.image_size} is too small; use >= 32")

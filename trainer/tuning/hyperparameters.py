@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from edgetk.configbase import JsonConfig, check_range
-from edgetk.errors import ConfigError
-from edgetk.fileio import read_json, write_json
+from edge_runtime.common.configbase import JsonConfig, check_range
+from edge_runtime.common.errors import ConfigError
+from edge_runtime.common.fileio import read_json, write_json
 
 C = TypeVar("C", bound=JsonConfig)
 

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from edgetk.fileio import atomic_path, read_json, write_json, write_text
+from edge_runtime.common.fileio import atomic_path, read_json, write_json, write_text
 from trainer.tuning.metric import OBJECTIVE
 from trainer.tuning.paths import STATS_DIR
 

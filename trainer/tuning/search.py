@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgetk.errors import ConfigError, ModelError
-from edgetk.fileio import read_json, write_json
+from edge_runtime.common.errors import ConfigError, ModelError
+from edge_runtime.common.fileio import read_json, write_json
 from trainer.tuning import distributed
 from trainer.tuning.config import TuneConfig
 from trainer.tuning.features import FeatureSet

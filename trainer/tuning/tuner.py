@@ -10,7 +10,7 @@ from typing import Any
 
 import keras_tuner as kt
 
-from edgetk.fileio import write_json
+from edge_runtime.common.fileio import write_json
 from trainer.tuning.budget import Budget, budgeted
 from trainer.tuning.config import Algorithm, TuneConfig
 from trainer.tuning.hypermodel import HeadHyperModel

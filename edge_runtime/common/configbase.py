@@ -15,8 +15,8 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
-from edgetk.errors import ConfigError
-from edgetk.fileio import read_json, write_json
+from edge_runtime.common.errors import ConfigError
+from edge_runtime.common.fileio import read_json, write_json
 
 C = TypeVar("C", bound="JsonConfig")
 

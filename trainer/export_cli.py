@@ -1,7 +1,7 @@
 """``edgetk export``: a registered (or plain ``.keras``) model -> a device bundle behind the gate.
 
-This is the composition root of the export stage: it reads the registry metadata, reloads the
-exact dataset with the trainer's loader (training split for calibration, its validation holdout
+It lives in the trainer layer because it composes the trainer and the export library: it reads
+the registry metadata, reloads the exact dataset with the trainer's loader (training split for calibration, its validation holdout
 for precision-recovery selection, test split for the parity gate) and calls
 ``export.export_bundle``. The export library itself never imports the trainer.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from edgetk.errors import ConfigError, DataError, ModelError, ParityGateError
+from edge_runtime.common.errors import ConfigError, DataError, ModelError, ParityGateError
 from export.formats import FORMATS
 
 # The choices come from the one table of formats (light to import: no TensorFlow).

@@ -31,3 +31,12 @@ def library_versions(dists: tuple[str, ...] = DISTRIBUTIONS) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return out
+
+
+def edgetk_version() -> str:
+    """This installation's edgetk version, read from package metadata when asked (not at import:
+    importlib.metadata costs ~50 ms of every device command's cold start)."""
+    try:
+        return metadata.version("edgetk")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "0.0.0+unknown"
