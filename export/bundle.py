@@ -400,12 +400,9 @@ def export_bundle(
             kept, excluded = list(results), []
         else:
             kept, excluded = passed, [r for r in results if not r.passed]
+        if not kept:
+            excluded = []  # nothing ships: there is no bundle to leave anything out of
         default, default_note = _choose_default(results, kept) if kept else (None, "")
-        if default_note:
-            log.warning("%s", default_note)
-        for r in excluded:
-            (staging / r.artifact.file).unlink(missing_ok=True)
-            log.warning("%s failed the parity gate and is left out of the bundle", r.key)
 
         parity_data = _data_note(y_eval, parity_source or {}, labels)
         parity_data["selection"] = sel_note
@@ -430,11 +427,15 @@ def export_bundle(
             stats_md + excluded_markdown(rows, default_note) + extra_md,
         )
         if not kept:
-            write_text(staging / PARITY_NAME, md)
             result = ExportResult(out, None, tuple(results), skipped, md)
             err = ParityGateError(gate_message([r.parity for r in results]))
             err.result = result  # type: ignore[attr-defined]
             raise err
+        if default_note:
+            log.warning("%s", default_note)
+        for r in excluded:
+            (staging / r.artifact.file).unlink(missing_ok=True)
+            log.warning("%s failed the parity gate and is left out of the bundle", r.key)
         manifest = Manifest(
             name=name or Path(model_path).stem,
             labels=labels,

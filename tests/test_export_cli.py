@@ -149,6 +149,10 @@ def test_failing_non_default_artifact_is_left_out_exit_0(workspace, capsys) -> N
     printed = cap.out
     assert rc == 0, printed
     assert "FAIL (left out)" in printed and "left out of the bundle: tflite_dynamic" in printed
+    assert (
+        "gate: 200 paired images at 99 % confidence; the smallest accuracy drop it can call "
+        "real is 7 images (3.50 points)"
+    ) in printed
     m = load_manifest(out, verify_hashes=True)
     assert [a.file for a in m.artifacts] == ["model_int8.tflite"]
     assert m.default_artifact == "model_int8.tflite" and not (out / "model_dynamic.tflite").exists()

@@ -366,11 +366,24 @@ def export(
             click.echo(_table(res.parity_md))
         raise
     click.echo(_table(result.parity_md))
+    click.echo(_sample_size_line(result.artifacts))
     for r in result.excluded:
         click.echo(f"left out of the bundle: {r.key} (failed the parity gate; see parity.md)")
     if result.default_note:
         click.echo(f"note: {result.default_note}")
     click.echo(f"bundle: {result.bundle_dir} (default artifact {result.manifest.default_artifact})")
+
+
+def _sample_size_line(results) -> str:
+    """What the verdicts rest on, in one line (the details are in parity.md)."""
+    sig = next((r.parity.metrics.get("significance") for r in results), None) or {}
+    if not sig:
+        return ""
+    n, k = sig["images"], sig["min_detectable_images"]
+    return (
+        f"gate: {n} paired images at {100 * sig['confidence']:g} % confidence; the smallest "
+        f"accuracy drop it can call real is {k} images ({100 * k / n:.2f} points)"
+    )
 
 
 def _table(md: str) -> str:
