@@ -25,12 +25,12 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 
-def _jitter(rng: np.random.Generator, w: int, h: int, scale: tuple[float, float]):
-    """A random centre, radius and rotation for an object in a w x h picture."""
+def _jitter(rng: np.random.Generator, w: int, h: int, scale: tuple[float, float], turn: float = 20):
+    """A random centre, radius and rotation (up to +-``turn`` degrees) in a w x h picture."""
     r = rng.uniform(*scale) * min(w, h) / 2
     cx = rng.uniform(r * 0.9, w - r * 0.9)
     cy = rng.uniform(r * 0.9, h - r * 0.9)
-    return cx, cy, r, rng.uniform(-20, 20)
+    return cx, cy, r, rng.uniform(-turn, turn)
 
 
 def _rot(points, cx, cy, deg):
@@ -82,16 +82,26 @@ def _glyph(draw: ImageDraw.ImageDraw, kind: str, cx, cy, r, deg, ink, width: int
         raise ValueError(kind)
 
 
-def _grey_picture(rng, kind: str, w: int, h: int, noise: float) -> Image.Image:
+def _grey_picture(
+    rng,
+    kind: str,
+    w: int,
+    h: int,
+    noise: float,
+    stroke: tuple[int, int] = (2, 4),
+    clutter: int = 3,
+    scale: tuple[float, float] = (0.45, 0.8),
+    turn: float = 20,
+) -> Image.Image:
     paper = int(rng.integers(170, 250))
     img = Image.new("L", (w, h), paper)
     draw = ImageDraw.Draw(img)
-    for _ in range(int(rng.integers(0, 3))):  # clutter: faint random strokes
+    for _ in range(int(rng.integers(0, clutter))):  # clutter: faint random strokes
         x0, y0, x1, y1 = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0, w), rng.uniform(0, h)
         draw.line([(x0, y0), (x1, y1)], fill=int(paper - rng.integers(30, 70)), width=1)
-    cx, cy, r, deg = _jitter(rng, w, h, (0.45, 0.8))
+    cx, cy, r, deg = _jitter(rng, w, h, scale, turn)
     ink = int(rng.integers(10, max(11, paper - 90)))
-    _glyph(draw, kind, cx, cy, r, deg, ink, int(rng.integers(2, 4)))
+    _glyph(draw, kind, cx, cy, r, deg, ink, int(rng.integers(*stroke)))
     a = np.asarray(img.filter(ImageFilter.GaussianBlur(rng.uniform(0, 0.8))), np.float32)
     a += rng.normal(0, noise, a.shape)
     return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
@@ -140,7 +150,9 @@ def make_signs_small(out: Path, rng, per_class: int) -> None:
         d = out / kind
         d.mkdir(parents=True, exist_ok=True)
         for i in range(per_class):
-            _grey_picture(rng, kind, 32, 48, noise=18).save(d / f"{kind}_{i:03d}.png")
+            _grey_picture(
+                rng, kind, 32, 48, noise=10, stroke=(3, 5), clutter=2, scale=(0.6, 0.85), turn=10
+            ).save(d / f"{kind}_{i:03d}.png")
 
 
 def main() -> None:

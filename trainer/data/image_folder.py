@@ -87,7 +87,7 @@ def scan(root: Path, class_names: Sequence[str] | None = None) -> ImageFiles:
     return ImageFiles(tuple(files), np.asarray(labels, dtype=np.int64), names)
 
 
-def probe(files: Sequence[Path], max_pixels: int = MAX_PIXELS) -> tuple[list[str], list[tuple]]:
+def probe(files: Sequence[Path], max_pixels: int | None = None) -> tuple[list[str], list[tuple]]:
     """Colour mode ("L" / "RGB") and (height, width) of every file, from headers only.
 
     Unreadable files and files over ``max_pixels`` (the limit ``edgetk predict`` applies too)
@@ -95,6 +95,7 @@ def probe(files: Sequence[Path], max_pixels: int = MAX_PIXELS) -> tuple[list[str
     """
     from PIL import Image, UnidentifiedImageError
 
+    max_pixels = max_pixels or MAX_PIXELS
     modes: list[str] = []
     sizes: list[tuple[int, int]] = []
     bad: list[str] = []

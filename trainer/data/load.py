@@ -122,7 +122,7 @@ def _image_folder(cfg: DataConfig) -> Dataset:
         flags = polarity_flags(tr.files)
         polarity, evidence = detect_polarity(flags)
     spec = make_input_spec(size[0], size[1], 1 if mode == "L" else 3, polarity, cfg.resize)
-    log.info(
+    log.debug(
         "%s: %d train / %d test images, input %dx%dx%d, polarity %s, resize %s",
         root,
         len(tr.files),

@@ -170,6 +170,8 @@ def data_section(r: Report, f: RunFiles) -> None:
 
 def _input_spec(f: RunFiles) -> dict:
     """The run's preprocessing contract (dataset description of a stage or the EDA)."""
+    if ((f.eda or {}).get("dataset") or {}).get("input_spec"):
+        return f.eda["dataset"]["input_spec"]
     for stage in ("eda", *TRAIN_STAGES):
         d = (_json(f.run / stage / "config.json") or {}).get("dataset") or {}
         if d.get("input_spec"):

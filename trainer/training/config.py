@@ -136,7 +136,7 @@ class StageConfig(JsonConfig):
                 learning_rate=1e-3,
                 bn_momentum=0.9,
                 augment=AugmentConfig.light(),
-                min_steps=200,
+                min_steps=300,
             )
         if stage is Stage.TRANSFER:
             return cls(
