@@ -65,6 +65,13 @@ def _threads_list(value: str) -> tuple[int, ...]:
     default=None,
     help="Write a labelled folder's evaluation as JSON.",
 )
+@click.option(
+    "--split-file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Evaluate exactly the images this file lists (<run>/splits/test.txt), relative to the "
+    "one DATA_DIR given as PATH.",
+)
 def predict(
     bundle: Path,
     paths: tuple[Path, ...],
@@ -75,11 +82,13 @@ def predict(
     polarity: str,
     batch_size: int,
     metrics_out: Path | None,
+    split_file: Path | None,
 ) -> None:
     """Classify image files or folders with BUNDLE.
 
     A folder with one subfolder per class (named after the labels) is evaluated: accuracy,
     per-class F1 and the confusion matrix. Unreadable files are reported and skipped.
+    ``BUNDLE DATA_DIR --split-file RUN/splits/test.txt`` evaluates exactly a run's test split.
     """
     from edge_runtime.common.fileio import write_json
     from edge_runtime.output import ResultWriter
@@ -93,6 +102,7 @@ def predict(
         threads=threads,
         polarity=polarity,
         batch_size=batch_size,
+        split_file=str(split_file) if split_file is not None else None,
     )
     from edge_runtime.predictor import Predictor
 

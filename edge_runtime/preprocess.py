@@ -30,6 +30,9 @@ _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 IMAGE_SUFFIXES: frozenset[str] = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
 )
+# The largest picture (width x height) ``edgetk predict`` decodes, and the trainer accepts in a
+# training folder: one limit, so nothing is trained on that the device would refuse.
+MAX_PIXELS = 50_000_000
 
 
 def decode_image_bytes(data: bytes, max_pixels: int | None = None) -> np.ndarray:
@@ -265,6 +268,7 @@ def prepare_with_polarity(
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "MAX_PIXELS",
     "decode_image_bytes",
     "fit",
     "load_image",

@@ -63,7 +63,13 @@ def run(
     data = (
         explicit
         if (explicit.train_size or explicit.test_size or explicit.path)
-        else preset.replace(seed=explicit.seed, val_fraction=explicit.val_fraction)
+        else preset.replace(
+            seed=explicit.seed,
+            val_fraction=explicit.val_fraction,
+            resize=explicit.resize,
+            polarity=explicit.polarity,
+            augment=explicit.augment,
+        )
     )
     cfg = PipelineConfig.for_profile(
         profile,

@@ -78,6 +78,8 @@ class StageConfig(JsonConfig):
     seed: int = 42
     strategy: Strategy = Strategy.DEFAULT
     latency_runs: int = 100  # single-image CPU latency samples for the return-on-complexity table
+    # At least this many optimizer steps: small data gets more epochs (0: off; see small_data.py)
+    min_steps: int = 0
     gradcam: bool = True  # Grad-CAM grids of the test set after evaluation
 
     def validate(self) -> None:
@@ -102,6 +104,8 @@ class StageConfig(JsonConfig):
             raise ConfigError(f"image_size={self.image_size}; backbones need at least 32 px")
         if self.latency_runs < 1:
             raise ConfigError(f"latency_runs={self.latency_runs}; use at least 1")
+        if self.min_steps < 0:
+            raise ConfigError(f"min_steps={self.min_steps}; use 0 (off) or more")
         if self.stage is Stage.FINETUNE:
             if (self.unfreeze_fraction is None) == (self.unfreeze_layers is None):
                 raise ConfigError(
@@ -132,9 +136,17 @@ class StageConfig(JsonConfig):
                 learning_rate=1e-3,
                 bn_momentum=0.9,
                 augment=AugmentConfig.light(),
+                min_steps=300,
             )
         if stage is Stage.TRANSFER:
-            return cls(stage=stage, epochs=2, batch_size=32, learning_rate=1e-3, latency_runs=50)
+            return cls(
+                stage=stage,
+                epochs=2,
+                batch_size=32,
+                learning_rate=1e-3,
+                latency_runs=50,
+                min_steps=100,
+            )
         return cls(
             stage=stage,
             epochs=2,
@@ -142,6 +154,7 @@ class StageConfig(JsonConfig):
             unfreeze_fraction=1 / 3,
             augment=AugmentConfig.light(),
             latency_runs=50,
+            min_steps=60,
         )
 
     @classmethod

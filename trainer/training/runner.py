@@ -186,6 +186,16 @@ def run_stage(
     set_global_seed(config.seed)
     ds = dataset if dataset is not None else load_dataset(data_config)
     splits = make_splits(ds, data_config)
+    # Issue 9: the data decides which augmentations are allowed; the splits are written as files.
+    from trainer.data.augment_policy import restrict_augment
+    from trainer.data.split_record import record_splits
+    from trainer.training.small_data import scale_for_small_data
+
+    config = config.replace(
+        augment=restrict_augment(config.augment, data_config.allowed_augmentations)
+    )
+    config = scale_for_small_data(config, len(splits.y_train))
+    record_splits(run.path, ds, data_config)
     run.write_stage_config(stage, config, data_config=data_config.to_dict(), dataset=ds.describe())
     has_val = len(splits.y_val) > 0
     one_hot = config.label_smoothing > 0
@@ -266,15 +276,8 @@ def run_stage(
 
     from edge_runtime.manifest import InputSpec
 
-    h, w, c = ds.image_shape
-    input_spec = InputSpec(
-        height=h,
-        width=w,
-        channels=c,
-        color="grey" if c == 1 else "rgb",
-        value_range=(0.0, 255.0),
-        polarity=ds.polarity,  # type: ignore[arg-type]
-    )
+    # The dataset's one preprocessing contract (size, colour, polarity, resize, value range).
+    input_spec = InputSpec.from_dict(ds.spec())
     reg = register_model(
         run.path,
         stage,
