@@ -174,8 +174,11 @@ def camera(
 ) -> None:
     """Classify a live camera, video file or stream with BUNDLE, always on the newest frame.
 
-    Headless mode prints one JSON line per classified frame and a final {"summary": ...} line;
-    the summary (frames read / classified / dropped, FPS, latency percentiles) also goes to stderr.
+    With a display and OpenCV's GUI build (the 'camera' extra) each frame is shown in a window
+    with label, probability, frame rate and model latency drawn on it (q or Esc closes it).
+    Otherwise (--headless, no display, or the headless OpenCV build; the reason is logged once)
+    it prints one JSON line per classified frame and a final {"summary": ...} line; the summary
+    (frames read / classified / dropped, FPS, latency percentiles) also goes to stderr.
     """
     import json
 
@@ -195,11 +198,12 @@ def camera(
     )
 
     def emit(result) -> None:
-        if headless:
+        # Decided per run by run_camera, not by the flag: no display also means JSON lines.
+        if not result.windowed:
             click.echo(json.dumps(result.to_dict()))
 
     stats = run_camera(config, emit)
-    if headless:
+    if not stats.windowed:
         click.echo(json.dumps({"summary": stats.to_dict()}))
     m, e = stats.model_ms, stats.capture_to_result_ms
     click.echo(

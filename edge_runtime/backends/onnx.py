@@ -19,12 +19,14 @@ _ORT_TYPES = {
 }
 
 
-def _import_ort() -> Any:
+def _import_ort(path: Path) -> Any:
     try:
         import onnxruntime
     except ImportError:
+        # The smallest install (the 'edge' extra) runs TFLite only; ONNX Runtime is its own extra.
         raise BackendUnavailableError(
-            "onnxruntime is not installed; install the 'edge' extra (pip install 'edgetk[edge]')"
+            f"onnxruntime is not installed, so the ONNX artifact {path.name} cannot run; install "
+            "the 'onnx' extra: pip install 'edgetk[onnx]' (or choose a .tflite with --artifact)"
         ) from None
     return onnxruntime
 
@@ -36,7 +38,7 @@ class OnnxBackend(Backend):
 
     def __init__(self, path: Path, artifact: Artifact, threads: int | None) -> None:
         super().__init__(path, artifact, threads)
-        ort = _import_ort()
+        ort = _import_ort(path)
         self._runtime = f"onnxruntime {ort.__version__}"
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or 0  # 0: ONNX Runtime's default (all cores)

@@ -19,6 +19,7 @@ DISTRIBUTIONS: tuple[str, ...] = (
     "scikit-learn",
     "pillow",
     "opencv-python-headless",
+    "opencv-python",  # the GUI build of the 'camera' extra; one of the two is installed
 )
 
 
