@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from edge_runtime.polarity import POLARITY_CHOICES
+from edge_runtime.remote.cli_options import remote_options
 
 _POLARITY_HELP = (
     "Invert the picture to match the model's training polarity: auto (invert when the border is "
@@ -263,6 +264,7 @@ def camera(
     type=click.Path(path_type=Path),
     help="Benchmark JSON files to show side by side (repeat, or list after --compare).",
 )
+@remote_options
 def bench(
     bundle: Path | None,
     artifacts: str | None,
@@ -276,12 +278,15 @@ def bench(
     label: str,
     isolate: bool,
     compare: tuple[Path, ...],
+    **remote_kw,
 ) -> None:
-    """Benchmark BUNDLE's artifacts on this device, or compare saved results.
+    """Benchmark BUNDLE's artifacts on this device, on devices over SSH, or compare saved results.
 
     Per artifact and thread count: load time, first inference, latency p50/p90/p99/mean/std,
     single-stream and batched throughput, peak memory, size and (with --data) accuracy.
     `edgetk bench --compare A.json B.json` prints earlier results side by side.
+    `--remote pi@raspberrypi.local` (repeatable) or `--devices FILE` measures on those devices
+    over SSH and prints the cross-device table (docs/raspberry_pi.md).
     """
     from edge_runtime.common.errors import ConfigError
 
@@ -308,6 +313,10 @@ def bench(
         isolate=isolate,
         label=label,
     )
+    from edge_runtime.remote.cli_options import bench_remote, wants_remote
+
+    if wants_remote(remote_kw):
+        sys.exit(bench_remote(config, remote_kw))
 
     def progress(row: dict) -> None:
         state = "ok" if row.get("status") == "ok" else f"ERROR {row.get('error')}"
