@@ -47,6 +47,7 @@ class CameraConfig(JsonConfig):
     duration: float | None = None  # stop after this many seconds
     pace: bool = True  # read video files at their frame rate, like a live source
     top_k: int = 3
+    verify: bool = True  # check the artifact's sha256 against the manifest before loading it
 
     def validate(self) -> None:
         if self.polarity not in POLARITY_CHOICES:
@@ -213,7 +214,11 @@ def run_camera(
     """Classify ``config.source`` until a limit, the end of the stream, q/Esc or Ctrl-C."""
     if predictor is None:
         predictor = Predictor.from_bundle(
-            config.bundle, config.artifact, config.threads, polarity=config.polarity
+            config.bundle,
+            config.artifact,
+            config.threads,
+            polarity=config.polarity,
+            verify_hashes=config.verify,
         )
     cap, is_file = open_source(config.source)
     cv2 = _cv2()
