@@ -1,8 +1,14 @@
-"""Pure ASGI middleware: the request body size limit and per-request metrics.
+"""Pure ASGI middleware: the request body limits and per-request metrics.
 
 The size limit is enforced while the body streams in, so an oversized upload is refused after at
 most ``limit`` bytes have been read: a declared ``Content-Length`` over the limit is refused before
 a single body byte is read, and a chunked body is cut off the moment it passes the limit.
+
+The buffered budget bounds the bodies of all requests together: each byte received counts until
+its request has been answered (an upload is held while it waits for and goes through a worker),
+and a request whose next chunk would pass the budget is refused with 503. Memory then grows with
+the budget, not with connections x ``limit``; a connection that is not being read is held back by
+uvicorn's flow control at one small buffer.
 """
 
 from __future__ import annotations
@@ -29,12 +35,39 @@ def _too_large(limit: int) -> ApiError:
     )
 
 
-class BodyLimitMiddleware:
-    """Refuse request bodies over ``limit`` bytes with 413, without buffering them."""
+def _over_budget(budget: int) -> ApiError:
+    return ApiError(
+        503,
+        "overloaded",
+        f"the service holds {budget} bytes of uploads already; retry shortly",
+        headers={"Retry-After": "1", "Connection": "close"},
+    )
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+
+class BodyBudget:
+    """Bytes of request bodies held by the whole service (event loop only: no lock needed)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+
+    def take(self, n: int) -> None:
+        if self.held + n > self.limit:
+            raise _over_budget(self.limit)
+        self.held += n
+
+    def give_back(self, n: int) -> None:
+        self.held -= n
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over ``limit`` bytes with 413, and over ``budget`` in all with 503,
+    without buffering them."""
+
+    def __init__(self, app: ASGIApp, limit: int, budget: BodyBudget | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.budget = budget
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,20 +82,31 @@ class BodyLimitMiddleware:
             return
         seen = 0
         started = False
+        budget = self.budget
+        body_pending = bool(declared) or _chunked(scope)
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, body_pending
             message = await receive()
             if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
+                n = len(message.get("body", b""))
+                if seen + n > self.limit:
                     raise _too_large(self.limit)
+                if budget is not None:
+                    budget.take(n)
+                seen += n
+                body_pending = body_pending and message.get("more_body", False)
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                if body_pending and message["status"] >= 400:
+                    # Refused before its body was read (401, 415, ...): close the connection
+                    # rather than let the server read and discard the rest, however large.
+                    headers = [h for h in message.get("headers", ()) if h[0] != b"connection"]
+                    message = {**message, "headers": [*headers, (b"connection", b"close")]}
             await send(message)
 
         try:
@@ -75,6 +119,16 @@ class BodyLimitMiddleware:
             await error_response(err.status, err.code, err.message, err.headers)(
                 scope, receive, send
             )
+        finally:
+            if budget is not None:
+                budget.give_back(seen)
+
+
+def _chunked(scope: Scope) -> bool:
+    return any(
+        name == b"transfer-encoding" and b"chunked" in value.lower()
+        for name, value in scope.get("headers", ())
+    )
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -140,4 +194,4 @@ class MetricsMiddleware:
         return raw if raw in self.known_paths() else "unmatched"
 
 
-__all__ = ["BodyLimitMiddleware", "MetricsMiddleware"]
+__all__ = ["BodyBudget", "BodyLimitMiddleware", "MetricsMiddleware"]
