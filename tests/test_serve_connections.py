@@ -88,15 +88,18 @@ def test_slowloris_head_is_closed_although_bytes_keep_coming(server: LiveServer)
     assert closed
 
 
-def test_slow_body_is_cut_and_not_a_server_error(server: LiveServer) -> None:
+def test_slow_body_gets_408_json_and_is_not_a_server_error(server: LiveServer) -> None:
     with socket.create_connection(address(server)) as sock:
         sock.sendall(
             b"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
             b"Content-Length: 1000\r\n\r\n" + b"\0" * 10
         )
-        read_all(sock)
+        raw = read_all(sock)
+    assert raw.startswith(b"HTTP/1.1 408"), raw[:200]
+    assert json_body(raw)["error"]["code"] == "request_timeout"
     metrics = httpx.get(f"{server.url}/metrics").text
     assert 'status="5' not in metrics
+    assert "Traceback" not in server.text()
 
 
 def test_connections_over_the_limit_get_503_json(server: LiveServer) -> None:
@@ -156,3 +159,24 @@ def test_shutdown_under_load_answers_every_client_in_json() -> None:
         assert a.headers["content-type"] == "application/json", a.text
         assert a.status_code in (200, 503), a.text
     assert any(a.status_code == 503 for a in answers)  # the queue was answered, not dropped
+
+
+def test_shutdown_refuses_an_upload_still_arriving_in_json() -> None:
+    live = start_server(TINY_BUNDLE, "--request-timeout", "60")
+    host, port = live.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            b"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
+            b"Content-Length: 100000\r\n\r\n" + b"\0" * 100
+        )
+        for _ in range(300):  # until the server has the request (or 30 s)
+            if in_flight(live.url) >= 2:
+                break
+            threading.Event().wait(0.1)
+        live.proc.send_signal(signal.SIGTERM)
+        raw = read_all(sock)
+    assert live.stop(timeout=60) == 0
+    assert raw.startswith(b"HTTP/1.1 503"), raw[:200]
+    assert json_body(raw)["error"]["code"] == "shutting_down"
+    log = live.text()
+    assert "Traceback" not in log and "Exception in ASGI application" not in log, log

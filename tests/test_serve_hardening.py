@@ -152,7 +152,7 @@ def test_body_limit_refusal_is_counted_under_its_route(client: TestClient) -> No
     assert 'route="unmatched",status="413"' not in text
 
 
-def test_buffered_budget_refuses_with_503_and_is_given_back() -> None:
+def test_buffered_budget_holds_reads_until_room_is_given_back() -> None:
     from edge_runtime.server.middleware import BodyBudget, BodyLimitMiddleware
 
     budget = BodyBudget(1500)
@@ -181,16 +181,18 @@ def test_buffered_budget_refuses_with_503_and_is_given_back() -> None:
         await guarded(scope, receive, send)
         return sent[0]["status"]
 
-    async def scenario() -> tuple[int, int, int]:
+    async def scenario() -> tuple[int, bool, list[int]]:
         first = asyncio.ensure_future(request(b"a" * 1000))
         await asyncio.sleep(0.05)
-        held = budget.held
-        second = await request(b"b" * 1000)  # 2000 > 1500 bytes held at once: refused
+        second = asyncio.ensure_future(request(b"b" * 1000))  # 2000 > 1500: must wait
+        await asyncio.sleep(0.05)
+        held, waiting = budget.held, not second.done()
         hold.set()
-        return held, second, await first
+        return held, waiting, list(await asyncio.gather(first, second))
 
-    held, second, first = asyncio.run(scenario())
-    assert (held, second, first) == (1000, 503, 200)
+    held, waiting, statuses = asyncio.run(scenario())
+    assert held == 1000 and waiting  # the second body was not taken while the first was held
+    assert statuses == [200, 200]
     assert budget.held == 0  # every byte given back when its request was answered
 
 

@@ -5,14 +5,16 @@ most ``limit`` bytes have been read: a declared ``Content-Length`` over the limi
 a single body byte is read, and a chunked body is cut off the moment it passes the limit.
 
 The buffered budget bounds the bodies of all requests together: each byte received counts until
-its request has been answered (an upload is held while it waits for and goes through a worker),
-and a request whose next chunk would pass the budget is refused with 503. Memory then grows with
-the budget, not with connections x ``limit``; a connection that is not being read is held back by
-uvicorn's flow control at one small buffer.
+its request has been answered (an upload is held while it waits for and goes through a worker).
+A request whose next chunk would pass the budget waits for room, without reading: uvicorn's flow
+control then holds its connection at one small buffer, and the request deadline
+(``protocol.py``) ends the wait of a client that never finishes. Memory grows with the budget,
+not with connections x ``limit``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Collection
 from typing import Any
@@ -35,34 +37,37 @@ def _too_large(limit: int) -> ApiError:
     )
 
 
-def _over_budget(budget: int) -> ApiError:
-    return ApiError(
-        503,
-        "overloaded",
-        f"the service holds {budget} bytes of uploads already; retry shortly",
-        headers={"Retry-After": "1", "Connection": "close"},
-    )
-
-
 class BodyBudget:
     """Bytes of request bodies held by the whole service (event loop only: no lock needed)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.held = 0
+        self._waiters: list[asyncio.Future[None]] = []
 
-    def take(self, n: int) -> None:
-        if self.held + n > self.limit:
-            raise _over_budget(self.limit)
+    async def take(self, n: int) -> None:
+        """Count ``n`` more bytes, first waiting until they fit under the limit."""
+        while self.held + n > self.limit:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
         self.held += n
 
     def give_back(self, n: int) -> None:
         self.held -= n
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies over ``limit`` bytes with 413, and over ``budget`` in all with 503,
-    without buffering them."""
+    """Refuse request bodies over ``limit`` bytes with 413 without buffering them; hold reads
+    while all bodies together would pass ``budget``."""
 
     def __init__(self, app: ASGIApp, limit: int, budget: BodyBudget | None = None) -> None:
         self.app = app
@@ -93,7 +98,7 @@ class BodyLimitMiddleware:
                 if seen + n > self.limit:
                     raise _too_large(self.limit)
                 if budget is not None:
-                    budget.take(n)
+                    await budget.take(n)
                 seen += n
                 body_pending = body_pending and message.get("more_body", False)
             return message

@@ -100,19 +100,31 @@ class GuardedH11Protocol(H11Protocol):
             client,
             self.request_timeout_s,
         )
-        # connection_lost follows: an app still waiting for the body then sees a disconnect.
+        self._refuse(
+            408,
+            "request_timeout",
+            f"the request did not arrive in full within {self.request_timeout_s:g} s; "
+            "send it again, faster",
+        )
+
+    def shutdown(self) -> None:
+        # uvicorn waits for a request still being uploaded and, at the end of the grace period,
+        # cancels it (a 500 and a logged traceback). It cannot be served anyway: refuse it now.
+        if self.cycle is not None and self.conn.their_state not in _RECEIVED:
+            self._refuse(503, "shutting_down", "the service is shutting down; retry elsewhere")
+            return
+        super().shutdown()
+
+    def _refuse(self, status: int, code: str, message: str) -> None:
+        """Answer ``status`` in JSON if a request is open and unanswered, then close."""
+        if self.cycle is not None and not self.cycle.response_started:
+            self._send_json(status, code, message)
+            # The app, still waiting for the body, sees a disconnect and answers nobody.
+            self.cycle.disconnected = True
+            self.cycle.message_event.set()
         self.transport.close()
 
-    def send_400_response(self, msg: str) -> None:
-        # h11 refused the request head; an oversized one (over h11_max_incomplete_event_size)
-        # leaves its unparsed bytes behind, which is how it is told apart from a malformed one.
-        status, code, message = 400, "bad_request", "the request is not valid HTTP/1.1"
-        if len(self.conn.trailing_data[0]) > self._max_head:
-            status, code = 431, "header_too_large"
-            message = (
-                f"the request head (request line and headers) is larger than {self._max_head} "
-                "bytes; send fewer or shorter headers"
-            )
+    def _send_json(self, status: int, code: str, message: str) -> None:
         body = _json(code, message)
         headers = [
             (b"content-type", b"application/json"),
@@ -125,8 +137,21 @@ class GuardedH11Protocol(H11Protocol):
             )
             self.transport.write(self.conn.send(h11.Data(data=body)))  # type: ignore[arg-type]
             self.transport.write(self.conn.send(h11.EndOfMessage()))  # type: ignore[arg-type]
-        except h11.LocalProtocolError:  # a response had already started on this connection
+        except h11.LocalProtocolError:  # h11 cannot answer in this state: just close
             pass
+
+    def send_400_response(self, msg: str) -> None:
+        # h11 refused the request head; an oversized one (over h11_max_incomplete_event_size)
+        # leaves its unparsed bytes behind, which is how it is told apart from a malformed one.
+        if len(self.conn.trailing_data[0]) > self._max_head:
+            self._send_json(
+                431,
+                "header_too_large",
+                f"the request head (request line and headers) is larger than {self._max_head} "
+                "bytes; send fewer or shorter headers",
+            )
+        else:
+            self._send_json(400, "bad_request", "the request is not valid HTTP/1.1")
         self.transport.close()
 
     @property
