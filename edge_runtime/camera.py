@@ -48,6 +48,7 @@ class CameraConfig(JsonConfig):
     duration: float | None = None  # stop after this many seconds
     pace: bool = True  # read video files at their frame rate, like a live source
     top_k: int = 3
+    verify: bool = True  # check the artifact's sha256 against the manifest before loading it
 
     def validate(self) -> None:
         if self.polarity not in POLARITY_CHOICES:
@@ -206,7 +207,11 @@ def run_camera(
     cv2 = _cv2()  # before the model loads: a missing extra is said first, in one line
     if predictor is None:
         predictor = Predictor.from_bundle(
-            config.bundle, config.artifact, config.threads, polarity=config.polarity
+            config.bundle,
+            config.artifact,
+            config.threads,
+            polarity=config.polarity,
+            verify_hashes=config.verify,
         )
     cap, is_file = open_source(config.source)
     try:

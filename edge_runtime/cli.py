@@ -20,6 +20,18 @@ _POLARITY_HELP = (
     "brighter than the centre, for a light-on-dark model), as-is, or invert."
 )
 
+_VERIFY_HELP = (
+    "Check the artifact's sha256 against the manifest before loading it (default); "
+    "--no-verify runs a changed file anyway, with a warning."
+)
+
+
+def verify_option(fn):  # type: ignore[no-untyped-def]
+    """``--verify/--no-verify``: the artifact integrity check every bundle-loading command has."""
+    return click.option("--verify/--no-verify", default=True, show_default=True, help=_VERIFY_HELP)(
+        fn
+    )
+
 
 def _threads_list(value: str) -> tuple[int, ...]:
     from edge_runtime.common.errors import ConfigError
@@ -73,6 +85,7 @@ def _threads_list(value: str) -> tuple[int, ...]:
     help="Evaluate exactly the images this file lists (<run>/splits/test.txt), relative to the "
     "one DATA_DIR given as PATH.",
 )
+@verify_option
 def predict(
     bundle: Path,
     paths: tuple[Path, ...],
@@ -84,6 +97,7 @@ def predict(
     batch_size: int,
     metrics_out: Path | None,
     split_file: Path | None,
+    verify: bool,
 ) -> None:
     """Classify image files or folders with BUNDLE.
 
@@ -107,7 +121,13 @@ def predict(
     )
     from edge_runtime.predictor import Predictor
 
-    predictor = Predictor.from_bundle(bundle, artifact, threads, polarity=polarity)  # type: ignore[arg-type]
+    predictor = Predictor.from_bundle(
+        bundle,
+        artifact,
+        threads,
+        polarity=polarity,  # type: ignore[arg-type]
+        verify_hashes=verify,
+    )
     width = max(len(lab) for lab in predictor.labels)
     writer = ResultWriter(fmt, sys.stdout, label_width=width)
     report = predict_files(config, writer.write, predictor=predictor)
@@ -161,6 +181,7 @@ def predict(
     help="Read video files at their frame rate, like a live camera.",
 )
 @click.option("--top-k", default=3, show_default=True, type=int)
+@verify_option
 def camera(
     bundle: Path,
     source: str,
@@ -172,6 +193,7 @@ def camera(
     duration: float | None,
     pace: bool,
     top_k: int,
+    verify: bool,
 ) -> None:
     """Classify a live camera, video file or stream with BUNDLE, always on the newest frame.
 
@@ -196,6 +218,7 @@ def camera(
         duration=duration,
         pace=pace,
         top_k=top_k,
+        verify=verify,
     )
 
     def emit(result) -> None:
@@ -265,6 +288,7 @@ def camera(
     help="Benchmark JSON files to show side by side (repeat, or list after --compare).",
 )
 @remote_options
+@verify_option
 def bench(
     bundle: Path | None,
     artifacts: str | None,
@@ -278,6 +302,7 @@ def bench(
     label: str,
     isolate: bool,
     compare: tuple[Path, ...],
+    verify: bool,
     **remote_kw,
 ) -> None:
     """Benchmark BUNDLE's artifacts on this device, on devices over SSH, or compare saved results.
@@ -312,6 +337,7 @@ def bench(
         data_limit=data_limit,
         isolate=isolate,
         label=label,
+        verify=verify,
     )
     from edge_runtime.remote.cli_options import bench_remote, wants_remote
 
@@ -327,3 +353,10 @@ def bench(
     if out:
         write_json(out, record)
         click.echo(f"wrote {out}", err=True)
+    failed = [r for r in record["rows"] if r.get("status") != "ok"]
+    if failed and len(failed) == len(record["rows"]):
+        # The record is still written (it says why); but a run that measured nothing failed.
+        click.echo(
+            f"every measurement failed ({len(failed)} row(s)); see the errors above", err=True
+        )
+        raise click.exceptions.Exit(1)

@@ -14,6 +14,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 from bench_common import ROOT, SAMPLE_IMAGE, int8_artifact, machine, median, pick_bundle
@@ -36,16 +37,18 @@ print(it.get_tensor(it.get_output_details()[0]["index"]).argmax())
 def run_once(cmd: list[str]) -> tuple[float, float]:
     """(wall seconds, peak RSS MiB) of one fresh process."""
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    t0 = time.perf_counter_ns()
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ROOT
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = (time.perf_counter_ns() - t0) / 1e9
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{cmd} failed ({proc.returncode}): {err[-500:]}")
+    # stderr goes to a file, not a pipe: os.wait4 does not read a pipe, so a child that wrote
+    # more than the pipe buffer (64 KiB of warnings) would block forever and so would we.
+    with tempfile.TemporaryFile() as err_file:
+        t0 = time.perf_counter_ns()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err_file, env=env, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = (time.perf_counter_ns() - t0) / 1e9
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err_file.seek(0)
+            err = err_file.read().decode(errors="replace")
+            raise SystemExit(f"{cmd} failed ({proc.returncode}): {err[-500:]}")
     return wall, usage.ru_maxrss / 1024
 
 

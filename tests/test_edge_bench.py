@@ -87,7 +87,7 @@ def test_failing_artifact_is_an_error_row_not_a_crash(space_dir: Path, capsys) -
     out = space_dir / "result one.json"
     rc = main(
         ["bench", str(bundle), "--threads", "1", "--runs", "10", "--warmup", "1", "--out", str(out),
-         "--artifacts", "tflite:int8,model_fp32.tflite"]
+         "--artifacts", "tflite:int8,model_fp32.tflite", "--no-verify"]
     )  # fmt: skip
     assert rc == 0
     record = json.loads(out.read_text())
@@ -131,3 +131,45 @@ def test_bench_config_validation() -> None:
     with pytest.raises(ConfigError, match="threads"):
         BenchConfig(bundle="x", threads=(0,))
     assert main(["bench", str(BUNDLE), "--threads", "1,x"]) == 2
+
+
+def test_data_without_images_fails_before_measuring(space_dir: Path, capsys) -> None:
+    empty = space_dir / "empty data"
+    empty.mkdir()
+    rc = main(["bench", str(BUNDLE), "--threads", "1", "--runs", "5", "--data", str(empty)])
+    err = capsys.readouterr().err
+    assert rc == 1, err
+    assert str(empty) in err and "no image files" in err
+    assert "x1: " not in err  # refused before any row was measured
+
+
+def test_data_that_is_not_labelled_fails_before_measuring(space_dir: Path, capsys) -> None:
+    flat = space_dir / "flat"
+    flat.mkdir()
+    (flat / "one.png").write_bytes((IMAGES / "box").glob("*.png").__next__().read_bytes())
+    rc = main(["bench", str(BUNDLE), "--threads", "1", "--runs", "5", "--data", str(flat)])
+    err = capsys.readouterr().err
+    assert rc == 1 and "is not a labelled folder" in err, err
+
+
+def test_every_row_failing_exits_1(space_dir: Path, capsys) -> None:
+    bundle = copy_bundle(space_dir)
+    (bundle / "model_fp32.tflite").write_bytes(b"broken" * 50)
+    rc = main(
+        ["bench", str(bundle), "--threads", "1", "--runs", "5", "--warmup", "1", "--no-verify",
+         "--artifacts", "model_fp32.tflite"]
+    )  # fmt: skip
+    assert rc == 1
+    assert "every measurement failed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("stdout", "shown"),
+    [("", "nothing"), ("half a row {", "half a row {"), ('{"status": "ok"}\n[1, 2]', "[1, 2]")],
+)
+def test_a_workers_bad_output_becomes_an_error_row(stdout: str, shown: str) -> None:
+    from edge_runtime.bench.run import _parse_worker_row
+
+    row = _parse_worker_row(stdout, "some warning\nlast words")
+    assert row["status"] == "error"
+    assert repr(shown) in row["error"] and "last words" in row["error"]

@@ -139,12 +139,13 @@ def test_corrupt_model_file_is_a_model_error(tmp_path: Path) -> None:
     bundle = copy_bundle(tmp_path)
     (bundle / "model_int8.tflite").write_bytes(b"not a flatbuffer at all" * 10)
     (bundle / "model_fp32.onnx").write_bytes(b"\x00garbage")
-    with pytest.raises(ModelError, match="cannot be loaded as a TFLite model"):
+    with pytest.raises(ModelError, match="sha256 .* differs from the manifest's"):
         Predictor.from_bundle(bundle, "model_int8.tflite")
+    # Run anyway (--no-verify): the runtime's own refusal is still one clear ModelError.
+    with pytest.raises(ModelError, match="cannot be loaded as a TFLite model"):
+        Predictor.from_bundle(bundle, "model_int8.tflite", verify_hashes=False)
     with pytest.raises(ModelError, match="cannot be loaded by ONNX Runtime"):
-        Predictor.from_bundle(bundle, "model_fp32.onnx")
-    with pytest.raises(ModelError, match="sha256 differs|bytes, manifest says"):
-        Predictor.from_bundle(bundle, verify_hashes=True)
+        Predictor.from_bundle(bundle, "model_fp32.onnx", verify_hashes=False)
 
 
 def test_logits_output_kind_gets_a_softmax(tmp_path: Path) -> None:
