@@ -13,8 +13,9 @@ import pytest
 from edge_runtime.common.errors import ConfigError, ModelError
 from edge_runtime.manifest import Manifest, load_manifest
 from export import FORMATS, ExportConfig, GateConfig, export_bundle
-from export.artifact_info import onnx_structure, tflite_io_specs, tflite_tensor_dtypes
+from export.artifact_info import tflite_io_specs
 from export.runners import predict_onnx, predict_tflite
+from tests.fixtures.artifact_structure import onnx_structure, tflite_tensor_dtypes
 from tests.test_export_support import LABELS, synthetic_images, train_tiny
 
 ALL_KEYS = tuple(f.key for f in FORMATS)
