@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from bench_common import ROOT, SAMPLE_IMAGE, int8_artifact, machine, median, pick_bundle
 
@@ -33,12 +34,14 @@ print(it.get_tensor(it.get_output_details()[0]["index"]).argmax())
 """
 
 
-def run_once(cmd: list[str]) -> tuple[float, float]:
+def run_once(
+    cmd: list[str], cwd: Path = ROOT, env_extra: dict[str, str] | None = None
+) -> tuple[float, float]:
     """(wall seconds, peak RSS MiB) of one fresh process."""
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **(env_extra or {}))
     t0 = time.perf_counter_ns()
     proc = subprocess.Popen(
-        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ROOT
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd
     )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = (time.perf_counter_ns() - t0) / 1e9
