@@ -12,13 +12,8 @@ from pathlib import Path
 
 import click
 
-from edge_runtime.polarity import POLARITY_CHOICES
+from edge_runtime.cli_options import artifact_option, polarity_option, threads_option
 from edge_runtime.remote.cli_options import remote_options
-
-_POLARITY_HELP = (
-    "Invert the picture to match the model's training polarity: auto (invert when the border is "
-    "brighter than the centre, for a light-on-dark model), as-is, or invert."
-)
 
 _VERIFY_HELP = (
     "Check the artifact's sha256 against the manifest before loading it (default); "
@@ -50,9 +45,7 @@ def _threads_list(value: str) -> tuple[int, ...]:
 @click.command()
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--artifact", default=None, help="Artifact file or format:precision (default: the manifest's)."
-)
+@artifact_option()
 @click.option("--top-k", default=3, show_default=True, type=int, help="Labels shown per image.")
 @click.option(
     "--format",
@@ -61,14 +54,8 @@ def _threads_list(value: str) -> tuple[int, ...]:
     default="table",
     show_default=True,
 )
-@click.option("--threads", default=None, type=int, help="Runtime CPU threads (default: runtime's).")
-@click.option(
-    "--polarity",
-    type=click.Choice(POLARITY_CHOICES),
-    default="auto",
-    show_default=True,
-    help=_POLARITY_HELP,
-)
+@threads_option()
+@polarity_option()
 @click.option(
     "--batch-size", default=16, show_default=True, type=int, help="Images per runtime call."
 )
@@ -156,17 +143,9 @@ def predict(
     show_default=True,
     help="Camera index, video file or stream URL (rtsp://...).",
 )
-@click.option(
-    "--artifact", default=None, help="Artifact file or format:precision (default: the manifest's)."
-)
-@click.option("--threads", default=None, type=int, help="Runtime CPU threads (default: runtime's).")
-@click.option(
-    "--polarity",
-    type=click.Choice(POLARITY_CHOICES),
-    default="auto",
-    show_default=True,
-    help=_POLARITY_HELP,
-)
+@artifact_option()
+@threads_option()
+@polarity_option()
 @click.option(
     "--headless", is_flag=True, help="No window: print one JSON line per classified frame."
 )
@@ -285,7 +264,7 @@ def camera(
     "compare",
     multiple=True,
     type=click.Path(path_type=Path),
-    help="Benchmark JSON files to show side by side (repeat, or list after --compare).",
+    help="A benchmark JSON file to show side by side; repeat it (--compare A.json --compare B.json ...), or give two as --compare A.json B.json.",
 )
 @remote_options
 @verify_option

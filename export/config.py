@@ -108,11 +108,6 @@ class ExportConfig(JsonConfig):
         return cls()
 
     @classmethod
-    def for_device(cls) -> ExportConfig:
-        """What a device needs: full-integer and recovered int8 TFLite, float32 TFLite."""
-        return cls(formats=("tflite_fp32", "tflite_int8", "tflite_int8_mixed"))
-
-    @classmethod
     def quick(cls) -> ExportConfig:
         """Small calibration, lenient gate: smoke runs and tiny models."""
         return cls(calibration=CalibrationConfig.quick(), gate=GateConfig.lenient())

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["pytester"]  # tests/test_conftest_ci.py runs this conftest in a scratch project
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -22,14 +24,26 @@ def _fashion_mnist_cache() -> Path | None:
     return None
 
 
+def _on_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
 @pytest.fixture(scope="session")
 def keras_home() -> Path:
-    """The Fashion-MNIST / ImageNet-weights cache; tests that need it skip when it is absent."""
+    """The Fashion-MNIST / ImageNet-weights cache.
+
+    A developer without it gets a skip; on CI (``CI=true``) its absence fails every test that
+    needs it, so a CI run cannot pass having quietly tested less.
+    """
     home = _fashion_mnist_cache()
     if home is None:
-        pytest.skip(
-            "no Fashion-MNIST cache: set KERAS_HOME or place ../shared/keras-home beside the checkout"
+        why = (
+            "no Fashion-MNIST cache: set KERAS_HOME or place ../shared/keras-home beside the "
+            "checkout"
         )
+        if _on_ci():
+            pytest.fail(f"{why} (CI=true: the data tests must run)", pytrace=False)
+        pytest.skip(why)
     return home
 
 

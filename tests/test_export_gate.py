@@ -8,8 +8,8 @@ import pytest
 from edge_runtime.common.errors import EXIT_PARITY_GATE, ParityGateError
 from edge_runtime.manifest import load_manifest
 from export import ExportConfig, GateConfig, RecoveryConfig, check_parity, export_bundle
-from export.artifact_info import tflite_tensor_dtypes
 from export.runners import predict_tflite
+from tests.fixtures.artifact_structure import tflite_tensor_dtypes
 from tests.test_export_support import LABELS, make_hard_to_quantize, synthetic_images, train_tiny
 
 

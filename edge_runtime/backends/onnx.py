@@ -8,15 +8,9 @@ from typing import Any
 import numpy as np
 
 from edge_runtime.backends.base import Backend
+from edge_runtime.backends.tensor_specs import onnx_tensor_spec
 from edge_runtime.errors import BackendUnavailableError, ModelError
-from edge_runtime.manifest import Artifact, TensorSpec
-
-_ORT_TYPES = {
-    "tensor(float)": "float32",
-    "tensor(float16)": "float16",
-    "tensor(int8)": "int8",
-    "tensor(uint8)": "uint8",
-}
+from edge_runtime.manifest import Artifact
 
 
 def _import_ort(path: Path) -> Any:
@@ -59,18 +53,9 @@ class OnnxBackend(Backend):
                 "has exactly one of each"
             )
         self._in_name, self._out_name = inputs[0].name, outputs[0].name
-        self.model_input = self._spec(inputs[0], artifact.input)
-        self.model_output = self._spec(outputs[0], artifact.output)
+        self.model_input = onnx_tensor_spec(inputs[0], artifact.input.quantization)
+        self.model_output = onnx_tensor_spec(outputs[0], artifact.output.quantization)
         self.batchable = self.model_input.shape[0] == -1
-
-    @staticmethod
-    def _spec(arg: Any, declared: TensorSpec) -> TensorSpec:
-        dtype = _ORT_TYPES.get(arg.type, arg.type)
-        shape = tuple(d if isinstance(d, int) and d > 0 else -1 for d in arg.shape)
-        # ONNX graphs keep (de)quantization inside; an integer I/O tensor's scale is not visible at
-        # the session level, so the manifest's is the only source for it.
-        quant = declared.quantization if dtype in ("int8", "uint8") else None
-        return TensorSpec(name=arg.name, shape=shape, dtype=dtype, quantization=quant)
 
     @property
     def runtime(self) -> str:

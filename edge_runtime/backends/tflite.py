@@ -10,8 +10,10 @@ from typing import Any
 import numpy as np
 
 from edge_runtime.backends.base import Backend
+from edge_runtime.backends.tensor_specs import tflite_tensor_spec
+from edge_runtime.common.versions import installed_version
 from edge_runtime.errors import BackendUnavailableError, ModelError
-from edge_runtime.manifest import Artifact, Quantization, TensorSpec
+from edge_runtime.manifest import Artifact
 
 log = logging.getLogger(__name__)
 
@@ -33,27 +35,6 @@ def interpreter_class() -> tuple[Any, str]:
             "no TFLite runtime is installed; install the 'edge' extra "
             "(pip install 'edgetk[edge]', which brings ai-edge-litert) or tflite-runtime"
         ) from None
-
-
-def _version(dist: str) -> str:
-    # Imported here: importlib.metadata costs ~15 ms of every `edgetk predict` cold start.
-    from importlib import metadata
-
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def _spec(detail: dict[str, Any]) -> TensorSpec:
-    scale, zero_point = detail.get("quantization", (0.0, 0))
-    dtype = np.dtype(detail["dtype"]).name
-    signature = detail.get("shape_signature")
-    shape = signature if signature is not None and len(signature) else detail["shape"]
-    quant = Quantization(scale=float(scale), zero_point=int(zero_point)) if scale else None
-    return TensorSpec(
-        name=detail["name"], shape=tuple(int(d) for d in shape), dtype=dtype, quantization=quant
-    )
 
 
 class TFLiteBackend(Backend):
@@ -80,12 +61,13 @@ class TFLiteBackend(Backend):
         self._in, self._out = inputs[0]["index"], outputs[0]["index"]
         self._base_shape = [int(d) for d in inputs[0]["shape"]]
         self._batch = self._base_shape[0]
-        self.model_input, self.model_output = _spec(inputs[0]), _spec(outputs[0])
+        self.model_input = tflite_tensor_spec(inputs[0])
+        self.model_output = tflite_tensor_spec(outputs[0])
         self.batchable = True  # until a resize proves otherwise
 
     @property
     def runtime(self) -> str:
-        return f"{self._dist} {_version(self._dist)}"
+        return f"{self._dist} {installed_version(self._dist) or 'unknown'}"
 
     def _set_batch(self, n: int) -> bool:
         if n == self._batch:

@@ -129,13 +129,6 @@ class JsonConfig:
         }
         return cls(**kwargs)
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
-
-    @classmethod
-    def from_json(cls: type[C], text: str) -> C:
-        return cls.from_dict(json.loads(text))
-
     def save(self, path: str | Path) -> Path:
         return write_json(path, self.to_dict())
 

@@ -604,6 +604,27 @@ def latency_section(r: Report, f: RunFiles) -> None:
     )
 
 
+def _latency_machine_sentence(f: RunFiles) -> str:
+    """Where this run's latency was measured, from its own bench record (never a fixed text)."""
+    bench = f.bench or (f.extra_bench[0] if f.extra_bench else None)
+    if not bench:
+        return (
+            "No latency was measured in this run. Measure on the target with `edgetk bench` before "
+            "committing to a frame-rate budget."
+        )
+    dev = bench.get("device", {})
+    cores = dev.get("cores_usable") or dev.get("cores_logical") or "?"
+    where = (
+        f"{dev.get('cpu_model', 'an undescribed CPU')} ({dev.get('arch', '?')}, {cores} usable "
+        f"cores, {dev.get('os', '?')})"
+    )
+    return (
+        f"Latency numbers come from the machine `edgetk bench` ran on: {where}. They are that "
+        "machine's, not the target device's; measure on the target with `edgetk bench` before "
+        "committing to a frame-rate budget."
+    )
+
+
 def limitations_section(r: Report, f: RunFiles) -> None:
     r.add(Heading("Limitations"))
     spec = _input_spec(f)
@@ -618,8 +639,7 @@ def limitations_section(r: Report, f: RunFiles) -> None:
         "The test images come from the same source as the training images. Camera photos differ in "
         f"background, lighting and perspective; {handling}, but accuracy on other pictures has not "
         "been measured here and will be lower.",
-        "Latency numbers come from a shared 2-core x86 VM; emulated arm64 timings are not device "
-        "timings. Measure on the target with `edgetk bench` before committing to a frame-rate budget.",
+        _latency_machine_sentence(f),
     ]
     stage = f.final_stage
     if stage:
