@@ -286,6 +286,7 @@ def run_stage(
             "stage": stage,
             "labels": list(ds.class_names),
             "input": input_spec.to_dict(),
+            "input_spec": input_spec.to_dict(),  # the same contract under the name export reads
             "output": {"kind": "probabilities", "num_classes": ds.num_classes},
             "metrics": headline,
             "params": int(model.count_params()),
