@@ -265,7 +265,7 @@ def bench(
     isolate: bool,
     compare: tuple[Path, ...],
     **remote_kw,
-) -> None:
+) -> int | None:
     """Benchmark BUNDLE's artifacts on this device, on devices over SSH, or compare saved results.
 
     Per artifact and thread count: load time, first inference, latency p50/p90/p99/mean/std,
@@ -302,7 +302,7 @@ def bench(
     from edge_runtime.remote.cli_options import bench_remote, wants_remote
 
     if wants_remote(remote_kw):
-        sys.exit(bench_remote(config, remote_kw))
+        return bench_remote(config, remote_kw)
 
     def progress(row: dict) -> None:
         state = "ok" if row.get("status") == "ok" else f"ERROR {row.get('error')}"

@@ -146,6 +146,7 @@ def targets_from_options(kw: dict[str, Any], label: str) -> list:
 def bench_remote(config: Any, kw: dict[str, Any]) -> int:
     """Run the remote benchmark from the bench command's options; returns the exit code."""
     from edge_runtime.common.errors import ConfigError
+    from edge_runtime.remote.errors import RemoteError
     from edge_runtime.remote.run import ParityRequest, run_remote, summary
 
     targets = targets_from_options(kw, config.label)
@@ -162,6 +163,13 @@ def bench_remote(config: Any, kw: dict[str, Any]) -> int:
     outcomes = run_remote(
         config, targets, Path(results), parity, echo=lambda s: click.echo(s, err=True)
     )
+    failed = [o for o in outcomes if o.error]
+    if len(failed) == len(outcomes) == 1 and failed[0].exception is not None:
+        raise failed[0].exception
+    if len(failed) == len(outcomes):
+        raise RemoteError(
+            f"all {len(failed)} devices failed: " + "; ".join(str(o.error) for o in failed)
+        )
     click.echo(summary(outcomes))
     return 1 if any(o.error for o in outcomes) else 0
 

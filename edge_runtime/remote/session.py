@@ -36,8 +36,9 @@ Say = Callable[[str], None]
 class Payload:
     """What every device gets: the wheel, the bundle's needed files, the parity images."""
 
-    wheel: Blob
-    wheel_digest: str
+    wheel: Callable[[], Blob]  # built on first need: a reused environment needs no wheel
+    wheel_digest: str  # digest of the sources the wheel is built from
+    version: str
     bundle_files: tuple[Blob, ...]  # manifest.json, labels.txt, the measured artifacts
     bench: BenchConfig
     parity_images: tuple[ParityImage, ...] = ()
@@ -82,7 +83,7 @@ def env_key(
 ) -> str:
     """Names the device environment by everything that shapes it: a new edgetk, other extras or
     other pins make a new one (and the old one is removed after)."""
-    version = payload.wheel.name.split("-")[1]
+    version = payload.version
     h = hashlib.sha256()
     for part in (
         payload.wheel_digest,
@@ -96,8 +97,13 @@ def env_key(
 
 
 def _setup_blobs(target: DeviceTarget) -> tuple[list[Blob], Blob | None]:
+    # The edgetk wheel always comes from this checkout, never from the wheelhouse.
     wheelhouse = (
-        sorted(Blob.of(p) for p in Path(target.wheelhouse).glob("*.whl"))
+        sorted(
+            Blob.of(p)
+            for p in Path(target.wheelhouse).glob("*.whl")
+            if not p.name.startswith("edgetk-")
+        )
         if target.wheelhouse
         else []
     )
@@ -115,9 +121,7 @@ def bench_target(
     t_start = time.perf_counter_ns()
     ssh = Ssh(target.destination, target.ssh_config)
     wheelhouse, constraints = _setup_blobs(target)
-    if target.wheelhouse and not any(b.name.startswith("edgetk-") for b in wheelhouse):
-        wheelhouse.append(payload.wheel)
-    setup_blobs = [payload.wheel, *wheelhouse] + ([constraints] if constraints else [])
+    setup_blobs = [*wheelhouse] + ([constraints] if constraints else [])
     run_blobs = list(payload.bundle_files) + [i.blob for i in payload.parity_images]
     all_blobs = unique(setup_blobs + run_blobs)
     base = {"cache": target.cache}
@@ -137,6 +141,10 @@ def bench_target(
     env_ready = key in probe["envs"]
     missing = set(probe["missing"])
     needed = [b for b in (run_blobs if env_ready else all_blobs) if b.sha256 in missing]
+    wheel = None
+    if not env_ready:
+        wheel = payload.wheel()
+        needed.append(wheel)  # small; the device keeps it only if its content is new
     needed = unique(needed)
     push_bytes = sum(b.size for b in needed)
     want = push_bytes + SPARE_BYTES + (0 if env_ready else ENV_SPACE_BYTES)
@@ -163,12 +171,13 @@ def bench_target(
     if not env_ready:
         t_setup = time.perf_counter_ns()
         say(f"setting up the environment {key} (once per edgetk version)")
-        wheels = [payload.wheel, *wheelhouse]
+        assert wheel is not None
+        wheels = [wheel, *wheelhouse]
         spec = {
             **base,
             "key": key,
             "wheels": [{"name": b.name, "sha256": b.sha256} for b in unique(wheels)],
-            "edgetk_wheel": payload.wheel.name,
+            "edgetk_wheel": wheel.name,
             "extras": list(target.extras),
             "constraints": constraints.sha256 if constraints else None,
             "offline": bool(target.wheelhouse),
