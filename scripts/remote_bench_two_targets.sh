@@ -22,6 +22,7 @@ ROOT="${ARM64_ROOT:-$WORK/arm64-root}"
 PY="${PYTHON:-$REPO/.venv/bin/python}"
 QEMU_CPU="${QEMU_CPU:-cortex-a72}"
 RUNS="${RUNS:-100}"
+THREADS="${THREADS:-1,2}"
 NPARITY="${NPARITY:-200}"
 OUT="${OUT:-$REPO/benchmarks/edge/remote}"
 PORT_X86="${PORT_X86:-22861}"
@@ -97,7 +98,7 @@ for run in run1 run2; do
   start=$(date +%s.%N)
   set +e
   PYTHONPATH="$REPO" "$PY" -m edgetk.cli bench "$BUNDLE" --devices "$WORK/devices.json" \
-    --ssh-config "$WORK/ssh_config" --threads 1,2 --runs "$RUNS" --warmup 10 \
+    --ssh-config "$WORK/ssh_config" --threads "$THREADS" --runs "$RUNS" --warmup 10 \
     --check-parity "$NPARITY" --parity-data "$PARITY" --results-dir "$WORK/$run" \
     > "$WORK/$run.out" 2> "$WORK/$run.err"
   rc=$?

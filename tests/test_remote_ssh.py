@@ -213,7 +213,10 @@ def test_interrupted_run_cleans_remote_temp_files_and_writes_nothing(
 ) -> None:
     results = tmp_path / "results"
     cmd = [
-        sys.executable, "-c", "import sys; from edgetk.cli import main; sys.exit(main())",
+        # A test runner started in the background ignores SIGINT, and that would be inherited:
+        # give the command the handler an interactive terminal gives it.
+        sys.executable, "-c", "import signal, sys; signal.signal(signal.SIGINT, "
+        "signal.default_int_handler); from edgetk.cli import main; sys.exit(main())",
         "bench", str(BUNDLE), "--remote", sshd.destination, "--ssh-config",
         str(sshd.client_config), "--remote-cache", str(device_cache), "--results-dir",
         str(results), "--threads", "1", "--runs", "200000", "--warmup", "1",

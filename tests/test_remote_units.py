@@ -201,3 +201,31 @@ def test_pick_images_interleaves_classes_and_honours_a_split_file(tmp_path: Path
     assert [i.path for i in only] == [picked[0].path]
     with pytest.raises(ConfigError, match="--check-parity 0"):
         pick_images(IMAGES, labels, 0)
+
+
+def test_environment_key_changes_with_version_extras_pins_and_python() -> None:
+    from edge_runtime.bench import BenchConfig
+    from edge_runtime.remote.session import Payload, env_key
+
+    def payload(version: str, digest: str = "d" * 64) -> Payload:
+        return Payload(
+            wheel=lambda: None,  # type: ignore[arg-type,return-value]
+            wheel_digest=digest,
+            version=version,
+            bundle_files=(),
+            bench=BenchConfig(bundle=str(BUNDLE)),
+        )
+
+    probe = {"python": [3, 11, 2], "machine": "aarch64"}
+    pi = DeviceTarget(name="pi", destination="pi")
+    key = env_key(payload("0.1.0"), pi, probe, [])
+    assert key.startswith("edgetk-0.1.0-") and key == env_key(payload("0.1.0"), pi, probe, [])
+    pins = Blob(Path("pins.txt"), "c" * 64, 10, "constraints.txt")
+    others = {
+        env_key(payload("0.2.0"), pi, probe, []),
+        env_key(payload("0.1.0", "e" * 64), pi, probe, []),
+        env_key(payload("0.1.0"), pi.replace(extras=("edge", "serve")), probe, []),
+        env_key(payload("0.1.0"), pi, probe, [pins]),
+        env_key(payload("0.1.0"), pi, {**probe, "python": [3, 12, 1]}, []),
+    }
+    assert key not in others and len(others) == 5

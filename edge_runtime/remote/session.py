@@ -186,10 +186,12 @@ def bench_target(
         setup.feed(lambda fh: None)
 
         def pip_line(p: dict[str, Any]) -> None:
-            if p.get("kind") == "setup":
-                say(p["message"])
+            msg = str(p.get("message", ""))
+            # pip's milestones are shown (a first install takes minutes), its chatter is not.
+            if p.get("kind") == "setup" or msg.startswith(("Collecting", "Successfully", "ERROR")):
+                say(msg)
             else:
-                log.debug("%s: %s", target.name, p.get("message"))
+                log.debug("%s: %s", target.name, msg)
 
         setup.wait(pip_line)
         setup_s = (time.perf_counter_ns() - t_setup) / 1e9
