@@ -88,7 +88,8 @@ def _markdown(summary: dict[str, Any]) -> str:
         "# `edgetk bench --devices`: two targets in one command",
         "",
         f"Host: {summary['host']['cpu_model']}, {summary['host']['cores_logical']} logical cores, "
-        f"{summary['host']['os']}. Bundle `{summary['bundle']}`. One command measured both targets "
+        f"{summary['host']['os']}. Bundle `{summary['bundle']}`, edgetk commit "
+        f"`{summary['edgetk_commit'][:10]}`. One command measured both targets "
         f"in parallel, run twice: first with empty device caches, then again. "
         f"{summary['settings']['runs']} timed runs per (artifact, threads), "
         f"{summary['settings']['warmup']} warm-up; parity on {summary['parity_n']} labelled images. "
@@ -183,6 +184,7 @@ def main() -> None:
     summary = {
         "host": {"cpu_model": cpu_model(), **{k: host[k] for k in ("cores_logical", "os", "arch")}},
         "bundle": Path(args.bundle).name,
+        "edgetk_commit": (work / "commit.txt").read_text().strip(),
         "settings": {k: some["settings"][k] for k in ("threads", "runs", "warmup", "batch")},
         "parity_n": next(
             (p["n"] for d in devices.values() for p in d["parity_second_run"].values()), 0

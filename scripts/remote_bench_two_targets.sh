@@ -91,13 +91,20 @@ for port in "$PORT_X86" "$PORT_ARM"; do
   for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.3; done
 done
 
+# Both runs use one frozen copy of the committed sources: an edit in the checkout between the runs
+# would otherwise (rightly) make a new device environment and hide the reuse being measured.
+SRC="$WORK/src"
+rm -rf "$SRC" && mkdir -p "$SRC"
+git -C "$REPO" archive HEAD | tar -x -C "$SRC"
+git -C "$REPO" rev-parse HEAD > "$WORK/commit.txt"
+
 # A true first run: no environment, no blobs on either device.
 rm -rf "$WORK/device-x86" "$ROOT/root/.cache/edgetk" "$WORK/run1" "$WORK/run2"
 for run in run1 run2; do
   log "$run: edgetk bench --devices (both targets in parallel)"
   start=$(date +%s.%N)
   set +e
-  PYTHONPATH="$REPO" "$PY" -m edgetk.cli bench "$BUNDLE" --devices "$WORK/devices.json" \
+  PYTHONPATH="$SRC" "$PY" -m edgetk.cli bench "$BUNDLE" --devices "$WORK/devices.json" \
     --ssh-config "$WORK/ssh_config" --threads "$THREADS" --runs "$RUNS" --warmup 10 \
     --check-parity "$NPARITY" --parity-data "$PARITY" --results-dir "$WORK/$run" \
     > "$WORK/$run.out" 2> "$WORK/$run.err"

@@ -69,6 +69,8 @@ class Interrupts:
         cleaned = []
         for ssh, python, args_json, stream in entries:
             stream.abort()
+            if not args_json:  # a setup: the device removes its half-made environment itself
+                continue
             args = json.loads(args_json)
             try:
                 device.call(ssh, python, "cleanup", args, timeout_s=30)
@@ -182,8 +184,10 @@ def bench_target(
             "constraints": constraints.sha256 if constraints else None,
             "offline": bool(target.wheelhouse),
         }
+        # stdin stays open while it runs: closing it (Ctrl-C here) stops pip and removes the
+        # half-made environment there.
         setup = Streamed(ssh, target.python, "setup", spec)
-        setup.feed(lambda fh: None)
+        interrupts.add(target.name, (ssh, target.python, "", setup))
 
         def pip_line(p: dict[str, Any]) -> None:
             msg = str(p.get("message", ""))
@@ -193,7 +197,10 @@ def bench_target(
             else:
                 log.debug("%s: %s", target.name, msg)
 
-        setup.wait(pip_line)
+        try:
+            setup.wait(pip_line)
+        finally:
+            interrupts.drop(target.name)
         setup_s = (time.perf_counter_ns() - t_setup) / 1e9
 
     run_id = uuid.uuid4().hex[:16]
