@@ -299,10 +299,11 @@ def bench(
         isolate=isolate,
         label=label,
     )
-    from edge_runtime.remote.cli_options import bench_remote, wants_remote
+    from edge_runtime.remote.cli_options import bench_remote, refuse_without_remote, wants_remote
 
     if wants_remote(remote_kw):
         return bench_remote(config, remote_kw)
+    refuse_without_remote(remote_kw)
 
     def progress(row: dict) -> None:
         state = "ok" if row.get("status") == "ok" else f"ERROR {row.get('error')}"

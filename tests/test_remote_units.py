@@ -229,3 +229,11 @@ def test_environment_key_changes_with_version_extras_pins_and_python() -> None:
         env_key(payload("0.1.0"), pi, {**probe, "python": [3, 12, 1]}, []),
     }
     assert key not in others and len(others) == 5
+
+
+def test_remote_only_options_without_a_device_are_a_usage_error(capsys) -> None:
+    from edgetk.cli import main
+
+    rc = main(["bench", str(BUNDLE), "--check-parity", "5", "--runs", "5"])
+    assert rc == 2
+    assert "--check-parity only apply to devices" in capsys.readouterr().err

@@ -115,6 +115,24 @@ def wants_remote(kw: dict[str, Any]) -> bool:
     return bool(kw.get("remote") or kw.get("devices_file"))
 
 
+_DEFAULTS = {"remote_extras": "edge", "remote_python": "python3"}
+
+
+def refuse_without_remote(kw: dict[str, Any]) -> None:
+    """Remote-only options given to a local benchmark are a mistake, not something to ignore."""
+    from edge_runtime.common.errors import ConfigError
+
+    given = [
+        "--" + k.replace("_", "-")
+        for k in REMOTE_KEYS
+        if k not in ("remote", "devices_file") and kw.get(k) not in (None, _DEFAULTS.get(k))
+    ]
+    if given:
+        raise ConfigError(
+            f"{', '.join(given)} only apply to devices: add --remote DEST or --devices FILE"
+        )
+
+
 def targets_from_options(kw: dict[str, Any], label: str) -> list:
     from edge_runtime.remote.targets import DeviceTarget, load_devices_file, name_from_destination
 
@@ -174,4 +192,11 @@ def bench_remote(config: Any, kw: dict[str, Any]) -> int:
     return 1 if any(o.error for o in outcomes) else 0
 
 
-__all__ = ["REMOTE_KEYS", "bench_remote", "remote_options", "targets_from_options", "wants_remote"]
+__all__ = [
+    "REMOTE_KEYS",
+    "bench_remote",
+    "refuse_without_remote",
+    "remote_options",
+    "targets_from_options",
+    "wants_remote",
+]
