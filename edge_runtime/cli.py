@@ -283,7 +283,7 @@ def bench(
     compare: tuple[Path, ...],
     verify: bool,
     **remote_kw,
-) -> None:
+) -> int | None:
     """Benchmark BUNDLE's artifacts on this device, on devices over SSH, or compare saved results.
 
     Per artifact and thread count: load time, first inference, latency p50/p90/p99/mean/std,
@@ -318,10 +318,11 @@ def bench(
         label=label,
         verify=verify,
     )
-    from edge_runtime.remote.cli_options import bench_remote, wants_remote
+    from edge_runtime.remote.cli_options import bench_remote, refuse_without_remote, wants_remote
 
     if wants_remote(remote_kw):
-        sys.exit(bench_remote(config, remote_kw))
+        return bench_remote(config, remote_kw)
+    refuse_without_remote(remote_kw)
 
     def progress(row: dict) -> None:
         state = "ok" if row.get("status") == "ok" else f"ERROR {row.get('error')}"

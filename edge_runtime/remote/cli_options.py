@@ -115,6 +115,24 @@ def wants_remote(kw: dict[str, Any]) -> bool:
     return bool(kw.get("remote") or kw.get("devices_file"))
 
 
+_DEFAULTS = {"remote_extras": "edge", "remote_python": "python3"}
+
+
+def refuse_without_remote(kw: dict[str, Any]) -> None:
+    """Remote-only options given to a local benchmark are a mistake, not something to ignore."""
+    from edge_runtime.common.errors import ConfigError
+
+    given = [
+        "--" + k.replace("_", "-")
+        for k in REMOTE_KEYS
+        if k not in ("remote", "devices_file") and kw.get(k) not in (None, _DEFAULTS.get(k))
+    ]
+    if given:
+        raise ConfigError(
+            f"{', '.join(given)} only apply to devices: add --remote DEST or --devices FILE"
+        )
+
+
 def targets_from_options(kw: dict[str, Any], label: str) -> list:
     from edge_runtime.remote.targets import DeviceTarget, load_devices_file, name_from_destination
 
@@ -146,6 +164,7 @@ def targets_from_options(kw: dict[str, Any], label: str) -> list:
 def bench_remote(config: Any, kw: dict[str, Any]) -> int:
     """Run the remote benchmark from the bench command's options; returns the exit code."""
     from edge_runtime.common.errors import ConfigError
+    from edge_runtime.remote.errors import RemoteError
     from edge_runtime.remote.run import ParityRequest, run_remote, summary
 
     targets = targets_from_options(kw, config.label)
@@ -162,8 +181,22 @@ def bench_remote(config: Any, kw: dict[str, Any]) -> int:
     outcomes = run_remote(
         config, targets, Path(results), parity, echo=lambda s: click.echo(s, err=True)
     )
+    failed = [o for o in outcomes if o.error]
+    if len(failed) == len(outcomes) == 1 and failed[0].exception is not None:
+        raise failed[0].exception
+    if len(failed) == len(outcomes):
+        raise RemoteError(
+            f"all {len(failed)} devices failed: " + "; ".join(str(o.error) for o in failed)
+        )
     click.echo(summary(outcomes))
     return 1 if any(o.error for o in outcomes) else 0
 
 
-__all__ = ["REMOTE_KEYS", "bench_remote", "remote_options", "targets_from_options", "wants_remote"]
+__all__ = [
+    "REMOTE_KEYS",
+    "bench_remote",
+    "refuse_without_remote",
+    "remote_options",
+    "targets_from_options",
+    "wants_remote",
+]

@@ -175,6 +175,8 @@ def setup(args: dict) -> dict:
         return {"reused": True, "env": env}
     if os.path.exists(env):  # left half-made by an interrupted setup
         shutil.rmtree(env, ignore_errors=True)
+    _own_group()
+    threading.Thread(target=_watch_stdin, args=(env,), daemon=True).start()
     t0 = time.perf_counter_ns()
     try:
         _progress("setup", message=f"creating the environment {env}")
@@ -282,9 +284,17 @@ def thermal() -> dict:
     }
 
 
+def _own_group() -> None:
+    try:
+        os.setpgid(0, 0)  # our subprocesses share our group, for the interrupt path
+    except OSError:
+        pass  # already a group leader
+
+
 def _watch_stdin(tmp: str) -> None:
-    """The local side keeps our stdin open for the whole run; EOF means it went away (Ctrl-C, a
-    dropped connection): remove the temporary files and stop every measuring process."""
+    """The local side keeps our stdin open for the whole command; EOF means it went away (Ctrl-C,
+    a dropped connection): remove ``tmp`` (the run's files, or a half-made environment) and stop
+    every process we started."""
     # os.read on the descriptor, not sys.stdin: a daemon thread blocked inside the buffered
     # reader makes the interpreter abort at exit ("could not acquire lock ... at shutdown").
     try:
@@ -349,10 +359,7 @@ def bench(args: dict) -> dict:
     if not re.match(r"^[0-9a-f]{8,64}$", run_id):
         raise Reported("usage", f"bad run id {run_id!r}")
     tmp = os.path.join(cache, "tmp", run_id)
-    try:
-        os.setpgid(0, 0)  # our measuring subprocesses share our group, for the interrupt path
-    except OSError:
-        pass  # already a group leader
+    _own_group()
     threading.Thread(target=_watch_stdin, args=(tmp,), daemon=True).start()
     try:
         bundle = os.path.join(tmp, "bundle")

@@ -20,7 +20,7 @@ from edge_runtime.remote.parity import compare, format_parity, local_top1, pick_
 from edge_runtime.remote.push import Blob
 from edge_runtime.remote.session import Interrupts, Payload, bench_target
 from edge_runtime.remote.targets import DeviceTarget, unique_names
-from edge_runtime.remote.wheel import built_wheel
+from edge_runtime.remote.wheel import built_wheel, project_root, source_digest, source_version
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ class Outcome:
     path: Path | None = None
     record: dict[str, Any] | None = None
     error: str | None = None
+    exception: EdgetkError | None = None
 
 
 def _bundle_blobs(bench: BenchConfig) -> tuple[list[Blob], list[str]]:
@@ -66,11 +67,23 @@ def build_payload(bench: BenchConfig, parity: ParityRequest | None, say) -> Payl
     if parity is not None:
         labels = load_manifest(bench.bundle).labels
         images = pick_images(parity.data, labels, parity.n, parity.split_file)
-    wheel, digest = built_wheel()
-    say(f"edgetk wheel {wheel.name} ({wheel.stat().st_size / 1024:.0f} KiB)")
+    root = project_root()
+    lock = threading.Lock()
+    made: list[Blob] = []
+
+    def wheel() -> Blob:
+        # Built once, by the first device that needs a new environment.
+        with lock:
+            if not made:
+                path, _ = built_wheel(root)
+                say(f"built {path.name} ({path.stat().st_size / 1024:.0f} KiB)")
+                made.append(Blob.of(path))
+            return made[0]
+
     return Payload(
-        wheel=Blob.of(wheel),
-        wheel_digest=digest,
+        wheel=wheel,
+        wheel_digest=source_digest(root),
+        version=source_version(root),
         bundle_files=tuple(files),
         bench=bench,
         parity_images=tuple(images),
@@ -108,8 +121,9 @@ def run_remote(
         try:
             answer = bench_target(target, payload, say, interrupts)
         except EdgetkError as exc:
-            say(f"FAILED: {exc}")
-            return Outcome(target, error=str(exc))
+            # Reported once, by the caller: as the command's error when every device failed,
+            # in the summary beside the others' results otherwise.
+            return Outcome(target, error=str(exc), exception=exc)
         record = answer["record"]
         record["bundle"]["path"] = str(bench.bundle)
         record["settings"]["bundle"] = str(bench.bundle)

@@ -36,8 +36,9 @@ Say = Callable[[str], None]
 class Payload:
     """What every device gets: the wheel, the bundle's needed files, the parity images."""
 
-    wheel: Blob
-    wheel_digest: str
+    wheel: Callable[[], Blob]  # built on first need: a reused environment needs no wheel
+    wheel_digest: str  # digest of the sources the wheel is built from
+    version: str
     bundle_files: tuple[Blob, ...]  # manifest.json, labels.txt, the measured artifacts
     bench: BenchConfig
     parity_images: tuple[ParityImage, ...] = ()
@@ -68,6 +69,8 @@ class Interrupts:
         cleaned = []
         for ssh, python, args_json, stream in entries:
             stream.abort()
+            if not args_json:  # a setup: the device removes its half-made environment itself
+                continue
             args = json.loads(args_json)
             try:
                 device.call(ssh, python, "cleanup", args, timeout_s=30)
@@ -82,7 +85,7 @@ def env_key(
 ) -> str:
     """Names the device environment by everything that shapes it: a new edgetk, other extras or
     other pins make a new one (and the old one is removed after)."""
-    version = payload.wheel.name.split("-")[1]
+    version = payload.version
     h = hashlib.sha256()
     for part in (
         payload.wheel_digest,
@@ -96,8 +99,13 @@ def env_key(
 
 
 def _setup_blobs(target: DeviceTarget) -> tuple[list[Blob], Blob | None]:
+    # The edgetk wheel always comes from this checkout, never from the wheelhouse.
     wheelhouse = (
-        sorted(Blob.of(p) for p in Path(target.wheelhouse).glob("*.whl"))
+        sorted(
+            Blob.of(p)
+            for p in Path(target.wheelhouse).glob("*.whl")
+            if not p.name.startswith("edgetk-")
+        )
         if target.wheelhouse
         else []
     )
@@ -115,9 +123,7 @@ def bench_target(
     t_start = time.perf_counter_ns()
     ssh = Ssh(target.destination, target.ssh_config)
     wheelhouse, constraints = _setup_blobs(target)
-    if target.wheelhouse and not any(b.name.startswith("edgetk-") for b in wheelhouse):
-        wheelhouse.append(payload.wheel)
-    setup_blobs = [payload.wheel, *wheelhouse] + ([constraints] if constraints else [])
+    setup_blobs = [*wheelhouse] + ([constraints] if constraints else [])
     run_blobs = list(payload.bundle_files) + [i.blob for i in payload.parity_images]
     all_blobs = unique(setup_blobs + run_blobs)
     base = {"cache": target.cache}
@@ -137,6 +143,10 @@ def bench_target(
     env_ready = key in probe["envs"]
     missing = set(probe["missing"])
     needed = [b for b in (run_blobs if env_ready else all_blobs) if b.sha256 in missing]
+    wheel = None
+    if not env_ready:
+        wheel = payload.wheel()
+        needed.append(wheel)  # small; the device keeps it only if its content is new
     needed = unique(needed)
     push_bytes = sum(b.size for b in needed)
     want = push_bytes + SPARE_BYTES + (0 if env_ready else ENV_SPACE_BYTES)
@@ -163,26 +173,34 @@ def bench_target(
     if not env_ready:
         t_setup = time.perf_counter_ns()
         say(f"setting up the environment {key} (once per edgetk version)")
-        wheels = [payload.wheel, *wheelhouse]
+        assert wheel is not None
+        wheels = [wheel, *wheelhouse]
         spec = {
             **base,
             "key": key,
             "wheels": [{"name": b.name, "sha256": b.sha256} for b in unique(wheels)],
-            "edgetk_wheel": payload.wheel.name,
+            "edgetk_wheel": wheel.name,
             "extras": list(target.extras),
             "constraints": constraints.sha256 if constraints else None,
             "offline": bool(target.wheelhouse),
         }
+        # stdin stays open while it runs: closing it (Ctrl-C here) stops pip and removes the
+        # half-made environment there.
         setup = Streamed(ssh, target.python, "setup", spec)
-        setup.feed(lambda fh: None)
+        interrupts.add(target.name, (ssh, target.python, "", setup))
 
         def pip_line(p: dict[str, Any]) -> None:
-            if p.get("kind") == "setup":
-                say(p["message"])
+            msg = str(p.get("message", ""))
+            # pip's milestones are shown (a first install takes minutes), its chatter is not.
+            if p.get("kind") == "setup" or msg.startswith(("Collecting", "Successfully", "ERROR")):
+                say(msg)
             else:
-                log.debug("%s: %s", target.name, p.get("message"))
+                log.debug("%s: %s", target.name, msg)
 
-        setup.wait(pip_line)
+        try:
+            setup.wait(pip_line)
+        finally:
+            interrupts.drop(target.name)
         setup_s = (time.perf_counter_ns() - t_setup) / 1e9
 
     run_id = uuid.uuid4().hex[:16]

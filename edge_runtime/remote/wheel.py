@@ -62,6 +62,15 @@ def source_digest(root: Path) -> str:
     return h.hexdigest()
 
 
+def source_version(root: Path) -> str:
+    """The version in the checkout's pyproject.toml (read without a TOML parser: Python 3.10)."""
+    import re
+
+    text = (root / "pyproject.toml").read_text(encoding="utf-8")
+    m = re.search(r'^version\s*=\s*"([^"]+)"', text, re.MULTILINE)
+    return m.group(1) if m else "0"
+
+
 def built_wheel(root: Path | None = None) -> tuple[Path, str]:
     """``(wheel path, source digest)``: the cached wheel for this source, built when missing."""
     root = root or project_root()
@@ -99,4 +108,4 @@ def built_wheel(root: Path | None = None) -> tuple[Path, str]:
     return sorted(folder.glob("edgetk-*.whl"))[0], digest
 
 
-__all__ = ["built_wheel", "local_cache", "project_root", "source_digest"]
+__all__ = ["built_wheel", "local_cache", "project_root", "source_digest", "source_version"]
