@@ -19,6 +19,7 @@ import argparse
 import http.client
 import io
 import json
+import multiprocessing
 import subprocess
 import sys
 import threading
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from abuse_attacks import ATTACKS, NOT_ATTACKS, multipart, small_png
+from abuse_attacks import ATTACKS, NOT_ATTACKS, multipart, prepare_payloads, small_png
 from bench_common import machine, median, pick_bundle
 from PIL import Image
 from serve_harness import ROOT, Server, drive, percentiles_ms, request_bytes, start_server
@@ -44,66 +45,90 @@ BARS = {
 }
 
 
+def _probe_process(url: str, stop: Any, out: Any) -> None:
+    """In its own process (the attackers' threads must not delay it through the GIL): probe
+    ``/v1/health`` every 50 ms and keep an ordinary client classifying; report at ``stop``."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    health_ns: list[int] = []
+    fails: Counter[str] = Counter()
+    normal: Counter[str] = Counter()
+    done = threading.Event()
+
+    def conn() -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(host, int(port), timeout=30)
+
+    def probe() -> None:
+        c = conn()
+        while not done.is_set():
+            t0 = time.perf_counter_ns()
+            try:
+                c.request("GET", "/v1/health")
+                resp = c.getresponse()
+                resp.read()
+                health_ns.append(time.perf_counter_ns() - t0)
+                if resp.status != 200:
+                    fails[str(resp.status)] += 1
+            except (OSError, http.client.HTTPException) as exc:
+                health_ns.append(time.perf_counter_ns() - t0)  # a failure counts as slow
+                fails[type(exc).__name__] += 1
+                c.close()
+                c = conn()
+            done.wait(0.05)
+        c.close()
+
+    def client() -> None:
+        c, png = conn(), small_png()
+        while not done.is_set():
+            try:
+                c.request("POST", "/v1/predict", png, {"Content-Type": "image/png"})
+                resp = c.getresponse()
+                resp.read()
+                normal[str(resp.status)] += 1
+            except (OSError, http.client.HTTPException) as exc:
+                normal[type(exc).__name__] += 1
+                c.close()
+                c = conn()
+                done.wait(0.05)
+        c.close()
+
+    threads = [threading.Thread(target=f) for f in (probe, client)]
+    for t in threads:
+        t.start()
+    stop.wait()
+    done.set()
+    for t in threads:
+        t.join(60)
+    out.put((health_ns, dict(fails), dict(normal)))
+
+
 class Watch:
-    """Health probes, an ordinary client and RSS samples while an attack runs."""
+    """Health probes and an ordinary client (another process), RSS samples (a thread here)."""
 
     def __init__(self, server: Server) -> None:
         self.server = server
+        ctx = multiprocessing.get_context("fork")
+        self.stop_event, self.queue = ctx.Event(), ctx.Queue()
+        self.proc = ctx.Process(target=_probe_process,
+                                args=(server.url, self.stop_event, self.queue))  # fmt: skip
         self.stop = threading.Event()
-        self.health_ns: list[int] = []
-        self.health_fail: Counter[str] = Counter()
-        self.normal: Counter[str] = Counter()
         self.rss: list[int] = []
-        self.threads = [threading.Thread(target=f, daemon=True) for f in
-                        (self._probe, self._client, self._sample)]  # fmt: skip
+        self.sampler = threading.Thread(target=self._sample, daemon=True)
+        self.health_ns: list[int] = []
+        self.health_fail: dict[str, int] = {}
+        self.normal: dict[str, int] = {}
 
     def __enter__(self) -> Watch:
-        for t in self.threads:
-            t.start()
+        self.proc.start()
+        self.sampler.start()
+        time.sleep(0.5)  # the probes run before the attack starts
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
-        for t in self.threads:
-            t.join(30)
-
-    def _conn(self) -> http.client.HTTPConnection:
-        host, port = self.server.host_port
-        return http.client.HTTPConnection(host, port, timeout=30)
-
-    def _probe(self) -> None:
-        conn = self._conn()
-        while not self.stop.is_set():
-            t0 = time.perf_counter_ns()
-            try:
-                conn.request("GET", "/v1/health")
-                resp = conn.getresponse()
-                resp.read()
-                self.health_ns.append(time.perf_counter_ns() - t0)
-                if resp.status != 200:
-                    self.health_fail[str(resp.status)] += 1
-            except (OSError, http.client.HTTPException) as exc:
-                self.health_ns.append(time.perf_counter_ns() - t0)  # a failure counts as slow
-                self.health_fail[type(exc).__name__] += 1
-                conn.close()
-                conn = self._conn()
-            self.stop.wait(0.05)
-        conn.close()
-
-    def _client(self) -> None:
-        conn, png = self._conn(), small_png()
-        while not self.stop.is_set():
-            try:
-                conn.request("POST", "/v1/predict", png, {"Content-Type": "image/png"})
-                resp = conn.getresponse()
-                resp.read()
-                self.normal[str(resp.status)] += 1
-            except (OSError, http.client.HTTPException) as exc:
-                self.normal[type(exc).__name__] += 1
-                conn.close()
-                conn = self._conn()
-                self.stop.wait(0.05)
-        conn.close()
+        self.stop_event.set()
+        self.health_ns, self.health_fail, self.normal = self.queue.get(timeout=120)
+        self.proc.join(30)
+        self.sampler.join(30)
 
     def _sample(self) -> None:
         proc = psutil.Process(self.server.proc.pid)
@@ -124,6 +149,20 @@ def vm_hwm_mb(server: Server) -> float:
         if line.startswith("VmHWM:"):
             return round(int(line.split()[1]) / 1024, 1)
     raise SystemExit("no VmHWM in /proc (Linux only)")
+
+
+def warm_up(server: Server) -> None:
+    """A few ordinary requests first: lazy imports and first-call costs are not an attack's."""
+    host, port = server.host_port
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    for _ in range(20):
+        for method, path, body in (
+            ("GET", "/v1/health", None),
+            ("POST", "/v1/predict", small_png()),
+        ):
+            conn.request(method, path, body, {"Content-Type": "image/png"} if body else {})
+            conn.getresponse().read()
+    conn.close()
 
 
 def run_attack(server: Server, name: str) -> dict[str, Any]:
@@ -343,8 +382,10 @@ def main() -> None:
     args = ap.parse_args()
     bundle = pick_bundle(args.bundle)
     print(f"attacks on {bundle}", flush=True)
+    prepare_payloads()
     server = start_server(bundle, [])
     try:
+        warm_up(server)
         rows = [run_attack(server, name) for name in args.attacks.split(",")]
         peak = vm_hwm_mb(server)
     finally:
