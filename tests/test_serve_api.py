@@ -292,7 +292,7 @@ def test_metrics_count_what_happened() -> None:
     assert sample(text, "edgetk_inference_duration_seconds_count") == 4
     # The /metrics request itself is in flight while it renders.
     assert sample(text, "edgetk_http_requests_in_flight") == 1
-    assert 'edgetk_model_info{name="tiny-patterns",artifact="model_int8.tflite"' in text
+    assert 'edgetk_model_info{artifact="model_int8.tflite",name="tiny-patterns"' in text
 
 
 # -- worker pool ------------------------------------------------------------------------------------
@@ -319,7 +319,7 @@ def test_pool_refuses_with_503_when_saturated_and_recovers() -> None:
         pool.close()
     assert done == [True, True]
     assert tail == "503:1"
-    assert pool.metrics.rejected.value() == 1
+    assert pool.metrics.value("edgetk_inference_rejected_total") == 1
 
 
 def test_waiting_requests_are_batched_and_each_gets_its_own_answer() -> None:
@@ -357,7 +357,7 @@ def test_waiting_requests_are_batched_and_each_gets_its_own_answer() -> None:
     # One model call for the four good images that share top_k=2, another for top_k=3.
     assert first.value.batch_images == second.value.batch_images == last.value.batch_images == 4
     assert other_k.value.batch_images == 1 and len(other_k.value.predictions[0].top_k) == 3
-    assert pool.metrics.batch_images.count() == 2
+    assert pool.metrics.value("edgetk_inference_batch_images_count") == 2
     assert pool.pending == 0
 
 

@@ -45,14 +45,13 @@ def create_app(config: ServeConfig, pool: InferencePool | None = None) -> FastAP
     pool = pool if pool is not None else InferencePool.from_config(config, metrics)
     state = ServiceState(config=config, pool=pool, metrics=metrics)
     predictor = state.predictor
-    metrics.model_info.set(
-        1,
+    metrics.model_info.labels(
         name=predictor.manifest.name,
         artifact=predictor.artifact.file,
         precision=predictor.artifact.precision,
         sha256=predictor.artifact.sha256,
         runtime=predictor.backend.runtime,
-    )
+    ).set(1)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

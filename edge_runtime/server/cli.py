@@ -90,7 +90,7 @@ from edge_runtime.server.settings import ServeConfig
 )
 @click.option(
     "--max-connections",
-    default=128,
+    default=1000,
     show_default=True,
     type=int,
     help="Open connections and requests at once; beyond it, 503.",

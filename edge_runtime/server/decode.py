@@ -93,6 +93,9 @@ def decode_uploads(uploads: Sequence[Upload], limits: DecodeLimits) -> list[Deco
         for upload, img, (w, h) in zip(uploads, opened, sizes):
             try:
                 out.append(Decoded(decode_opened(img, upload.shown, limits.target), w, h))
+                # Free this picture's full-size pixels before the next one is decoded: the
+                # request then peaks at one full picture, not all of them.
+                img.close()
             except ImageDecodeError as exc:
                 raise ApiError(400, "invalid_image", str(exc)) from None
             except MemoryError:

@@ -186,8 +186,10 @@ class MetricsMiddleware:
             self.metrics.in_flight.dec()
             route = self._route(scope)
             method = scope["method"] if scope["method"] in _METHODS else "other"
-            self.metrics.requests.inc(method=method, route=route, status=str(status))
-            self.metrics.request_seconds.observe((time.perf_counter_ns() - t0) / 1e9, route=route)
+            self.metrics.requests.labels(method=method, route=route, status=str(status)).inc()
+            self.metrics.request_seconds.labels(route=route).observe(
+                (time.perf_counter_ns() - t0) / 1e9
+            )
 
     def _route(self, scope: Scope) -> str:
         route: Any = scope.get("route")

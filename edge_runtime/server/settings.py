@@ -51,7 +51,7 @@ class ServeConfig(JsonConfig):
     max_pixels: int = 16_000_000
     max_request_pixels: int = 32_000_000
     max_side: int = 12_000
-    max_connections: int = 128
+    max_connections: int = 1000
     max_header_kb: int = 16
     request_timeout_s: float = 20.0
     keep_alive_s: float = 5.0
