@@ -8,14 +8,17 @@ import pytest
 from edge_runtime.common.errors import EXIT_PARITY_GATE, ParityGateError
 from export import ExportConfig, GateConfig, RecoveryConfig, export_bundle
 from tests.fixtures.artifact_structure import tflite_tensor_dtypes
-from tests.test_export_support import LABELS, make_hard_to_quantize, synthetic_images, train_tiny
+from tests.test_export_support import (
+    LABELS,
+    make_hard_to_quantize,
+    synthetic_split,
+    train_tiny,
+)
 
 
 @pytest.fixture(scope="module")
 def data():
-    x_train, y_train = synthetic_images(800, seed=0)
-    x_test, y_test = synthetic_images(400, seed=1)
-    return x_train, y_train, x_test, y_test
+    return synthetic_split()
 
 
 @pytest.fixture(scope="module")
