@@ -264,7 +264,8 @@ def camera(
     "compare",
     multiple=True,
     type=click.Path(path_type=Path),
-    help="A benchmark JSON file to show side by side; repeat it (--compare A.json --compare B.json ...), or give two as --compare A.json B.json.",
+    help="A benchmark JSON file to show side by side; repeat it (--compare A.json --compare "
+    "B.json ...), or give two as --compare A.json B.json.",
 )
 @remote_options
 @verify_option

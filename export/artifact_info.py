@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge_runtime.backends.tensor_specs import onnx_tensor_spec, tflite_tensor_spec
-from edge_runtime.common.errors import ModelError
+from edge_runtime.backends.tensor_specs import (
+    onnx_tensor_spec,
+    single_input_output,
+    tflite_tensor_spec,
+)
 from edge_runtime.manifest import TensorSpec
 
 
@@ -18,10 +21,8 @@ def tflite_io_specs(path: str | Path) -> tuple[TensorSpec, TensorSpec]:
     from ai_edge_litert.interpreter import Interpreter
 
     interp = Interpreter(model_path=str(path))
-    ins, outs = interp.get_input_details(), interp.get_output_details()
-    if len(ins) != 1 or len(outs) != 1:
-        raise ModelError(f"{path}: {len(ins)} inputs / {len(outs)} outputs; expected 1 / 1")
-    return tflite_tensor_spec(ins[0]), tflite_tensor_spec(outs[0])
+    inp, out = single_input_output(path, interp.get_input_details(), interp.get_output_details())
+    return tflite_tensor_spec(inp), tflite_tensor_spec(out)
 
 
 def onnx_io_specs(path: str | Path) -> tuple[TensorSpec, TensorSpec]:
@@ -29,10 +30,8 @@ def onnx_io_specs(path: str | Path) -> tuple[TensorSpec, TensorSpec]:
     import onnxruntime as ort
 
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    ins, outs = sess.get_inputs(), sess.get_outputs()
-    if len(ins) != 1 or len(outs) != 1:
-        raise ModelError(f"{path}: {len(ins)} inputs / {len(outs)} outputs; expected 1 / 1")
-    return onnx_tensor_spec(ins[0]), onnx_tensor_spec(outs[0])
+    inp, out = single_input_output(path, sess.get_inputs(), sess.get_outputs())
+    return onnx_tensor_spec(inp), onnx_tensor_spec(out)
 
 
 def io_specs(path: str | Path, fmt: str) -> tuple[TensorSpec, TensorSpec]:

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_common import ROOT, SAMPLE_IMAGE, int8_artifact, machine, median, pick_bundle
+from bench_common import ROOT, add_model_args, int8_artifact, machine, median, pick_bundle
 
 from edge_runtime.common.fileio import write_json, write_text
 
@@ -57,11 +57,7 @@ def run_once(
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bundle")
-    ap.add_argument("--image", default=str(SAMPLE_IMAGE))
-    ap.add_argument(
-        "--artifact", help="default: the bundle's default artifact if int8, else its int8 TFLite"
-    )
+    add_model_args(ap)
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "edge" / "cold_start.json"))
     args = ap.parse_args()

@@ -22,7 +22,7 @@ from io import BytesIO
 from pathlib import Path
 
 from bench_cold_start import run_once
-from bench_common import ROOT, SAMPLE_IMAGE, int8_artifact, machine, median, pick_bundle
+from bench_common import ROOT, add_model_args, int8_artifact, machine, median, pick_bundle
 
 from edge_runtime.common.fileio import write_json, write_text
 
@@ -49,9 +49,7 @@ def _summary(samples: list[tuple[float, float]]) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--release", required=True, help="git revision of the earlier release")
-    ap.add_argument("--bundle")
-    ap.add_argument("--image", default=str(SAMPLE_IMAGE))
-    ap.add_argument("--artifact", help="default: the bundle's int8 TFLite")
+    add_model_args(ap)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "edge" / "cold_start_vs_release"))
     args = ap.parse_args()

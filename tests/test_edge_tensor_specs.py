@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 
 from edge_runtime.backends import open_backend
-from edge_runtime.backends.tensor_specs import onnx_tensor_spec, tflite_tensor_spec
+from edge_runtime.backends.tensor_specs import (
+    onnx_tensor_spec,
+    single_input_output,
+    tflite_tensor_spec,
+)
 from edge_runtime.errors import ModelError
 from edge_runtime.manifest import Quantization, load_manifest
 from export.artifact_info import io_specs
@@ -59,3 +63,9 @@ def test_exporter_and_backend_read_the_same_specs_from_each_artifact() -> None:
             assert (backend.model_input, backend.model_output) == exported, artifact.file
         finally:
             backend.close()
+
+
+def test_a_model_with_two_outputs_is_refused_by_name() -> None:
+    with pytest.raises(ModelError, match="m.tflite has 1 inputs and 2 outputs; an edgetk"):
+        single_input_output("m.tflite", ["x"], ["y", "z"])
+    assert single_input_output("m.onnx", ["x"], ["y"]) == ("x", "y")

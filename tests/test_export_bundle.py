@@ -17,16 +17,14 @@ from export import FORMATS, ExportConfig, GateConfig, export_bundle
 from export.artifact_info import tflite_io_specs
 from export.runners import predict_onnx, predict_tflite
 from tests.fixtures.artifact_structure import onnx_structure, tflite_tensor_dtypes
-from tests.test_export_support import LABELS, synthetic_images, train_tiny
+from tests.test_export_support import LABELS, synthetic_split, train_tiny
 
 ALL_KEYS = tuple(f.key for f in FORMATS)
 
 
 @pytest.fixture(scope="module")
 def data():
-    x_train, y_train = synthetic_images(800, seed=0)
-    x_test, y_test = synthetic_images(400, seed=1)
-    return x_train, y_train, x_test, y_test
+    return synthetic_split()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from edge_runtime.backends.base import Backend
-from edge_runtime.backends.tensor_specs import onnx_tensor_spec
+from edge_runtime.backends.tensor_specs import onnx_tensor_spec, single_input_output
 from edge_runtime.errors import BackendUnavailableError, ModelError
 from edge_runtime.manifest import Artifact
 
@@ -46,15 +46,12 @@ class OnnxBackend(Backend):
             raise ModelError(
                 f"{path} cannot be loaded by ONNX Runtime ({exc}); re-export it"
             ) from None
-        inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
-        if len(inputs) != 1 or len(outputs) != 1:
-            raise ModelError(
-                f"{path} has {len(inputs)} inputs and {len(outputs)} outputs; an edgetk classifier "
-                "has exactly one of each"
-            )
-        self._in_name, self._out_name = inputs[0].name, outputs[0].name
-        self.model_input = onnx_tensor_spec(inputs[0], artifact.input.quantization)
-        self.model_output = onnx_tensor_spec(outputs[0], artifact.output.quantization)
+        inp, out = single_input_output(
+            path, self._session.get_inputs(), self._session.get_outputs()
+        )
+        self._in_name, self._out_name = inp.name, out.name
+        self.model_input = onnx_tensor_spec(inp, artifact.input.quantization)
+        self.model_output = onnx_tensor_spec(out, artifact.output.quantization)
         self.batchable = self.model_input.shape[0] == -1
 
     @property

@@ -7,12 +7,15 @@ cannot disagree on shapes, dtypes or quantization.
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from collections.abc import Sequence
+from typing import Any, TypeVar, get_args
 
 import numpy as np
 
 from edge_runtime.errors import ModelError
 from edge_runtime.manifest import Quantization, TensorDType, TensorSpec
+
+T = TypeVar("T")
 
 SUPPORTED_DTYPES: tuple[str, ...] = get_args(TensorDType)
 
@@ -32,6 +35,16 @@ def _checked_dtype(dtype: str | None, name: str, fmt: str, raw: object) -> str:
             f"one of {', '.join(SUPPORTED_DTYPES)}: re-export the model"
         )
     return dtype
+
+
+def single_input_output(path: object, inputs: Sequence[T], outputs: Sequence[T]) -> tuple[T, T]:
+    """The one input and the one output of a model file; a clear error for anything else."""
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise ModelError(
+            f"{path} has {len(inputs)} inputs and {len(outputs)} outputs; an edgetk classifier "
+            "has exactly one of each"
+        )
+    return inputs[0], outputs[0]
 
 
 def tflite_tensor_spec(detail: dict[str, Any]) -> TensorSpec:
@@ -70,4 +83,10 @@ def onnx_tensor_spec(arg: Any, quantization: Quantization | None = None) -> Tens
     return TensorSpec(name=arg.name, shape=shape, dtype=dtype, quantization=quant)  # type: ignore[arg-type]
 
 
-__all__ = ["ONNX_DTYPES", "SUPPORTED_DTYPES", "onnx_tensor_spec", "tflite_tensor_spec"]
+__all__ = [
+    "ONNX_DTYPES",
+    "SUPPORTED_DTYPES",
+    "onnx_tensor_spec",
+    "single_input_output",
+    "tflite_tensor_spec",
+]

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from edge_runtime.backends.base import Backend
-from edge_runtime.backends.tensor_specs import tflite_tensor_spec
+from edge_runtime.backends.tensor_specs import single_input_output, tflite_tensor_spec
 from edge_runtime.common.versions import installed_version
 from edge_runtime.errors import BackendUnavailableError, ModelError
 from edge_runtime.manifest import Artifact
@@ -52,17 +52,13 @@ class TFLiteBackend(Backend):
             raise ModelError(
                 f"{path} cannot be loaded as a TFLite model ({exc}); re-export it"
             ) from None
-        inputs, outputs = self._interp.get_input_details(), self._interp.get_output_details()
-        if len(inputs) != 1 or len(outputs) != 1:
-            raise ModelError(
-                f"{path} has {len(inputs)} inputs and {len(outputs)} outputs; an edgetk classifier "
-                "has exactly one of each"
-            )
-        self._in, self._out = inputs[0]["index"], outputs[0]["index"]
-        self._base_shape = [int(d) for d in inputs[0]["shape"]]
+        inp, out = single_input_output(
+            path, self._interp.get_input_details(), self._interp.get_output_details()
+        )
+        self._in, self._out = inp["index"], out["index"]
+        self._base_shape = [int(d) for d in inp["shape"]]
         self._batch = self._base_shape[0]
-        self.model_input = tflite_tensor_spec(inputs[0])
-        self.model_output = tflite_tensor_spec(outputs[0])
+        self.model_input, self.model_output = tflite_tensor_spec(inp), tflite_tensor_spec(out)
         self.batchable = True  # until a resize proves otherwise
 
     @property
