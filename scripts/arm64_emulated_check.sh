@@ -132,7 +132,7 @@ check() {
   mkdir -p "$src/tests"
   cp -r "$REPO/edgetk" "$REPO/edge_runtime" "$REPO/pyproject.toml" "$REPO/README.md" "$REPO/scripts" "$src/"
   cp -r "$REPO/tests/fixtures" "$REPO/tests/conftest.py" "$REPO/tests/__init__.py" "$src/tests/"
-  cp "$REPO"/tests/test_edge_*.py "$src/tests/"
+  cp "$REPO"/tests/test_edge_*.py "$REPO"/tests/test_install_extras.py "$src/tests/"
   mount_all
   trap umount_all EXIT
   log "installing edgetk[$EXTRA] itself inside the root (its dependencies are already pinned)"
