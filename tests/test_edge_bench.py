@@ -46,6 +46,7 @@ ROW_KEYS = {
 STAT_KEYS = {"n", "mean", "std", "min", "p50", "p90", "p99", "max"}
 
 
+@pytest.mark.onnx
 def test_bench_record_schema_in_process(tmp_path: Path) -> None:
     cfg = BenchConfig(
         bundle=str(BUNDLE),
