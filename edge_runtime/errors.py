@@ -13,6 +13,10 @@ class ImageDecodeError(DataError):
     """Bytes or a file that are not a decodable image: not an image, truncated, or too large."""
 
 
+class ImageTooLargeError(ImageDecodeError):
+    """A picture over a pixel limit, refused from its header before decoding."""
+
+
 class CameraError(DataError):
     """A camera, video file or stream that cannot be opened or read."""
 
@@ -21,4 +25,11 @@ class BackendUnavailableError(ModelError):
     """No runtime for an artifact's format is installed (ai-edge-litert / tflite-runtime / onnxruntime)."""
 
 
-__all__ = ["BackendUnavailableError", "CameraError", "DataError", "ImageDecodeError", "ModelError"]
+__all__ = [
+    "BackendUnavailableError",
+    "CameraError",
+    "DataError",
+    "ImageDecodeError",
+    "ImageTooLargeError",
+    "ModelError",
+]

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from edge_runtime.common.configbase import JsonConfig
 from edge_runtime.common.errors import ConfigError, ModelError
 from edge_runtime.common.fileio import read_json, sha256_file, write_json
+from edge_runtime.integrity import check_inside_bundle
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -115,6 +116,13 @@ class Artifact(JsonConfig):
     # How the artifact was made (converter options, calibration method and image count, ...),
     # so it can be reproduced; informational, the runtime needs nothing from it.
     recipe: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        # The runtime opens bundle / file: a manifest must not point it outside the bundle.
+        try:
+            check_inside_bundle(self.file)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
 
 
 @dataclass(frozen=True)

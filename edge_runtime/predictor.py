@@ -11,6 +11,7 @@ import numpy as np
 
 from edge_runtime.backends import Backend, open_backend
 from edge_runtime.errors import ModelError
+from edge_runtime.integrity import verify_artifact_file
 from edge_runtime.manifest import Artifact, Manifest, load_manifest
 from edge_runtime.polarity import PolarityChoice, check_polarity_choice
 from edge_runtime.prediction import Prediction, top_indices
@@ -69,23 +70,26 @@ class Predictor:
         *,
         polarity: PolarityChoice = "auto",
         top_k: int = 5,
-        verify_hashes: bool = False,
+        verify_hashes: bool = True,
     ) -> Predictor:
         """Load ``artifact`` (file name or ``format:precision``; default: the manifest's default).
 
-        ``threads``: the runtime's CPU threads (None: the runtime's default). The model file is
-        checked against the manifest (tensor shapes, dtypes, quantization): a mismatch is a
-        ``ModelError`` naming every difference.
+        ``threads``: the runtime's CPU threads (None: the runtime's default). The model file's
+        sha256 must equal the manifest's (``IntegrityError`` otherwise; ``verify_hashes=False``
+        skips that with a warning), and the loaded model must match the manifest (tensor shapes,
+        dtypes, quantization): a mismatch is a ``ModelError`` naming every difference.
         """
         if threads is not None and threads < 1:
             raise ModelError(
                 f"threads={threads} must be at least 1 (or unset for the runtime default)"
             )
         bundle = Path(bundle_dir)
-        manifest = load_manifest(bundle, verify_hashes=verify_hashes)
+        manifest = load_manifest(bundle)
         if not manifest.artifacts:
             raise ModelError(f"bundle {bundle} lists no artifacts in its manifest")
         chosen = manifest.artifact(artifact)
+        # Only the artifact that runs is hashed: the others may be absent from a trimmed bundle.
+        verify_artifact_file(bundle / chosen.file, chosen.sha256, verify=verify_hashes)
         backend = open_backend(bundle / chosen.file, chosen, threads)
         backend.check(manifest.input)
         return cls(bundle, manifest, chosen, backend, polarity=polarity, top_k=top_k)

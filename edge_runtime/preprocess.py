@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from edge_runtime.errors import ImageDecodeError
+from edge_runtime.errors import ImageDecodeError, ImageTooLargeError
 from edge_runtime.manifest import InputSpec
 from edge_runtime.polarity import PolarityChoice, should_invert
 
@@ -30,18 +30,60 @@ _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 IMAGE_SUFFIXES: frozenset[str] = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
 )
+# The largest picture (width x height) ``edgetk predict`` decodes, and the trainer accepts in a
+# training folder: one limit, so nothing is trained on that the device would refuse.
+MAX_PIXELS = 50_000_000
 
 
-def decode_image_bytes(data: bytes, max_pixels: int | None = None) -> np.ndarray:
+# What the runtime decodes: the formats the docs promise, plus the Netpbm files of IMAGE_SUFFIXES.
+# Without ``formats=`` Pillow tries some 45 parsers (EPS hands the bytes to Ghostscript).
+IMAGE_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF", "PPM")
+_SHOWN_FORMATS = "PNG, JPEG, BMP, GIF, WebP, TIFF"
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# A PNG larger than its raw pixels (8 bytes each at most, 16-bit RGBA) plus this much metadata
+# (ICC profile, EXIF, text) is padding: thousands of empty chunks cost seconds of parsing.
+PNG_METADATA_SLACK = 512 * 1024
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` from a PNG's IHDR (fixed offsets by the PNG spec); None if not a PNG."""
+    if len(data) < 24 or not data.startswith(_PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def check_png_padding(data: bytes, where: str) -> None:
+    """Refuse a PNG whose byte size no picture of its dimensions needs, before Pillow parses it."""
+    size = png_size(data)
+    if size is None:
+        return
+    most = size[0] * size[1] * 8 + PNG_METADATA_SLACK
+    if len(data) > most:
+        raise ImageDecodeError(
+            f"{where} is a {size[0]}x{size[1]} PNG of {len(data)} bytes, more than such a picture "
+            f"can hold ({most}); re-save it without the extra chunks"
+        )
+
+
+def decode_image_bytes(
+    data: bytes,
+    max_pixels: int | None = None,
+    *,
+    formats: tuple[str, ...] = IMAGE_FORMATS,
+    target: tuple[int, int] | None = None,
+) -> np.ndarray:
     """Decode an encoded image to ``HxWx1`` (grey) or ``HxWx3`` (RGB) uint8.
 
-    Raises ``ImageDecodeError`` for bytes that are not an image, a truncated file, or a picture
-    with more than ``max_pixels`` pixels (checked from the header, before decoding: a
+    Raises ``ImageDecodeError`` for bytes that are not an image of ``formats``, a truncated file,
+    or a picture with more than ``max_pixels`` pixels (checked from the header, before decoding: a
     decompression bomb never gets decoded). ``None`` leaves only Pillow's own bomb guard.
+    ``target`` ``(width, height)``: a picture many times larger is decoded smaller (see
+    ``shrink_toward``), so memory follows what the model needs, not what the upload holds.
     """
     if not data:
         raise ImageDecodeError("empty input: expected the bytes of a PNG, JPEG or BMP image")
-    return _decode(io.BytesIO(data), "input", max_pixels)
+    check_png_padding(data, "input")
+    return _decode(io.BytesIO(data), "input", max_pixels, formats, target)
 
 
 def load_image(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
@@ -56,29 +98,74 @@ def load_image(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
     except OSError as exc:
         raise ImageDecodeError(f"{p} cannot be read: {exc.strerror or exc}") from None
     with fh:
-        return _decode(fh, str(p), max_pixels)
+        return _decode(fh, str(p), max_pixels, IMAGE_FORMATS, None)
 
 
-def _decode(fh: io.BufferedIOBase | io.BytesIO, where: str, max_pixels: int | None) -> np.ndarray:
+def open_image(
+    fh: io.BufferedIOBase | io.BytesIO, where: str, formats: tuple[str, ...] = IMAGE_FORMATS
+) -> Image.Image:
+    """``Image.open`` restricted to ``formats``: the header only, no pixels decoded yet."""
     try:
         with warnings.catch_warnings():
-            # We apply our own limit below; Pillow's warning would only be noise.
+            # Callers apply their own pixel limits; Pillow's warning would only be noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(fh)
-            w, h = img.size
-            if max_pixels is not None and w * h > max_pixels:
-                raise ImageDecodeError(
-                    f"{where} is {w}x{h} = {w * h} pixels, more than the limit of {max_pixels}; "
-                    "send a smaller image"
-                )
-            img.load()
-            img = ImageOps.exif_transpose(img)
-    except ImageDecodeError:
-        raise
+            return Image.open(fh, formats=list(formats))
     except UnidentifiedImageError:
-        raise ImageDecodeError(
-            f"{where} is not an image Pillow can read (expected PNG, JPEG, BMP, ...)"
-        ) from None
+        shown = _SHOWN_FORMATS + (", PPM" if "PPM" in formats else "")
+        raise ImageDecodeError(f"{where} is not an image of a supported format ({shown})") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"{where} is too large to decode safely: {exc}") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageDecodeError(f"{where} is corrupt or truncated ({exc})") from None
+
+
+def shrink_toward(img: Image.Image, target: tuple[int, int]) -> Image.Image:
+    """Decode ``img`` no larger than needed for a ``target`` (width, height) model input.
+
+    JPEG decodes at 1/2, 1/4 or 1/8 scale (``draft``: the full picture never exists in memory);
+    other formats decode in full and are box-reduced by a whole factor at once. Both stop at four
+    times the target's size, so the resize to the model's input that follows sees the same
+    picture it would have seen from the full one, give or take rounding.
+    """
+    want = (target[0] * 4, target[1] * 4)
+    if img.format == "JPEG" and img.mode in ("L", "RGB", "CMYK"):
+        img.draft(img.mode, want)
+    img.load()
+    factor = min(img.width // want[0], img.height // want[1])
+    if factor >= 2:
+        img = img.reduce(factor)
+    return img
+
+
+def _decode(
+    fh: io.BufferedIOBase | io.BytesIO,
+    where: str,
+    max_pixels: int | None,
+    formats: tuple[str, ...],
+    target: tuple[int, int] | None,
+) -> np.ndarray:
+    img = open_image(fh, where, formats)
+    w, h = img.size
+    if max_pixels is not None and w * h > max_pixels:
+        raise ImageTooLargeError(
+            f"{where} is {w}x{h} = {w * h} pixels, more than the limit of {max_pixels}; "
+            "send a smaller image"
+        )
+    return decode_opened(img, where, target)
+
+
+def decode_opened(
+    img: Image.Image, where: str, target: tuple[int, int] | None = None
+) -> np.ndarray:
+    """Decode an ``open_image`` result (its size already checked) to ``HxWx1`` / ``HxWx3`` uint8."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            if target is not None:
+                img = shrink_toward(img, target)
+            else:
+                img.load()
+            img = ImageOps.exif_transpose(img)
     except Image.DecompressionBombError as exc:
         raise ImageDecodeError(f"{where} is too large to decode safely: {exc}") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -264,14 +351,21 @@ def prepare_with_polarity(
 
 
 __all__ = [
+    "IMAGE_FORMATS",
     "IMAGE_SUFFIXES",
+    "MAX_PIXELS",
+    "check_png_padding",
     "decode_image_bytes",
+    "decode_opened",
     "fit",
     "load_image",
+    "open_image",
+    "png_size",
     "pixel_values",
     "prepare",
     "prepare_pixels",
     "prepare_with_polarity",
+    "shrink_toward",
     "to_grey",
     "to_rgb",
 ]

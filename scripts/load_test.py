@@ -451,23 +451,11 @@ def machine() -> dict[str, Any]:
 
 
 def versions() -> dict[str, str]:
-    from importlib import metadata
+    from edge_runtime.common.versions import installed_versions
 
-    out = {}
-    for dist in (
-        "edgetk",
-        "fastapi",
-        "uvicorn",
-        "starlette",
-        "ai-edge-litert",
-        "onnxruntime",
-        "numpy",
-    ):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
+    return installed_versions(
+        ("edgetk", "fastapi", "uvicorn", "starlette", "ai-edge-litert", "onnxruntime", "numpy")
+    )
 
 
 def markdown(result: dict[str, Any]) -> str:

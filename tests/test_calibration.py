@@ -50,7 +50,7 @@ def test_sampling_size_out_of_range(size: int) -> None:
 def test_config_validation_names_value() -> None:
     with pytest.raises(ConfigError, match=r"calibration size=0 is out of range"):
         CalibrationConfig(size=0)
-    assert CalibrationConfig.from_dict(CalibrationConfig.thorough().to_dict()).size == 1000
+    assert CalibrationConfig.from_dict(CalibrationConfig(size=1000).to_dict()).size == 1000
 
 
 def _set(size: int = 40, seed: int = 1) -> CalibrationSet:

@@ -17,22 +17,18 @@ from edge_runtime.bench import (
     run_bench,
 )
 from edge_runtime.common.errors import ConfigError, DataError
-from edge_runtime.stats import LatencyStats, percentile
+from edge_runtime.stats import LatencyStats
 from edgetk.cli import main
 from tests.fixtures.edge_helpers import BUNDLE, IMAGES, copy_bundle
 
 
-def test_percentile_matches_hand_computation_and_numpy() -> None:
-    values = [10.0, 20.0, 30.0, 40.0]
-    assert percentile(values, 50) == 25.0  # rank 1.5: halfway between 20 and 30
-    assert percentile(values, 90) == pytest.approx(37.0)  # rank 2.7
-    assert percentile(values, 0) == 10.0 and percentile(values, 100) == 40.0
-    rng = np.random.default_rng(3)
-    sample = list(rng.exponential(2.0, 101))
-    for q in (1, 50, 90, 99):
-        assert percentile(sample, q) == pytest.approx(float(np.percentile(sample, q)))
-    with pytest.raises(ValueError, match="empty"):
-        percentile([], 50)
+def test_latency_percentiles_match_hand_computation() -> None:
+    s = LatencyStats.from_ms([10.0, 20.0, 30.0, 40.0])
+    assert s.p50 == 25.0  # rank 1.5: halfway between 20 and 30
+    assert s.p90 == pytest.approx(37.0)  # rank 2.7
+    assert s.min == 10.0 and s.max == 40.0
+    with pytest.raises(ValueError, match="no latency samples"):
+        LatencyStats.from_ms([])
 
 
 def test_latency_stats_from_ns() -> None:
@@ -50,6 +46,7 @@ ROW_KEYS = {
 STAT_KEYS = {"n", "mean", "std", "min", "p50", "p90", "p99", "max"}
 
 
+@pytest.mark.onnx
 def test_bench_record_schema_in_process(tmp_path: Path) -> None:
     cfg = BenchConfig(
         bundle=str(BUNDLE),
@@ -87,7 +84,7 @@ def test_failing_artifact_is_an_error_row_not_a_crash(space_dir: Path, capsys) -
     out = space_dir / "result one.json"
     rc = main(
         ["bench", str(bundle), "--threads", "1", "--runs", "10", "--warmup", "1", "--out", str(out),
-         "--artifacts", "tflite:int8,model_fp32.tflite"]
+         "--artifacts", "tflite:int8,model_fp32.tflite", "--no-verify"]
     )  # fmt: skip
     assert rc == 0
     record = json.loads(out.read_text())
@@ -131,3 +128,45 @@ def test_bench_config_validation() -> None:
     with pytest.raises(ConfigError, match="threads"):
         BenchConfig(bundle="x", threads=(0,))
     assert main(["bench", str(BUNDLE), "--threads", "1,x"]) == 2
+
+
+def test_data_without_images_fails_before_measuring(space_dir: Path, capsys) -> None:
+    empty = space_dir / "empty data"
+    empty.mkdir()
+    rc = main(["bench", str(BUNDLE), "--threads", "1", "--runs", "5", "--data", str(empty)])
+    err = capsys.readouterr().err
+    assert rc == 1, err
+    assert str(empty) in err and "no image files" in err
+    assert "x1: " not in err  # refused before any row was measured
+
+
+def test_data_that_is_not_labelled_fails_before_measuring(space_dir: Path, capsys) -> None:
+    flat = space_dir / "flat"
+    flat.mkdir()
+    (flat / "one.png").write_bytes((IMAGES / "box").glob("*.png").__next__().read_bytes())
+    rc = main(["bench", str(BUNDLE), "--threads", "1", "--runs", "5", "--data", str(flat)])
+    err = capsys.readouterr().err
+    assert rc == 1 and "is not a labelled folder" in err, err
+
+
+def test_every_row_failing_exits_1(space_dir: Path, capsys) -> None:
+    bundle = copy_bundle(space_dir)
+    (bundle / "model_fp32.tflite").write_bytes(b"broken" * 50)
+    rc = main(
+        ["bench", str(bundle), "--threads", "1", "--runs", "5", "--warmup", "1", "--no-verify",
+         "--artifacts", "model_fp32.tflite"]
+    )  # fmt: skip
+    assert rc == 1
+    assert "every measurement failed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("stdout", "shown"),
+    [("", "nothing"), ("half a row {", "half a row {"), ('{"status": "ok"}\n[1, 2]', "[1, 2]")],
+)
+def test_a_workers_bad_output_becomes_an_error_row(stdout: str, shown: str) -> None:
+    from edge_runtime.bench.run import _parse_worker_row
+
+    row = _parse_worker_row(stdout, "some warning\nlast words")
+    assert row["status"] == "error"
+    assert repr(shown) in row["error"] and "last words" in row["error"]

@@ -8,16 +8,19 @@ import pytest
 from edge_runtime.common.errors import EXIT_PARITY_GATE, ParityGateError
 from edge_runtime.manifest import load_manifest
 from export import ExportConfig, GateConfig, RecoveryConfig, check_parity, export_bundle
-from export.artifact_info import tflite_tensor_dtypes
 from export.runners import predict_tflite
-from tests.test_export_support import LABELS, make_hard_to_quantize, synthetic_images, train_tiny
+from tests.fixtures.artifact_structure import tflite_tensor_dtypes
+from tests.test_export_support import (
+    LABELS,
+    make_hard_to_quantize,
+    synthetic_split,
+    train_tiny,
+)
 
 
 @pytest.fixture(scope="module")
 def data():
-    x_train, y_train = synthetic_images(800, seed=0)
-    x_test, y_test = synthetic_images(400, seed=1)
-    return x_train, y_train, x_test, y_test
+    return synthetic_split()
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,13 @@ from tests.test_serve_support import LABELS, TINY_BUNDLE, bar_png, bomb_png
 
 PNG = bar_png("horizontal")
 RAW = {"Content-Type": "image/png"}
+LOCAL = "http://127.0.0.1"  # the service serves loopback Host names only, by default
 
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
     config = ServeConfig(bundle=TINY_BUNDLE, max_files=3, max_body_mb=0.25, max_pixels=200_000)
-    with TestClient(create_app(config)) as c:
+    with TestClient(create_app(config), base_url=LOCAL) as c:
         yield c
 
 
@@ -95,7 +96,9 @@ def test_health_is_ready(client: TestClient) -> None:
     r = client.get("/v1/health")
     assert r.status_code == 200
     body = HealthResponse.model_validate(r.json())
-    assert body.ready and body.live and body.status == "ok" and body.model == "model_int8.tflite"
+    assert body.ready and body.live and body.status == "ok"
+    # Open even with an API key: it says nothing about what is served or how busy it is.
+    assert set(r.json()) == {"status", "live", "ready"}
 
 
 def test_metadata_comes_from_the_manifest(client: TestClient) -> None:
@@ -108,6 +111,7 @@ def test_metadata_comes_from_the_manifest(client: TestClient) -> None:
     assert meta.service["limits"]["max_files"] == 3
     assert meta.service["api_key_required"] is False
     assert "path" not in meta.source_model
+    assert "platform" not in meta.versions  # the exporting machine's kernel string
 
 
 def test_openapi_documents_the_api(client: TestClient) -> None:
@@ -115,7 +119,9 @@ def test_openapi_documents_the_api(client: TestClient) -> None:
     assert {"/v1/predict", "/v1/health", "/v1/metadata", "/metrics"} <= set(doc["paths"])
     body = doc["paths"]["/v1/predict"]["post"]["requestBody"]["content"]
     assert "multipart/form-data" in body and "image/png" in body
-    assert client.get("/docs").status_code == 200
+    # No interactive docs page: it would load its scripts from the internet (offline devices).
+    r = client.get("/docs")
+    assert r.status_code == 404 and r.headers["content-type"] == "application/json"
 
 
 # -- bad input, each followed by a good request ---------------------------------------------------
@@ -187,12 +193,12 @@ def test_undocumented_decoder_failure_is_400_not_500(
 ) -> None:
     import struct
 
-    import edge_runtime.server.routes as routes
+    import edge_runtime.server.decode as decode
 
-    def explode(data: bytes, max_pixels: int | None = None) -> None:
+    def explode(*args: object) -> None:
         raise struct.error("unpack requires a buffer of 4 bytes")
 
-    monkeypatch.setattr(routes, "decode_image_bytes", explode)
+    monkeypatch.setattr(decode, "decode_opened", explode)
     r = client.post("/v1/predict", content=PNG, headers=RAW)
     assert_error(r, 400, "invalid_image", "cannot be decoded (error)")
     monkeypatch.undo()
@@ -231,7 +237,7 @@ def test_unknown_route_and_wrong_method_are_json(client: TestClient) -> None:
 # -- API key --------------------------------------------------------------------------------------
 def test_api_key_is_enforced_except_on_health() -> None:
     config = ServeConfig(bundle=TINY_BUNDLE, api_key="s3cret-key")
-    with TestClient(create_app(config)) as c:
+    with TestClient(create_app(config), base_url=LOCAL) as c:
         assert_error(
             c.post("/v1/predict", content=PNG, headers=RAW), 401, "unauthorized", "X-API-Key"
         )
@@ -263,7 +269,7 @@ def sample(text: str, name: str, **labels: str) -> float:
 
 
 def test_metrics_count_what_happened() -> None:
-    with TestClient(create_app(ServeConfig(bundle=TINY_BUNDLE))) as c:
+    with TestClient(create_app(ServeConfig(bundle=TINY_BUNDLE)), base_url=LOCAL) as c:
         for _ in range(3):
             assert c.post("/v1/predict", content=PNG, headers=RAW).status_code == 200
         files = [("file", (f"{i}.png", PNG, "image/png")) for i in range(2)]
@@ -286,7 +292,7 @@ def test_metrics_count_what_happened() -> None:
     assert sample(text, "edgetk_inference_duration_seconds_count") == 4
     # The /metrics request itself is in flight while it renders.
     assert sample(text, "edgetk_http_requests_in_flight") == 1
-    assert 'edgetk_model_info{name="tiny-patterns",artifact="model_int8.tflite"' in text
+    assert 'edgetk_model_info{artifact="model_int8.tflite",name="tiny-patterns"' in text
 
 
 # -- worker pool ------------------------------------------------------------------------------------
@@ -313,19 +319,22 @@ def test_pool_refuses_with_503_when_saturated_and_recovers() -> None:
         pool.close()
     assert done == [True, True]
     assert tail == "503:1"
-    assert pool.metrics.rejected.value() == 1
+    assert pool.metrics.value("edgetk_inference_rejected_total") == 1
 
 
 def test_waiting_requests_are_batched_and_each_gets_its_own_answer() -> None:
-    from edge_runtime.preprocess import decode_image_bytes
+    from edge_runtime.server.decode import DecodeLimits, decode_uploads
     from edge_runtime.server.pool import PredictJob
+    from edge_runtime.server.uploads import Upload
 
     pool = InferencePool.from_config(ServeConfig(bundle=TINY_BUNDLE, workers=1), ServiceMetrics())
     release = threading.Event()
     h, v = bar_png("horizontal"), bar_png("vertical")
 
     def job(items: list[bytes], top_k: int = 2) -> PredictJob:
-        return PredictJob(items, lambda b: decode_image_bytes(b), top_k, "auto")
+        limits = DecodeLimits(10**6, 10**4, 10**7, (28, 28))
+        uploads = [Upload(None, b) for b in items]
+        return PredictJob(uploads, lambda us: decode_uploads(us, limits), top_k, "auto")
 
     async def scenario() -> list:
         blocker = asyncio.ensure_future(pool.run(lambda p: release.wait(10)))
@@ -348,7 +357,7 @@ def test_waiting_requests_are_batched_and_each_gets_its_own_answer() -> None:
     # One model call for the four good images that share top_k=2, another for top_k=3.
     assert first.value.batch_images == second.value.batch_images == last.value.batch_images == 4
     assert other_k.value.batch_images == 1 and len(other_k.value.predictions[0].top_k) == 3
-    assert pool.metrics.batch_images.count() == 2
+    assert pool.metrics.value("edgetk_inference_batch_images_count") == 2
     assert pool.pending == 0
 
 
@@ -357,7 +366,7 @@ def test_saturated_service_answers_503_json() -> None:
     pool = InferencePool.from_config(config, ServiceMetrics())
     release = threading.Event()
     try:
-        with TestClient(create_app(config, pool=pool)) as c:
+        with TestClient(create_app(config, pool=pool), base_url=LOCAL) as c:
             holder = threading.Thread(
                 target=lambda: asyncio.run(pool.run(lambda p: release.wait(10)))
             )

@@ -44,13 +44,14 @@ def good(url: str) -> None:
 
 def test_listens_on_loopback_by_default(server: LiveServer) -> None:
     assert server.url.startswith("http://127.0.0.1:")
-    assert "docs: " in server.text()
+    assert "API: " in server.text()
 
 
 def test_endpoints_over_http(server: LiveServer) -> None:
     health = httpx.get(f"{server.url}/v1/health").json()
-    assert health["ready"] is True and health["workers"] == 2
+    assert health["ready"] is True
     meta = httpx.get(f"{server.url}/v1/metadata").json()
+    assert meta["service"]["workers"] == 2
     assert tuple(meta["labels"]) == LABELS and meta["artifact"]["file"] == "model_int8.tflite"
     files = [("file", (f"{k}.png", bar_png(k), "image/png")) for k in ("vertical", "horizontal")]
     r = httpx.post(f"{server.url}/v1/predict", files=files, params={"top_k": 3})
@@ -103,7 +104,7 @@ def test_huge_declared_body_is_refused_before_it_is_sent(server: LiveServer) -> 
     host, port = server.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.sendall(
-            b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+            b"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
             b"Content-Length: 50000000000\r\n\r\n"
         )
         head = _read_response(sock)  # answered without a single body byte sent
@@ -118,7 +119,7 @@ def test_endless_chunked_body_is_cut_off_at_the_limit(server: LiveServer) -> Non
     sent = 0
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.sendall(
-            b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+            b"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n"
         )
         try:
@@ -143,7 +144,7 @@ def test_client_that_disconnects_mid_upload_is_not_a_server_error(server: LiveSe
     for content_type in (b"image/png", b"multipart/form-data; boundary=XX"):
         with socket.create_connection((host, int(port)), timeout=10) as sock:
             sock.sendall(
-                b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: " + content_type
+                b"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " + content_type
                 + b"\r\nContent-Length: 100000\r\n\r\n" + b"\0" * 1000
             )  # fmt: skip
     good(server.url)

@@ -25,6 +25,7 @@ class BenchConfig(JsonConfig):
     isolate: bool = True
     label: str = ""  # free text stored with the results, e.g. "emulated (qemu-user)"
     timeout_s: float = 900.0  # per isolated measurement
+    verify: bool = True  # check each artifact's sha256 against the manifest before measuring
 
     def validate(self) -> None:
         if not self.threads or min(self.threads) < 1:

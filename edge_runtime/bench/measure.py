@@ -90,6 +90,7 @@ def measure(
     batch: int,
     data: str | None = None,
     data_limit: int | None = None,
+    verify: bool = True,
 ) -> dict[str, Any]:
     """Load, first inference, latency distribution, throughput, memory and accuracy of one artifact.
 
@@ -98,7 +99,7 @@ def measure(
     quantized input, so their ratio is the runtime's own per-image overhead.
     """
     t0 = time.perf_counter_ns()
-    predictor = Predictor.from_bundle(bundle, artifact, threads)
+    predictor = Predictor.from_bundle(bundle, artifact, threads, verify_hashes=verify)
     load_ms = (time.perf_counter_ns() - t0) / 1e6
     a = predictor.artifact
     path = Path(bundle) / a.file

@@ -15,8 +15,11 @@ from typing import Any
 from edge_runtime.bench.config import BenchConfig
 from edge_runtime.bench.device import device_info, runtime_versions
 from edge_runtime.bench.measure import measure
+from edge_runtime.common.errors import DataError
 from edge_runtime.common.fileio import sha256_file
-from edge_runtime.manifest import load_manifest
+from edge_runtime.inputs import collect_inputs
+from edge_runtime.integrity import verify_artifact_file
+from edge_runtime.manifest import Manifest, load_manifest
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +61,40 @@ def _measure_isolated(kwargs: dict[str, Any], timeout_s: float) -> dict[str, Any
         )
         tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
         return {"status": "error", "error": f"measuring process {why}: {tail}"}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return _parse_worker_row(proc.stdout, proc.stderr)
+
+
+def _parse_worker_row(stdout: str, stderr: str) -> dict[str, Any]:
+    """The worker's row from its last stdout line; anything else is an error row, not a crash.
+
+    A runtime that prints to stdout after the row, or a worker killed mid-write, must cost one
+    row, not the whole benchmark.
+    """
+    lines = stdout.strip().splitlines()
+    last = lines[-1] if lines else ""
+    try:
+        row = json.loads(last)
+    except ValueError:
+        row = None
+    if not isinstance(row, dict) or "status" not in row:
+        shown = last[:200] if last else "nothing"
+        tail = " | ".join(stderr.strip().splitlines()[-2:])
+        return {
+            "status": "error",
+            "error": f"measuring process printed {shown!r} instead of a result row"
+            + (f" ({tail})" if tail else ""),
+        }
+    return row
+
+
+def _check_data(data: str, manifest: Manifest) -> None:
+    """``--data`` must be a labelled folder with images: otherwise every row would fail alike."""
+    items, labelled = collect_inputs([data], manifest.labels)
+    if not labelled or not items:
+        raise DataError(
+            f"--data {data} is not a labelled folder with images (one subfolder per class, named "
+            f"after the labels {list(manifest.labels)}); pass such a folder or leave --data out"
+        )
 
 
 def run_bench(
@@ -72,6 +108,11 @@ def run_bench(
         if config.artifacts
         else list(manifest.artifacts)
     )
+    # Refuse before measuring: these would otherwise fail every row alike and still exit 0.
+    for art in chosen:
+        verify_artifact_file(bundle / art.file, art.sha256, verify=config.verify)
+    if config.data:
+        _check_data(config.data, manifest)
     rows = []
     for art in chosen:
         for threads in config.threads:
@@ -84,6 +125,7 @@ def run_bench(
                 "batch": config.batch,
                 "data": config.data,
                 "data_limit": config.data_limit,
+                "verify": config.verify,
             }
             log.debug("measuring %s with %d thread(s)", art.file, threads)
             if config.isolate:

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import click
 
-from edge_runtime.polarity import POLARITY_CHOICES
+from edge_runtime.cli_options import (
+    artifact_option,
+    log_level_option,
+    polarity_option,
+    threads_option,
+)
 from edge_runtime.server.auth import API_KEY_ENV
 from edge_runtime.server.settings import ServeConfig
 
@@ -23,17 +28,8 @@ from edge_runtime.server.settings import ServeConfig
 @click.option(
     "--port", default=8000, show_default=True, type=int, help="TCP port; 0 picks a free one."
 )
-@click.option(
-    "--artifact",
-    default=None,
-    help="Artifact file name or format:precision (default: the manifest's default).",
-)
-@click.option(
-    "--threads",
-    default=None,
-    type=int,
-    help="Runtime CPU threads per worker (default: the runtime's).",
-)
+@artifact_option("Artifact file name or format:precision (default: the manifest's default).")
+@threads_option("Runtime CPU threads per worker (default: the runtime's).")
 @click.option(
     "--workers",
     default=1,
@@ -66,32 +62,70 @@ from edge_runtime.server.settings import ServeConfig
     "--max-body-mb", default=10.0, show_default=True, type=float, help="Largest request body."
 )
 @click.option(
+    "--max-buffered-mb",
+    default=64.0,
+    show_default=True,
+    type=float,
+    help="Request bodies held at once, all requests together; beyond it, 503.",
+)
+@click.option(
     "--max-files", default=16, show_default=True, type=int, help="Most images in one request."
 )
 @click.option(
     "--max-pixels",
-    default=25_000_000,
+    default=16_000_000,
     show_default=True,
     type=int,
     help="Largest image, in pixels (checked from the header, before decoding).",
 )
 @click.option(
+    "--max-request-pixels",
+    default=32_000_000,
+    show_default=True,
+    type=int,
+    help="Most pixels of all images in one request together.",
+)
+@click.option(
     "--max-side", default=12_000, show_default=True, type=int, help="Longest image side, in pixels."
 )
+@click.option(
+    "--max-connections",
+    default=1000,
+    show_default=True,
+    type=int,
+    help="Open connections and requests at once; beyond it, 503.",
+)
+@click.option(
+    "--max-header-kb",
+    default=16,
+    show_default=True,
+    type=int,
+    help="Largest request head (request line + headers); beyond it, 431.",
+)
+@click.option(
+    "--request-timeout",
+    "request_timeout_s",
+    default=20.0,
+    show_default=True,
+    type=float,
+    help="Seconds a client has to send a whole request; slower or idle connections are closed.",
+)
+@click.option(
+    "--allowed-hosts",
+    default="",
+    help="Comma-separated Host header values to serve (default: the loopback names when bound "
+    "to loopback, any otherwise).",
+)
+@click.option(
+    "--verify/--no-verify",
+    default=True,
+    show_default=True,
+    help="Check the artifact's sha256 against the manifest before serving it; --no-verify "
+    "serves a changed file anyway, with a warning.",
+)
 @click.option("--top-k", default=5, show_default=True, type=int, help="Default labels per image.")
-@click.option(
-    "--polarity",
-    type=click.Choice(POLARITY_CHOICES),
-    default="auto",
-    show_default=True,
-    help="Default polarity handling (per request: ?polarity=).",
-)
-@click.option(
-    "--log-level",
-    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
-    default="info",
-    show_default=True,
-)
+@polarity_option("Default polarity handling (per request: ?polarity=).")
+@log_level_option()
 @click.option(
     "--access-log/--no-access-log",
     default=True,
@@ -99,8 +133,10 @@ from edge_runtime.server.settings import ServeConfig
     help="Log one line per request.",
 )
 def serve(bundle: Path, host: str, port: int, artifact: str | None, threads: int | None,
-          workers: int, queue_size: int, max_batch: int, api_key: str | None, max_body_mb: float, max_files: int,
-          max_pixels: int, max_side: int, top_k: int, polarity: str, log_level: str,
+          workers: int, queue_size: int, max_batch: int, api_key: str | None, max_body_mb: float,
+          max_buffered_mb: float, max_files: int, max_pixels: int, max_request_pixels: int,
+          max_side: int, max_connections: int, max_header_kb: int, request_timeout_s: float,
+          allowed_hosts: str, verify: bool, top_k: int, polarity: str, log_level: str,
           access_log: bool) -> None:  # fmt: skip
     """Serve BUNDLE (a folder from `edgetk export`) over REST until Ctrl-C / SIGTERM."""
     from edge_runtime.server.runner import serve as run_service
@@ -108,8 +144,12 @@ def serve(bundle: Path, host: str, port: int, artifact: str | None, threads: int
     config = ServeConfig(
         bundle=bundle, host=host, port=port, artifact=artifact, threads=threads, workers=workers,
         queue_size=queue_size, max_batch=max_batch, api_key=api_key or None, max_body_mb=max_body_mb,
-        max_files=max_files, max_pixels=max_pixels, max_side=max_side, top_k=top_k,
-        polarity=polarity, log_level=log_level, access_log=access_log,  # type: ignore[arg-type]
+        max_buffered_mb=max_buffered_mb, max_files=max_files, max_pixels=max_pixels,
+        max_request_pixels=max_request_pixels, max_side=max_side, max_connections=max_connections,
+        max_header_kb=max_header_kb, request_timeout_s=request_timeout_s,
+        allowed_hosts=tuple(h.strip() for h in allowed_hosts.split(",") if h.strip()),
+        verify=verify, top_k=top_k, polarity=polarity, log_level=log_level,
+        access_log=access_log,  # type: ignore[arg-type]
     )  # fmt: skip
     stopped_by = run_service(config, announce=lambda line: click.echo(line, nl=True))
     why = signal.Signals(stopped_by).name if stopped_by else "shutdown"

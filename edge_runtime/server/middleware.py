@@ -1,12 +1,20 @@
-"""Pure ASGI middleware: the request body size limit and per-request metrics.
+"""Pure ASGI middleware: the request body limits and per-request metrics.
 
 The size limit is enforced while the body streams in, so an oversized upload is refused after at
 most ``limit`` bytes have been read: a declared ``Content-Length`` over the limit is refused before
 a single body byte is read, and a chunked body is cut off the moment it passes the limit.
+
+The buffered budget bounds the bodies of all requests together: each byte received counts until
+its request has been answered (an upload is held while it waits for and goes through a worker).
+A request whose next chunk would pass the budget waits for room, without reading: uvicorn's flow
+control then holds its connection at one small buffer, and the request deadline
+(``protocol.py``) ends the wait of a client that never finishes. Memory grows with the budget,
+not with connections x ``limit``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Collection
 from typing import Any
@@ -29,12 +37,42 @@ def _too_large(limit: int) -> ApiError:
     )
 
 
-class BodyLimitMiddleware:
-    """Refuse request bodies over ``limit`` bytes with 413, without buffering them."""
+class BodyBudget:
+    """Bytes of request bodies held by the whole service (event loop only: no lock needed)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+        self._waiters: list[asyncio.Future[None]] = []
+
+    async def take(self, n: int) -> None:
+        """Count ``n`` more bytes, first waiting until they fit under the limit."""
+        while self.held + n > self.limit:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+        self.held += n
+
+    def give_back(self, n: int) -> None:
+        self.held -= n
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over ``limit`` bytes with 413 without buffering them; hold reads
+    while all bodies together would pass ``budget``."""
+
+    def __init__(self, app: ASGIApp, limit: int, budget: BodyBudget | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.budget = budget
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,20 +87,31 @@ class BodyLimitMiddleware:
             return
         seen = 0
         started = False
+        budget = self.budget
+        body_pending = bool(declared) or _chunked(scope)
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, body_pending
             message = await receive()
             if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
+                n = len(message.get("body", b""))
+                if seen + n > self.limit:
                     raise _too_large(self.limit)
+                if budget is not None:
+                    await budget.take(n)
+                seen += n
+                body_pending = body_pending and message.get("more_body", False)
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                if body_pending and message["status"] >= 400:
+                    # Refused before its body was read (401, 415, ...): close the connection
+                    # rather than let the server read and discard the rest, however large.
+                    headers = [h for h in message.get("headers", ()) if h[0] != b"connection"]
+                    message = {**message, "headers": [*headers, (b"connection", b"close")]}
             await send(message)
 
         try:
@@ -75,6 +124,16 @@ class BodyLimitMiddleware:
             await error_response(err.status, err.code, err.message, err.headers)(
                 scope, receive, send
             )
+        finally:
+            if budget is not None:
+                budget.give_back(seen)
+
+
+def _chunked(scope: Scope) -> bool:
+    return any(
+        name == b"transfer-encoding" and b"chunked" in value.lower()
+        for name, value in scope.get("headers", ())
+    )
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -127,8 +186,10 @@ class MetricsMiddleware:
             self.metrics.in_flight.dec()
             route = self._route(scope)
             method = scope["method"] if scope["method"] in _METHODS else "other"
-            self.metrics.requests.inc(method=method, route=route, status=str(status))
-            self.metrics.request_seconds.observe((time.perf_counter_ns() - t0) / 1e9, route=route)
+            self.metrics.requests.labels(method=method, route=route, status=str(status)).inc()
+            self.metrics.request_seconds.labels(route=route).observe(
+                (time.perf_counter_ns() - t0) / 1e9
+            )
 
     def _route(self, scope: Scope) -> str:
         route: Any = scope.get("route")
@@ -140,4 +201,4 @@ class MetricsMiddleware:
         return raw if raw in self.known_paths() else "unmatched"
 
 
-__all__ = ["BodyLimitMiddleware", "MetricsMiddleware"]
+__all__ = ["BodyBudget", "BodyLimitMiddleware", "MetricsMiddleware"]

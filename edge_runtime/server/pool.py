@@ -23,10 +23,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from edge_runtime.common.errors import ConfigError
 from edge_runtime.predictor import Predictor
+from edge_runtime.server.decode import Decoded
 from edge_runtime.server.errors import ApiError
 from edge_runtime.server.metrics import ServiceMetrics
 from edge_runtime.server.settings import ServeConfig
@@ -45,10 +44,11 @@ class Timed:
 
 @dataclass(frozen=True)
 class PredictJob:
-    """Images of one request: ``decode(item)`` turns each item into a uint8 picture in a worker."""
+    """Images of one request: ``decode(items)`` turns them into ``Decoded`` pictures in a worker
+    (all or nothing: one bad upload refuses the request)."""
 
     items: Sequence[Any]
-    decode: Callable[[Any], np.ndarray]
+    decode: Callable[[Sequence[Any]], list[Decoded]]
     top_k: int
     polarity: str
 
@@ -56,6 +56,7 @@ class PredictJob:
 @dataclass(frozen=True)
 class PredictResult:
     predictions: list[Any]
+    sizes: list[tuple[int, int]]  # (width, height) of each upload as sent
     decode_ms: float
     model_ms: float  # the whole batch's preprocessing + model call
     batch_images: int  # images in the model call this request shared
@@ -133,6 +134,7 @@ class InferencePool:
                 threads=config.threads,
                 polarity=config.polarity,
                 top_k=config.top_k,
+                verify_hashes=config.verify,
             )
             for _ in range(config.workers)
         ]
@@ -255,21 +257,21 @@ class InferencePool:
         self, predictor: Predictor, batch: list[_Item], started: int
     ) -> list[_Outcome]:
         outcomes: list[_Outcome] = []
-        ready: dict[tuple[int, str], list[tuple[_Item, list[np.ndarray], float]]] = {}
+        ready: dict[tuple[int, str], list[tuple[_Item, list[Decoded], float]]] = {}
         for item in batch:
             job = item.job
             if job is None:  # never: _take batches predict jobs only
                 continue
             t0 = time.perf_counter_ns()
             try:
-                images = [job.decode(x) for x in job.items]
+                decoded = job.decode(job.items)
             except BaseException as exc:  # a bad upload fails its own request only
                 outcomes.append((item, exc))
                 continue
             decode_ms = (time.perf_counter_ns() - t0) / 1e6
-            ready.setdefault((job.top_k, job.polarity), []).append((item, images, decode_ms))
+            ready.setdefault((job.top_k, job.polarity), []).append((item, decoded, decode_ms))
         for (top_k, polarity), members in ready.items():
-            images = [im for _, ims, _ in members for im in ims]
+            images = [d.image for _, ds, _ in members for d in ds]
             t0 = time.perf_counter_ns()
             try:
                 preds = predictor.predict(images, top_k=top_k, polarity=polarity)  # type: ignore[arg-type]
@@ -279,21 +281,51 @@ class InferencePool:
             model_ms = (time.perf_counter_ns() - t0) / 1e6
             self.metrics.batch_images.observe(len(images))
             at = 0
-            for item, ims, decode_ms in members:
-                result = PredictResult(preds[at : at + len(ims)], decode_ms, model_ms, len(images))
-                at += len(ims)
+            for item, ds, decode_ms in members:
+                sizes = [(d.width, d.height) for d in ds]
+                result = PredictResult(
+                    preds[at : at + len(ds)], sizes, decode_ms, model_ms, len(images)
+                )
+                at += len(ds)
                 outcomes.append((item, _timed(result, item, started)))
         return outcomes
 
-    def close(self) -> None:
-        """Finish queued work, stop the workers, then release every interpreter."""
+    def drain(self) -> int:
+        """Stop taking work: refuse new requests and the queued ones (503, JSON) at once.
+
+        Requests already in a worker finish. Called when shutdown begins, so that waiting clients
+        get an answer now instead of being cut off when the grace period ends.
+        """
         with self._cond:
             self._closed = True
+            dropped = list(self._queue)
+            self._queue.clear()
             self._cond.notify_all()
-        for t in self._threads:
-            t.join()
-        for p in self.predictors:
+        if dropped:
+            log.info("shutting down: refused %d queued request(s)", len(dropped))
+            self._finish([(item, _shutting_down()) for item in dropped])
+        return len(dropped)
+
+    def close(self, timeout_s: float | None = None) -> bool:
+        """Drain, wait up to ``timeout_s`` (None: no limit) for the workers, release interpreters.
+
+        Returns False when a worker was still busy at the deadline: its interpreter is then left
+        alone (releasing it under a running call would crash the process), and the daemon thread
+        ends with the process.
+        """
+        self.drain()
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        stopped = True
+        for t, p in zip(self._threads, self.predictors):
+            t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if t.is_alive():
+                stopped = False
+                log.warning(
+                    "inference worker %s still busy at shutdown; not waiting for it", t.name
+                )
+                continue
             p.close()
+        return stopped
 
 
 def _timed(value: Any, item: _Item, started: int) -> Timed:

@@ -11,11 +11,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from edge_runtime.common.versions import edgetk_version
-from edge_runtime.errors import ImageDecodeError
 from edge_runtime.predictor import Predictor
-from edge_runtime.preprocess import decode_image_bytes
 from edge_runtime.server.auth import api_key_checker
-from edge_runtime.server.errors import ApiError
+from edge_runtime.server.decode import DecodeLimits, decode_uploads
 from edge_runtime.server.metrics import CONTENT_TYPE, ServiceMetrics
 from edge_runtime.server.pool import InferencePool, PredictJob, PredictResult
 from edge_runtime.server.schemas import (
@@ -25,7 +23,7 @@ from edge_runtime.server.schemas import (
     error_responses,
 )
 from edge_runtime.server.settings import ServeConfig
-from edge_runtime.server.uploads import Upload, read_uploads
+from edge_runtime.server.uploads import read_uploads
 
 log = logging.getLogger(__name__)
 _IMAGE_TYPES = ("image/png", "image/jpeg", "image/bmp", "image/gif", "image/webp", "image/tiff")
@@ -69,6 +67,11 @@ class ServiceState:
     def predictor(self) -> Predictor:
         return self.pool.primary
 
+    def begin_shutdown(self) -> None:
+        """Not ready any more (health says 503) and queued requests are answered 503 now."""
+        self.ready = False
+        self.pool.drain()
+
 
 def build_router(state: ServiceState) -> APIRouter:
     """The API's routes for ``state``; the API key, when configured, guards all but health."""
@@ -84,6 +87,13 @@ def build_router(state: ServiceState) -> APIRouter:
         "sha256": artifact.sha256,
     }
     num_classes = len(manifest.labels)
+    spec = manifest.input
+    limits = DecodeLimits(
+        max_pixels=config.max_pixels,
+        max_side=config.max_side,
+        max_request_pixels=config.max_request_pixels,
+        target=(spec.width, spec.height),
+    )
 
     @router.post(
         "/v1/predict",
@@ -113,7 +123,7 @@ def build_router(state: ServiceState) -> APIRouter:
 
         job = PredictJob(
             items=uploads,
-            decode=lambda u: _decode(u, config.max_pixels),
+            decode=lambda items: decode_uploads(items, limits),
             top_k=top_k,
             polarity=polarity,
         )
@@ -123,8 +133,8 @@ def build_router(state: ServiceState) -> APIRouter:
         state.metrics.images.inc(len(preds))
         body = {
             "predictions": [
-                {"file": u.name, "width": u.width, "height": u.height, **p.to_dict()}
-                for u, p in zip(uploads, preds)
+                {"file": u.name, "width": w, "height": h, **p.to_dict()}
+                for u, p, (w, h) in zip(uploads, preds, result.sizes)
             ],
             "model": model_ref,
             "timing": {
@@ -139,20 +149,18 @@ def build_router(state: ServiceState) -> APIRouter:
 
     @router.get(
         "/v1/health",
-        summary="Liveness and readiness (open even when an API key is set)",
+        summary="Liveness and readiness (open even when an API key is set; says nothing else)",
         response_model=HealthResponse,
         responses=error_responses(503),
         tags=["operations"],
     )
     async def health() -> JSONResponse:
+        # Open to anyone: what is served and how busy it is belong behind the key (metadata,
+        # metrics), not here.
         body = {
             "status": "ok" if state.ready else "unavailable",
             "live": True,
             "ready": state.ready,
-            "model": artifact.file,
-            "workers": len(state.pool.predictors),
-            "pending": state.pool.pending,
-            "uptime_s": round((time.perf_counter_ns() - state.started_ns) / 1e9, 3),
         }
         return JSONResponse(body, status_code=200 if state.ready else 503)
 
@@ -183,22 +191,6 @@ def build_router(state: ServiceState) -> APIRouter:
     return router
 
 
-def _decode(upload: Upload, max_pixels: int) -> Any:
-    try:
-        return decode_image_bytes(upload.data, max_pixels=max_pixels)
-    except ImageDecodeError as exc:
-        raise ApiError(400, "invalid_image", f"{upload.shown}: {exc}") from None
-    except MemoryError:
-        raise
-    except Exception as exc:
-        # A decoder tripping over hostile bytes with an exception type it does not document
-        # (struct.error, IndexError, ...) is still a bad upload, not a server fault.
-        log.warning("decoder raised %s on %s", type(exc).__name__, upload.shown)
-        raise ApiError(
-            400, "invalid_image", f"{upload.shown} cannot be decoded ({type(exc).__name__})"
-        ) from None
-
-
 def _metadata(state: ServiceState) -> dict[str, Any]:
     predictor, config = state.predictor, state.config
     manifest, artifact = predictor.manifest, predictor.artifact
@@ -220,7 +212,9 @@ def _metadata(state: ServiceState) -> dict[str, Any]:
         },
         # The exporting machine's paths say nothing useful to a client.
         "source_model": {k: v for k, v in manifest.source_model.items() if k != "path"},
-        "versions": dict(manifest.versions),
+        # The exporting machine's platform string (kernel, distribution) tells a client nothing
+        # it needs and an attacker something; library versions stay.
+        "versions": {k: v for k, v in manifest.versions.items() if k != "platform"},
         "created_utc": manifest.created_utc,
         "schema_version": manifest.schema_version,
         "service": {
@@ -232,6 +226,7 @@ def _metadata(state: ServiceState) -> dict[str, Any]:
                 "max_body_bytes": config.max_body_bytes,
                 "max_files": config.max_files,
                 "max_pixels": config.max_pixels,
+                "max_request_pixels": config.max_request_pixels,
                 "max_side": config.max_side,
                 "queue_size": config.queue_size,
                 "max_batch": config.max_batch,

@@ -13,6 +13,7 @@ import uvicorn
 
 from edge_runtime.common.errors import ConfigError
 from edge_runtime.server.app import create_app
+from edge_runtime.server.protocol import GuardedH11Protocol
 from edge_runtime.server.settings import ServeConfig
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,14 @@ class _Server(uvicorn.Server):
     """
 
     stopped_by: int | None = None
+    on_shutdown: Callable[[], None] | None = None
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Before uvicorn waits for running requests: health turns 503 and queued requests get
+        # their 503 now, so the wait is only for what is already in a worker.
+        if self.on_shutdown is not None:
+            self.on_shutdown()
+        await super().shutdown(sockets)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -66,6 +75,22 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def raise_open_file_limit() -> None:
+    """Lift the soft open-file limit to the hard one: each connection is a file descriptor, and
+    at a soft limit of 256 a few hundred idle sockets would lock every new client out."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft != resource.RLIM_INFINITY and soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("could not raise the open-file limit from %d: %s", soft, exc)
+
+
 def url_of(sock: socket.socket) -> str:
     """``http://host:port`` of a bound socket (IPv6 hosts in brackets)."""
     host, port = sock.getsockname()[:2]
@@ -81,22 +106,31 @@ def serve(config: ServeConfig, announce: Callable[[str], None] = print) -> int |
     """
     app = create_app(config)
     sock = bind(config.host, config.port)
+    raise_open_file_limit()
     uv_config = uvicorn.Config(
         app,
         log_level=config.log_level,
         access_log=config.access_log,
         lifespan="on",
-        timeout_graceful_shutdown=10,
+        # h11, not httptools: h11 bounds the request head (h11_max_incomplete_event_size).
+        http=GuardedH11Protocol.configured(config.request_timeout_s),
+        h11_max_incomplete_event_size=config.max_header_kb * 1024,
+        limit_concurrency=config.max_connections,
+        timeout_keep_alive=config.keep_alive_s,  # type: ignore[arg-type]
+        timeout_graceful_shutdown=config.shutdown_timeout_s,  # type: ignore[arg-type]
+        # No proxy is assumed: X-Forwarded-For from a local client must not rewrite its address.
+        proxy_headers=False,
         # uvicorn's own logging config would replace the CLI's; keep the root handler.
         log_config=None,
         server_header=False,
     )
     server = _Server(uv_config)
+    server.on_shutdown = app.state.service.begin_shutdown
     predictor = app.state.service.predictor
     url = url_of(sock)
     announce(
         f"serving {predictor.manifest.name} ({predictor.artifact.file}, "
-        f"{config.workers} worker(s)) on {url}  docs: {url}/docs"
+        f"{config.workers} worker(s)) on {url}  API: {url}/openapi.json"
         + ("  (X-API-Key required)" if config.api_key else "")
     )
     try:

@@ -61,10 +61,6 @@ class HealthResponse(BaseModel):
     status: str = Field(description="'ok' when ready, else 'unavailable'.")
     live: bool
     ready: bool = Field(description="The model is loaded and the service accepts predictions.")
-    model: str
-    workers: int
-    pending: int
-    uptime_s: float
 
 
 class MetadataResponse(BaseModel):

@@ -1,18 +1,15 @@
-"""Turn a predict request into image bytes, refusing anything that is not a safe image upload.
+"""Turn a predict request into image bytes, refusing anything that is not an image upload.
 
 Two forms are accepted: ``multipart/form-data`` with one or more file parts, and a raw body with
-an ``image/*`` content type. Every image's header is read (cheap: no pixels are decoded) to check
-its size against the limits, so a decompression bomb is refused before any decoding happens.
+an ``image/*`` content type. Nothing here parses an image: that happens in a worker
+(``decode.py``), off the event loop, where a hostile header cannot stall other clients.
 """
 
 from __future__ import annotations
 
-import io
-import warnings
 from dataclasses import dataclass
 
 from fastapi import Request
-from PIL import Image, UnidentifiedImageError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
@@ -31,12 +28,10 @@ _PART_TYPES = ("image/", "application/octet-stream")
 
 @dataclass(frozen=True)
 class Upload:
-    """One uploaded image: its file name (None for a raw body), bytes and header size."""
+    """One uploaded image: its file name (None for a raw body) and bytes."""
 
     name: str | None
     data: bytes
-    width: int
-    height: int
 
     @property
     def shown(self) -> str:
@@ -62,7 +57,7 @@ async def read_uploads(request: Request, config: ServeConfig) -> list[Upload]:
         raise ApiError(
             415, "unsupported_media_type", f"Content-Type {media!r} is not accepted; {RAW_HELP}"
         )
-    return [_checked(name, data, config) for name, data in found]
+    return [Upload(name, data) for name, data in found]
 
 
 async def _multipart(request: Request, config: ServeConfig) -> list[tuple[str | None, bytes]]:
@@ -119,45 +114,6 @@ async def _multipart(request: Request, config: ServeConfig) -> list[tuple[str | 
     if not found:
         raise ApiError(400, "no_images", f"the multipart body has no file parts; {RAW_HELP}")
     return found
-
-
-def _checked(name: str | None, data: bytes, config: ServeConfig) -> Upload:
-    """Read only the header: refuse non-images and pictures over the size limits."""
-    shown = repr(name) if name else "the request body"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as img:
-                width, height = img.size
-    except UnidentifiedImageError:
-        raise ApiError(
-            400,
-            "invalid_image",
-            f"{shown} is not an image this service can read (PNG, JPEG, BMP, GIF, WebP, TIFF)",
-        ) from None
-    except Image.DecompressionBombError as exc:
-        raise ApiError(
-            413, "image_too_large", f"{shown} is too large to decode safely: {exc}"
-        ) from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ApiError(400, "invalid_image", f"{shown} is corrupt or truncated ({exc})") from None
-    except MemoryError:
-        raise
-    except Exception as exc:  # an undocumented failure of a header parser on hostile bytes
-        raise ApiError(
-            400, "invalid_image", f"{shown} cannot be read ({type(exc).__name__})"
-        ) from None
-    if width < 1 or height < 1:
-        raise ApiError(400, "invalid_image", f"{shown} has no pixels ({width}x{height})")
-    if max(width, height) > config.max_side or width * height > config.max_pixels:
-        raise ApiError(
-            413,
-            "image_too_large",
-            f"{shown} is {width}x{height} = {width * height} pixels; the limits are "
-            f"{config.max_side} pixels per side and {config.max_pixels} pixels in all; "
-            "send a smaller image",
-        )
-    return Upload(name, data, width, height)
 
 
 __all__ = ["RAW_HELP", "Upload", "read_uploads"]
