@@ -166,13 +166,14 @@ def test_failing_non_default_artifact_is_left_out_exit_0(workspace, capsys) -> N
 def test_plain_keras_polarity_is_detected_not_inherited(workspace, tmp_path, capsys) -> None:
     base = ["export", str(workspace["model"]), "--labels", str(workspace["labels"]),
             "--formats", "tflite", "--precisions", "fp32"]  # fmt: skip
-    # The quadrant squares sit anywhere: borders are darker than centres in 353 of 600 training
-    # pictures, brighter in 247. No consistent polarity, so the runtime must never invert.
+    # The quadrant squares sit anywhere: borders are brighter than centres in 247 of 600
+    # training pictures. No consistent polarity, so the runtime must never invert.
     assert main([*base, "--data-dir", str(workspace["idx"]), "--out", str(tmp_path / "b0")]) == 0
-    assert "polarity natural (detected from 540 training images)" in capsys.readouterr().out
+    detected = "detected from 600 training images, 41.2 % dark-on-light"
+    assert f"polarity natural ({detected})" in capsys.readouterr().out
     m = load_manifest(tmp_path / "b0")
     assert m.input.polarity == "natural"  # not Fashion-MNIST's light_on_dark
-    assert m.source_model["polarity_from"] == "detected from 540 training images"
+    assert m.source_model["polarity_from"] == detected
     # Light pictures with a darker middle: dark on light.
     x_train, y_train = synthetic_images(600, seed=0)
     x_test, y_test = synthetic_images(200, seed=1)

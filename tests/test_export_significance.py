@@ -171,5 +171,5 @@ def test_gate_confidence_is_validated_and_round_trips() -> None:
     with pytest.raises(ConfigError, match="gate.confidence must be of type float"):
         ExportConfig.from_dict({"gate": {"confidence": "high"}})
     cfg = ExportConfig.from_dict({"gate": {"confidence": 0.95}})
-    assert cfg.gate.confidence == 0.95 and ExportConfig.from_json(cfg.to_json()) == cfg
+    assert cfg.gate.confidence == 0.95 and ExportConfig.from_dict(cfg.to_dict()) == cfg
     assert cfg.gate.int8 == GateConfig.default().int8

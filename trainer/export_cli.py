@@ -76,8 +76,6 @@ def _labels(path: Path | None, meta: dict[str, Any], dataset_names: tuple[str, .
 
 # The fields of the preprocessing contract (edge_runtime.manifest.InputSpec) a run may record.
 _SPEC_KEYS = ("height", "width", "channels", "layout", "color", "value_range", "polarity", "resize")
-# Training images looked at to detect polarity: evenly spaced, so every class is seen.
-_POLARITY_SAMPLE = 2000
 
 
 def recorded_input_spec(meta: dict[str, Any]) -> dict[str, Any] | None:
@@ -93,48 +91,54 @@ def recorded_input_spec(meta: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def _dataset_contract(ds: Any, x_train: Any) -> tuple[dict[str, Any], str]:
+    """The contract the trainer's loader chose for ``ds`` and where its polarity came from.
+
+    A loader that predates the contract gets one here, its polarity detected from the training
+    images with the trainer's own rule (``trainer.data.contract.detect_polarity``)."""
+    from edge_runtime.polarity import looks_dark_on_light
+    from edge_runtime.preprocess import to_grey
+    from trainer.data.contract import detect_polarity, make_input_spec
+
+    evidence = (getattr(ds, "extra", None) or {}).get("polarity_evidence") or {}
+    own = ds.spec() if getattr(ds, "input_spec", None) is not None else None
+    if own is not None:
+        if getattr(ds, "name", "") == "fashion_mnist" and not evidence:
+            return own, "Fashion-MNIST's own (light garments on black)"
+        if evidence.get("set_by"):
+            return own, f"set by {evidence['set_by']}"
+        if "images" in evidence:
+            share = 100 * float(evidence.get("dark_on_light_share", 0.0))
+            return own, (
+                f"detected from {evidence['images']} training images, {share:.1f} % dark-on-light"
+            )
+        return own, "the dataset's contract"
+    h, w, c = (int(v) for v in ds.x_train.shape[1:])
+    flags = (looks_dark_on_light(im[..., 0] if c == 1 else to_grey(im)) for im in x_train)
+    polarity, ev = detect_polarity(flags)
+    return make_input_spec(h, w, c, polarity), f"detected from {ev['images']} training images"
+
+
 def resolve_input_spec(
-    meta: dict[str, Any],
-    ds: Any,
-    x_train: Any,
-    data_polarity: str | None = None,
-    polarity: str | None = None,
+    meta: dict[str, Any], ds: Any, x_train: Any, polarity: str | None = None
 ) -> tuple[Any, str]:
     """The manifest's input contract for an export, and a phrase saying where its polarity came
-    from. Precedence: ``--polarity``; the run's recorded contract; the data config's polarity;
-    Fashion-MNIST's known light-on-dark; else detected from the training images
-    (``edge_runtime.polarity.dataset_polarity``), so a plain ``.keras`` model of other data never
+    from. Precedence: ``--polarity``; the contract the training run recorded (registry models);
+    the dataset's own contract (its polarity set by the data config or detected from the
+    training images by the loader). A plain ``.keras`` model of other data therefore never
     inherits Fashion-MNIST's polarity."""
-    import numpy as np
-
     from edge_runtime.manifest import InputSpec
-    from edge_runtime.polarity import dataset_polarity
-    from edge_runtime.preprocess import to_grey
 
-    h, w, c = (int(v) for v in ds.x_train.shape[1:])
-    spec: dict[str, Any] = {"height": h, "width": w, "channels": c}
-    spec["color"] = "grey" if c == 1 else "rgb"
     recorded = recorded_input_spec(meta)
-    if recorded is None and getattr(ds, "input_spec", None) is not None:
-        own = ds.input_spec
-        recorded = own.to_dict() if hasattr(own, "to_dict") else dict(own)
-        recorded = {k: v for k, v in recorded.items() if k in _SPEC_KEYS}
-    spec |= recorded or {}
+    own, origin = _dataset_contract(ds, x_train)
+    spec = dict(own)
+    if recorded:
+        spec |= recorded
+        if recorded.get("polarity"):
+            origin = "recorded by the training run"
     if polarity is not None:
         spec["polarity"], origin = polarity, "--polarity"
-    elif recorded and recorded.get("polarity"):
-        origin = "recorded by the training run"
-    elif data_polarity is not None:
-        spec["polarity"], origin = data_polarity, "the data config"
-    elif getattr(ds, "name", "") == "fashion_mnist":
-        spec["polarity"], origin = "light_on_dark", "Fashion-MNIST's own (light garments on black)"
-    else:
-        n = len(x_train)
-        idx = np.unique(np.linspace(0, n - 1, min(n, _POLARITY_SAMPLE)).astype(int)) if n else []
-        greys = (x_train[i, ..., 0] if c == 1 else to_grey(x_train[i]) for i in idx)
-        spec["polarity"] = dataset_polarity(greys)
-        origin = f"detected from {len(idx)} training images"
-    return InputSpec.from_dict(spec), origin
+    return InputSpec.from_dict({k: v for k, v in spec.items() if k in _SPEC_KEYS}), origin
 
 
 @click.command("export")
@@ -288,6 +292,9 @@ def export(
         data_cfg = DataConfig.from_dict(
             {"source": source, **({"path": str(data_dir)} if data_dir else {})}
         )
+    if polarity is not None:
+        # The gate's images are prepared under the same polarity the manifest will carry.
+        data_cfg = data_cfg.replace(polarity=polarity)
     ds = load_dataset(data_cfg)
     splits = make_splits(ds, data_cfg)
     labels = _labels(labels_path, meta, ds.class_names)
@@ -310,9 +317,7 @@ def export(
             out = keras_file.parents[3] / "export" / f"{name}-v{meta.get('version', 0)}"
         else:
             out = keras_file.with_name(keras_file.stem + "_bundle")
-    input_spec, polarity_origin = resolve_input_spec(
-        meta, ds, splits.x_train, data_cfg.polarity, polarity
-    )
+    input_spec, polarity_origin = resolve_input_spec(meta, ds, splits.x_train, polarity)
 
     def line(r) -> None:
         a, p = r.artifact, r.parity.metrics
