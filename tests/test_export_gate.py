@@ -171,3 +171,25 @@ def test_recovery_names_the_hard_layer_and_keeps_it_float(recovered) -> None:
 
 def test_default_artifact_prefers_a_passing_one(recovered) -> None:
     assert recovered.manifest.default_artifact == "model_int8_mixed.tflite"
+
+
+def test_accepted_failures_can_be_left_out_of_a_copy(recovered, tmp_path) -> None:
+    # What `edgetk run` ships from a candidate exported with failures accepted.
+    import shutil
+
+    from export.prune import leave_out_failed
+
+    copy = tmp_path / "shipped bundle"
+    shutil.copytree(recovered.bundle_dir, copy)
+    assert leave_out_failed(copy) == ("model_int8.tflite",)
+    m = load_manifest(copy, verify_hashes=True)
+    assert [a.file for a in m.artifacts] == ["model_int8_mixed.tflite"]
+    assert not (copy / "model_int8.tflite").exists()
+    (ex,) = m.excluded
+    assert ex["key"] == "tflite_int8" and ex["parity"]["accuracy_delta"] < -0.2
+    assert "accuracy drop" in ex["reason"]
+    md = (copy / "parity.md").read_text()
+    assert "fail (left out)" in md and "fail (accepted)" not in md
+    assert "## Left out of the bundle" in md
+    assert leave_out_failed(copy) == ()  # nothing left to remove
+    assert load_manifest(recovered.bundle_dir).artifact("tflite:int8").parity_failure_accepted

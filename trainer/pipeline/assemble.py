@@ -24,11 +24,17 @@ def _format_key(filename: str) -> str:
     raise ConfigError(f"artifact {filename!r} matches no export format")
 
 
-def _copy_tree(src: Path, dest: Path) -> None:
+def _copy_tree(src: Path, dest: Path, keep_failed: bool = True) -> None:
     # Copy beside the destination, then swap: a reader never sees half a bundle.
     tmp = dest.with_name(f".{dest.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(src, tmp)
+    if not keep_failed:
+        # Candidates are exported with failures accepted (every verdict feeds selection); what
+        # ships keeps only what passed unless the user accepted failures.
+        from export.prune import leave_out_failed
+
+        leave_out_failed(tmp)
     old = dest.with_name(f".{dest.name}.old")
     shutil.rmtree(old, ignore_errors=True)
     if dest.exists():
@@ -49,14 +55,14 @@ def assemble_bundle(
     cand, art = sel["chosen"]["candidate"], sel["chosen"]["artifact"]
     src = run / EXPORTS_DIR / cand
     dest = run / "bundle"
+    opts = ctx.options["config"]
     if read_json(src / "manifest.json")["default_artifact"] == art:
-        _copy_tree(src, dest)
+        _copy_tree(src, dest, keep_failed=opts.allow_parity_failure)
         how = "copied"
     else:
         # The exporter makes the smallest gated artifact the default; the chosen one is another,
         # so this bundle holds the chosen format alone (the other points stay in exports/).
         key = _format_key(art)
-        opts = ctx.options["config"]
         ecfg = export_config(ctx, formats=(key,), allow_parity_failure=opts.allow_parity_failure)
         export_one(ctx, cand, dest, ecfg)
         how = f"re-exported as {key} alone"
