@@ -179,11 +179,12 @@ def main() -> None:
     from trainer import env
 
     env.prepare()
+    described = machine()  # first: a missing module fails now, not after the long part
     data = artifact_outputs(args)
     sizes = [int(v) for v in args.sizes.split(",")]
     rows = judge_subsets(data, sizes, args.repeats)
     record = {
-        "machine": machine(),
+        "machine": described,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "train": data["train"],
         "keras_accuracy": float(np.mean(np.argmax(data["keras"], 1) == data["y"])),
