@@ -119,10 +119,12 @@ for run in $STEPS; do
   else set -- "$THREADS2" "$RUNS2" "$WARMUP2" "$NPARITY2" "$ARTIFACTS2"; fi
   start=$(date +%s.%N)
   set +e
-  PYTHONPATH="$SRC" "$PY" -m edgetk.cli bench "$BUNDLE" --devices "$WORK/devices.json" \
+  # From inside the copy: `python -m` puts the current folder first on sys.path, ahead of
+  # PYTHONPATH, so running from the checkout would import the checkout instead.
+  (cd "$SRC" && PYTHONPATH="$SRC" "$PY" -m edgetk.cli bench "$BUNDLE" --devices "$WORK/devices.json" \
     --ssh-config "$WORK/ssh_config" --threads "$1" --runs "$2" --warmup "$3" \
     --check-parity "$4" ${5:+--artifacts "$5"} --parity-data "$PARITY" --results-dir "$WORK/$run" \
-    > "$WORK/$run.out" 2> "$WORK/$run.err"
+    > "$WORK/$run.out" 2> "$WORK/$run.err")
   rc=$?
   set -e
   end=$(date +%s.%N)
