@@ -8,7 +8,8 @@ it was before the split (one ``edge`` extra with OpenCV and ONNX Runtime), so th
 times compare within one run. Sizes: each distribution's files from its RECORD (apparent bytes,
 native libraries included), summed without pip / setuptools; and the whole venv as ``du`` counts it
 (disk blocks, pip included). Cold start: wall time of a fresh process (``perf_counter_ns`` around
-it) and its peak RSS (``ru_maxrss`` from ``os.wait4``), ``--runs`` times, median. Writes
+it) and its peak RSS (``ru_maxrss`` from ``os.wait4``); after every install is in place, ``--runs``
+rounds each start every command of every install once (interleaved), medians. Writes
 ``benchmarks/edge/install_footprint.json`` and ``.md``.
 """
 
@@ -68,6 +69,7 @@ class Target:
     name: str
     extra: str | None  # None: BEFORE_REQUIREMENTS + the wheel without its dependencies
     commands: tuple[Command, ...] = field(default_factory=tuple)
+    pip_args: tuple[str, ...] = ()  # extra requirements beside the extra, e.g. a pin
 
 
 def _timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
@@ -142,6 +144,9 @@ def _targets(video: Path) -> list[Target]:
         Target("camera-headless", "camera-headless", (camera,)),
         Target("serve", "serve", (serve,)),
         Target(BEFORE, None, (predict, bench, onnx, camera)),
+        # Not in the default run: the LiteRT release that also runs under qemu (docs/raspberry_pi.md),
+        # without the WebGPU accelerator and tools that 2.x wheels carry.
+        Target("edge-litert-1.4", "edge", (predict, bench), ("ai-edge-litert==1.4.0",)),
     ]
 
 
@@ -186,14 +191,15 @@ def _write_video(python: Path, path: Path) -> None:
     subprocess.run([str(python), "-c", code, str(path)], check=True, timeout=120)
 
 
-def measure(target: Target, work: Path, wheel: Path, runs: int, video: Path) -> dict:
+def install(target: Target, work: Path, wheel: Path, video: Path) -> tuple[Path, dict]:
+    """A fresh venv for ``target``; returns its bin folder and the record without timings."""
     t0 = time.perf_counter()
     if target.extra is None:
         bin_dir = make_env(work / "venv-before", None, wheel, BEFORE_REQUIREMENTS)
     else:
-        bin_dir = make_env(work / f"venv-{target.extra}", target.extra, wheel)
+        bin_dir = make_env(work / f"venv-{target.name}", target.extra, wheel, target.pip_args)
     install_s = time.perf_counter() - t0
-    if target.extra == "camera" and not video.exists():
+    if target.extra in ("camera", "camera-headless") and not video.exists():
         _write_video(bin_dir / "python", video)
     pkgs = installed(bin_dir)
     sizes = json.loads(
@@ -202,30 +208,9 @@ def measure(target: Target, work: Path, wheel: Path, runs: int, video: Path) -> 
         ).stdout
     )
     package_sizes = {k: v for k, v in sorted(sizes.items()) if k not in BOOTSTRAP}
-    commands = []
-    for cmd in target.commands:
-        walls, peaks = [], []
-        for _ in range(runs):
-            if cmd.until_ready:
-                wall, peak = cmd.until_ready(bin_dir)
-            else:
-                wall, peak = _timed([str(bin_dir / "edgetk"), *cmd.args], bin_dir.parent)
-            walls.append(wall)
-            peaks.append(peak)
-        commands.append(
-            {
-                "command": cmd.name,
-                "runs": runs,
-                "wall_s_median": round(statistics.median(walls), 3),
-                "wall_s_min": round(min(walls), 3),
-                "wall_s_max": round(max(walls), 3),
-                "peak_rss_mib_median": round(statistics.median(peaks), 1),
-            }
-        )
-        print(f"  {target.name}: {cmd.name}: {statistics.median(walls):.3f} s", flush=True)
-    return {
+    return bin_dir, {
         "extra": target.name,
-        "install": f"edgetk[{target.extra}]"
+        "install": f"edgetk[{target.extra}] {' '.join(target.pip_args)}".strip()
         if target.extra
         else "edgetk + " + " ".join(BEFORE_REQUIREMENTS),
         "packages": pkgs,
@@ -234,13 +219,42 @@ def measure(target: Target, work: Path, wheel: Path, runs: int, video: Path) -> 
         "installed_mb": round(sum(package_sizes.values()) / 1e6, 1),
         "venv_du_mb": round(_du_bytes(bin_dir.parent) / 1e6, 1),
         "install_s": round(install_s, 1),
-        "commands": commands,
+        "commands": [],
     }
+
+
+def cold_starts(envs: list[tuple[Target, Path, dict]], runs: int) -> None:
+    """``runs`` rounds; each round starts every command of every install once, interleaved, so
+    that load from other jobs on the machine falls on all of them alike."""
+    samples: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for i in range(runs):
+        for target, bin_dir, _ in envs:
+            for cmd in target.commands:
+                if cmd.until_ready:
+                    res = cmd.until_ready(bin_dir)
+                else:
+                    res = _timed([str(bin_dir / "edgetk"), *cmd.args], bin_dir.parent)
+                samples.setdefault((target.name, cmd.name), []).append(res)
+        print(f"  cold starts: round {i + 1}/{runs} done", flush=True)
+    for target, _, row in envs:
+        for cmd in target.commands:
+            walls = [w for w, _ in samples[(target.name, cmd.name)]]
+            peaks = [p for _, p in samples[(target.name, cmd.name)]]
+            row["commands"].append(
+                {
+                    "command": cmd.name,
+                    "runs": runs,
+                    "wall_s_median": round(statistics.median(walls), 3),
+                    "wall_s_min": round(min(walls), 3),
+                    "wall_s_max": round(max(walls), 3),
+                    "peak_rss_mib_median": round(statistics.median(peaks), 1),
+                }
+            )
 
 
 def _markdown(record: dict) -> str:
     rows = record["extras"]
-    before = next(r for r in rows if r["extra"] == BEFORE)
+    before = next((r for r in rows if r["extra"] == BEFORE), None)
     dev = record["device"]
     lines = [
         "# Install footprint of the device extras",
@@ -248,7 +262,9 @@ def _markdown(record: dict) -> str:
         f"Written by `scripts/install_footprint.py` on {record['created_utc']}: {dev['cpu_model']}, "
         f"{dev['cores_usable']} usable cores, {dev['os']}, Python {dev['python']}, "
         f"{record['platform']}. Each extra in a fresh venv; cold starts are medians of "
-        f"{record['runs']} fresh processes on a shared machine (other jobs running).",
+        f"{record['runs']} fresh processes per command, interleaved across the installs in "
+        "rounds, on a shared machine with other jobs running (absolute times are noisy; compare "
+        "rows of this run with each other).",
         "",
         "| extra | packages | installed MB | venv MB (du) | vs before, same run | "
         "vs the issue's 416 MB | largest packages (MB) |",
@@ -259,8 +275,9 @@ def _markdown(record: dict) -> str:
         largest = ", ".join(f"{k} {v / 1e6:.0f}" for k, v in top)
         lines.append(
             f"| {r['extra']} | {r['package_count']} | {r['installed_mb']:.1f} | "
-            f"{r['venv_du_mb']:.1f} | {r['venv_du_mb'] / before['venv_du_mb']:.0%} | "
-            f"{r['venv_du_mb'] / BEFORE_REPORTED_MB:.0%} | {largest} |"
+            f"{r['venv_du_mb']:.1f} | "
+            + (f"{r['venv_du_mb'] / before['venv_du_mb']:.0%}" if before else "not in this run")
+            + f" | {r['venv_du_mb'] / BEFORE_REPORTED_MB:.0%} | {largest} |"
         )
     lines += [
         "",
@@ -290,15 +307,19 @@ def main() -> None:
         if args.extras:
             wanted = set(args.extras.split(","))
             targets = [t for t in targets if t.name in wanted or (t.extra or "before") in wanted]
-        # The camera env writes the test video, so it goes before anything else that needs it.
-        targets.sort(key=lambda t: t.extra != "camera")
+        else:
+            targets = [t for t in targets if not t.pip_args]
+        # A camera env writes the test video, so one goes before anything else that needs it.
+        targets.sort(key=lambda t: t.extra not in ("camera", "camera-headless"))
         wheel = build_wheel(work / "wheel")
-        rows = []
+        envs = []
         for t in targets:
             print(f"{t.name}: installing", flush=True)
-            rows.append(measure(t, work, wheel, args.runs, video))
+            bin_dir, row = install(t, work, wheel, video)
+            envs.append((t, bin_dir, row))
+        cold_starts(envs, args.runs)
         order = [t.name for t in _targets(video)]
-        rows.sort(key=lambda r: order.index(r["extra"]))
+        rows = sorted((row for _, _, row in envs), key=lambda r: order.index(r["extra"]))
     record = {
         "schema": 1,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
