@@ -101,19 +101,31 @@ def build_calibration_set(
     """Draw a stratified, seeded calibration set from a training split.
 
     ``source`` describes where the arrays came from (e.g. the dataset's name and fingerprint and
-    the split); it is copied into the provenance so an export can be repeated exactly.
+    the split); it is copied into the provenance so an export can be repeated exactly. A size
+    larger than the pool is clamped to the pool, with a warning naming both numbers: a small
+    dataset calibrates on all its training images rather than refusing to export.
     """
     cfg = config or CalibrationConfig()
     if len(x_train) != len(y_train):
         raise DataError(f"{len(x_train)} calibration images but {len(y_train)} labels")
     if x_train.ndim != 4:
         raise DataError(f"calibration images must be NHWC, got shape {x_train.shape}")
-    idx = stratified_indices(y_train, cfg.size, cfg.seed)
+    size = min(cfg.size, len(y_train))
+    if size < cfg.size:
+        log.warning(
+            "calibration size %d asked for, but the training split has only %d images: "
+            "calibrating on all %d",
+            cfg.size,
+            len(y_train),
+            size,
+        )
+    idx = stratified_indices(y_train, size, cfg.seed)
     x, y = x_train[idx], np.asarray(y_train)[idx]
     provenance = {
         "source": dict(source or {}),
         "split": (source or {}).get("split", "train"),
         "count": int(len(idx)),
+        "requested_count": cfg.size,
         "seed": cfg.seed,
         "method": "stratified by class, largest-remainder allocation, numpy default_rng",
         "per_class_counts": _per_class(y),

@@ -30,8 +30,3 @@ class CalibrationConfig(JsonConfig):
     def quick(cls) -> CalibrationConfig:
         """A small set for tests and smoke runs."""
         return cls(size=100)
-
-    @classmethod
-    def thorough(cls) -> CalibrationConfig:
-        """A larger set for a final export."""
-        return cls(size=1000)

@@ -9,8 +9,6 @@ they were live (``pace=False`` reads them as fast as possible).
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edge_runtime.camera_window import Overlay, window_refusal
 from edge_runtime.common.configbase import JsonConfig
 from edge_runtime.common.errors import ConfigError
 from edge_runtime.errors import CameraError
@@ -31,6 +30,8 @@ log = logging.getLogger(__name__)
 
 # A live source that delivers nothing for this long is treated as ended.
 STALL_TIMEOUT_S = 10.0
+# How long the end of a run waits for the grabber thread to leave a blocking read.
+GRABBER_JOIN_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class FrameResult:
     model_ms: float  # the predictor call (preprocessing + inference)
     capture_to_result_ms: float  # from the grabber receiving the frame to the result
     dropped_so_far: int
+    windowed: bool = False  # shown in the overlay window (not part of the JSON line)
 
     def to_dict(self) -> dict[str, Any]:
         d = {"frame": self.seq, **self.prediction.to_dict()}
@@ -97,6 +99,7 @@ class CameraStats:
     end_reason: str
     model_ms: LatencyStats | None
     capture_to_result_ms: LatencyStats | None
+    windowed: bool = False  # the frames were shown in the overlay window
 
     @property
     def fps(self) -> float:
@@ -113,6 +116,7 @@ class CameraStats:
             "fps": round(self.fps, 2),
             "read_fps": round(self.frames_read / self.duration_s, 2) if self.duration_s else 0.0,
             "end_reason": self.end_reason,
+            "window": self.windowed,
             "model_ms": self.model_ms.to_dict() if self.model_ms else None,
             "capture_to_result_ms": (
                 self.capture_to_result_ms.to_dict() if self.capture_to_result_ms else None
@@ -120,13 +124,18 @@ class CameraStats:
         }
 
 
+# One line, exit 1: which extra brings OpenCV, for a desktop and for a board or server.
+MISSING_OPENCV = (
+    "'edgetk camera' needs OpenCV, which is not installed; install the 'camera' extra: "
+    "pip install 'edgetk[camera]' (or 'edgetk[camera-headless]' where there is no display)"
+)
+
+
 def _cv2() -> Any:
     try:
         import cv2
     except ImportError:
-        raise CameraError(
-            "OpenCV is not installed; install the 'edge' extra (pip install 'edgetk[edge]')"
-        ) from None
+        raise CameraError(MISSING_OPENCV) from None
     return cv2
 
 
@@ -170,40 +179,23 @@ def _grabber(cap: Any, slot: LatestFrame, stop: threading.Event, pace_s: float |
                 if delay > 0:
                     stop.wait(delay)
     finally:
+        # The capture is released by the one thread that reads it: releasing it from another
+        # thread while this one is still blocked inside cap.read() is undefined in OpenCV's
+        # backends (V4L2, FFmpeg), and a stuck read on a dead stream may outlive any join timeout.
+        cap.release()
         slot.close()
 
 
-def display_available() -> bool:
-    """Whether an overlay window can be shown (a display on Linux, always elsewhere)."""
-    if sys.platform.startswith("linux"):
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return True
-
-
-class _Overlay:
-    """An OpenCV window with label, confidence, FPS and latency; closes on q or Esc."""
-
-    def __init__(self, cv2: Any, title: str) -> None:
-        self.cv2 = cv2
-        self.title = title
-        cv2.namedWindow(title, cv2.WINDOW_NORMAL)  # raises cv2.error on a headless OpenCV build
-
-    def show(self, image: Any, r: FrameResult, fps: float) -> bool:
-        cv2 = self.cv2
-        p = r.prediction
-        lines = [
-            f"{p.label} {p.probability:.0%}",
-            f"{fps:.1f} FPS  model {r.model_ms:.1f} ms  e2e {r.capture_to_result_ms:.1f} ms",
-        ]
-        for i, text in enumerate(lines):
-            y = 28 + 26 * i
-            cv2.putText(image, text, (10, y), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 4)
-            cv2.putText(image, text, (10, y), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2)
-        cv2.imshow(self.title, image)
-        return (cv2.waitKey(1) & 0xFF) not in (ord("q"), 27)
-
-    def close(self) -> None:
-        self.cv2.destroyWindow(self.title)
+def _open_overlay(cv2: Any, config: CameraConfig, name: str) -> Overlay | None:
+    refusal = window_refusal(cv2, config.headless)
+    if refusal is None:
+        try:
+            return Overlay(cv2, f"edgetk - {name}")
+        except cv2.error as exc:
+            refusal = f"OpenCV could not open a window: {str(exc).strip().splitlines()[-1]}"
+    if not config.headless:
+        log.warning("no overlay window: %s; printing one JSON line per frame instead", refusal)
+    return None
 
 
 def run_camera(
@@ -212,6 +204,7 @@ def run_camera(
     predictor: Predictor | None = None,
 ) -> CameraStats:
     """Classify ``config.source`` until a limit, the end of the stream, q/Esc or Ctrl-C."""
+    cv2 = _cv2()  # before the model loads: a missing extra is said first, in one line
     if predictor is None:
         predictor = Predictor.from_bundle(
             config.bundle,
@@ -221,21 +214,15 @@ def run_camera(
             verify_hashes=config.verify,
         )
     cap, is_file = open_source(config.source)
-    cv2 = _cv2()
-    pace_s = None
-    if is_file and config.pace:
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        pace_s = 1.0 / fps if fps > 0 else None
-    overlay = None
-    if not config.headless and display_available():
-        try:
-            overlay = _Overlay(cv2, f"edgetk - {predictor.manifest.name}")
-        except cv2.error as exc:
-            log.warning(
-                "no overlay window (%s); running headless", str(exc).strip().splitlines()[-1]
-            )
-    elif not config.headless:
-        log.warning("no display found; running headless (pass --headless to silence this)")
+    try:
+        pace_s = None
+        if is_file and config.pace:
+            fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+            pace_s = 1.0 / fps if fps > 0 else None
+        overlay = _open_overlay(cv2, config, predictor.manifest.name)
+    except BaseException:
+        cap.release()  # the grabber, which releases it otherwise, has not started
+        raise
 
     slot = LatestFrame()
     stop = threading.Event()
@@ -276,7 +263,12 @@ def run_camera(
             model_ns.append(t1 - t0)
             e2e_ns.append(t1 - frame.captured_ns)
             result = FrameResult(
-                frame.seq, pred, (t1 - t0) / 1e6, (t1 - frame.captured_ns) / 1e6, slot.dropped
+                frame.seq,
+                pred,
+                (t1 - t0) / 1e6,
+                (t1 - frame.captured_ns) / 1e6,
+                slot.dropped,
+                windowed=overlay is not None,
             )
             if on_frame:
                 on_frame(result)
@@ -289,8 +281,14 @@ def run_camera(
         reason = "interrupted"
     finally:
         stop.set()
-        grabber.join(timeout=5.0)
-        cap.release()
+        grabber.join(timeout=GRABBER_JOIN_S)
+        if grabber.is_alive():
+            # Still blocked in cap.read(): it releases the capture itself when the read returns.
+            log.warning(
+                "%s did not return from a read within %.0f s; leaving it to release the capture",
+                config.source,
+                GRABBER_JOIN_S,
+            )
         if overlay is not None:
             overlay.close()
     slot.discard()
@@ -309,6 +307,7 @@ def run_camera(
         end_reason=reason,
         model_ms=LatencyStats.from_ns(model_ns) if model_ns else None,
         capture_to_result_ms=LatencyStats.from_ns(e2e_ns) if e2e_ns else None,
+        windowed=overlay is not None,
     )
 
 
@@ -316,7 +315,7 @@ __all__ = [
     "CameraConfig",
     "CameraStats",
     "FrameResult",
-    "display_available",
+    "MISSING_OPENCV",
     "open_source",
     "run_camera",
 ]

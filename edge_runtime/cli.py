@@ -12,12 +12,8 @@ from pathlib import Path
 
 import click
 
-from edge_runtime.polarity import POLARITY_CHOICES
-
-_POLARITY_HELP = (
-    "Invert the picture to match the model's training polarity: auto (invert when the border is "
-    "brighter than the centre, for a light-on-dark model), as-is, or invert."
-)
+from edge_runtime.cli_options import artifact_option, polarity_option, threads_option
+from edge_runtime.remote.cli_options import remote_options
 
 _VERIFY_HELP = (
     "Check the artifact's sha256 against the manifest before loading it (default); "
@@ -49,9 +45,7 @@ def _threads_list(value: str) -> tuple[int, ...]:
 @click.command()
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--artifact", default=None, help="Artifact file or format:precision (default: the manifest's)."
-)
+@artifact_option()
 @click.option("--top-k", default=3, show_default=True, type=int, help="Labels shown per image.")
 @click.option(
     "--format",
@@ -60,14 +54,8 @@ def _threads_list(value: str) -> tuple[int, ...]:
     default="table",
     show_default=True,
 )
-@click.option("--threads", default=None, type=int, help="Runtime CPU threads (default: runtime's).")
-@click.option(
-    "--polarity",
-    type=click.Choice(POLARITY_CHOICES),
-    default="auto",
-    show_default=True,
-    help=_POLARITY_HELP,
-)
+@threads_option()
+@polarity_option()
 @click.option(
     "--batch-size", default=16, show_default=True, type=int, help="Images per runtime call."
 )
@@ -76,6 +64,13 @@ def _threads_list(value: str) -> tuple[int, ...]:
     type=click.Path(path_type=Path),
     default=None,
     help="Write a labelled folder's evaluation as JSON.",
+)
+@click.option(
+    "--split-file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Evaluate exactly the images this file lists (<run>/splits/test.txt), relative to the "
+    "one DATA_DIR given as PATH.",
 )
 @verify_option
 def predict(
@@ -88,12 +83,14 @@ def predict(
     polarity: str,
     batch_size: int,
     metrics_out: Path | None,
+    split_file: Path | None,
     verify: bool,
 ) -> None:
     """Classify image files or folders with BUNDLE.
 
     A folder with one subfolder per class (named after the labels) is evaluated: accuracy,
     per-class F1 and the confusion matrix. Unreadable files are reported and skipped.
+    ``BUNDLE DATA_DIR --split-file RUN/splits/test.txt`` evaluates exactly a run's test split.
     """
     from edge_runtime.common.fileio import write_json
     from edge_runtime.output import ResultWriter
@@ -107,6 +104,7 @@ def predict(
         threads=threads,
         polarity=polarity,
         batch_size=batch_size,
+        split_file=str(split_file) if split_file is not None else None,
     )
     from edge_runtime.predictor import Predictor
 
@@ -145,17 +143,9 @@ def predict(
     show_default=True,
     help="Camera index, video file or stream URL (rtsp://...).",
 )
-@click.option(
-    "--artifact", default=None, help="Artifact file or format:precision (default: the manifest's)."
-)
-@click.option("--threads", default=None, type=int, help="Runtime CPU threads (default: runtime's).")
-@click.option(
-    "--polarity",
-    type=click.Choice(POLARITY_CHOICES),
-    default="auto",
-    show_default=True,
-    help=_POLARITY_HELP,
-)
+@artifact_option()
+@threads_option()
+@polarity_option()
 @click.option(
     "--headless", is_flag=True, help="No window: print one JSON line per classified frame."
 )
@@ -186,8 +176,11 @@ def camera(
 ) -> None:
     """Classify a live camera, video file or stream with BUNDLE, always on the newest frame.
 
-    Headless mode prints one JSON line per classified frame and a final {"summary": ...} line;
-    the summary (frames read / classified / dropped, FPS, latency percentiles) also goes to stderr.
+    With a display and OpenCV's GUI build (the 'camera' extra) each frame is shown in a window
+    with label, probability, frame rate and model latency drawn on it (q or Esc closes it).
+    Otherwise (--headless, no display, or the headless OpenCV build; the reason is logged once)
+    it prints one JSON line per classified frame and a final {"summary": ...} line; the summary
+    (frames read / classified / dropped, FPS, latency percentiles) also goes to stderr.
     """
     import json
 
@@ -208,11 +201,12 @@ def camera(
     )
 
     def emit(result) -> None:
-        if headless:
+        # Decided per run by run_camera, not by the flag: no display also means JSON lines.
+        if not result.windowed:
             click.echo(json.dumps(result.to_dict()))
 
     stats = run_camera(config, emit)
-    if headless:
+    if not stats.windowed:
         click.echo(json.dumps({"summary": stats.to_dict()}))
     m, e = stats.model_ms, stats.capture_to_result_ms
     click.echo(
@@ -270,8 +264,10 @@ def camera(
     "compare",
     multiple=True,
     type=click.Path(path_type=Path),
-    help="Benchmark JSON files to show side by side (repeat, or list after --compare).",
+    help="A benchmark JSON file to show side by side; repeat it (--compare A.json --compare "
+    "B.json ...), or give two as --compare A.json B.json.",
 )
+@remote_options
 @verify_option
 def bench(
     bundle: Path | None,
@@ -287,12 +283,15 @@ def bench(
     isolate: bool,
     compare: tuple[Path, ...],
     verify: bool,
-) -> None:
-    """Benchmark BUNDLE's artifacts on this device, or compare saved results.
+    **remote_kw,
+) -> int | None:
+    """Benchmark BUNDLE's artifacts on this device, on devices over SSH, or compare saved results.
 
     Per artifact and thread count: load time, first inference, latency p50/p90/p99/mean/std,
     single-stream and batched throughput, peak memory, size and (with --data) accuracy.
     `edgetk bench --compare A.json B.json` prints earlier results side by side.
+    `--remote pi@raspberrypi.local` (repeatable) or `--devices FILE` measures on those devices
+    over SSH and prints the cross-device table (docs/raspberry_pi.md).
     """
     from edge_runtime.common.errors import ConfigError
 
@@ -320,6 +319,11 @@ def bench(
         label=label,
         verify=verify,
     )
+    from edge_runtime.remote.cli_options import bench_remote, refuse_without_remote, wants_remote
+
+    if wants_remote(remote_kw):
+        return bench_remote(config, remote_kw)
+    refuse_without_remote(remote_kw)
 
     def progress(row: dict) -> None:
         state = "ok" if row.get("status") == "ok" else f"ERROR {row.get('error')}"

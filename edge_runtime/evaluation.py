@@ -1,12 +1,21 @@
-"""Classification metrics with numpy only: accuracy, per-class precision / recall / F1, confusion."""
+"""Classification metrics with numpy only: accuracy, per-class precision / recall / F1, confusion.
+
+The one implementation of these metrics in the project: the export gate (``export.metrics``), the
+tuning objective (``trainer.tuning.metric``) and ``edgetk predict`` all call the functions here, so
+they report the same macro-F1 on the same images. It lives in the bottom layer because the device
+runtime must not need scikit-learn; the tests compare it with scikit-learn.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # numpy.typing stays off `edgetk predict`'s cold start
+    from numpy.typing import ArrayLike
 
 
 @dataclass(frozen=True)
@@ -69,24 +78,54 @@ class Evaluation:
         return "\n".join(lines)
 
 
-def evaluate(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]) -> Evaluation:
-    """Metrics of class indices ``y_pred`` against ``y_true`` (F1 is 0 for a class never predicted
-    nor present, and the macro average runs over classes that occur in ``y_true`` or ``y_pred``)."""
-    k = len(labels)
-    t = np.asarray(y_true, dtype=np.int64)
-    p = np.asarray(y_pred, dtype=np.int64)
+def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int) -> np.ndarray:
+    """Counts ``cm[true, pred]`` over the class indices ``0 .. num_classes - 1``."""
+    t = np.asarray(y_true, dtype=np.int64).ravel()
+    p = np.asarray(y_pred, dtype=np.int64).ravel()
     if t.shape != p.shape:
         raise ValueError(f"{t.shape[0]} true labels but {p.shape[0]} predictions")
-    confusion = np.zeros((k, k), dtype=np.int64)
-    np.add.at(confusion, (t, p), 1)
+    cm = np.bincount(t * num_classes + p, minlength=num_classes * num_classes)
+    return cm.reshape(num_classes, num_classes)
+
+
+def _f1_from_confusion(cm: np.ndarray) -> np.ndarray:
+    tp = np.diag(cm).astype(np.float64)
+    denom = cm.sum(axis=0) + cm.sum(axis=1)  # predicted + actual = 2TP + FP + FN
+    return np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+
+
+def per_class_f1(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int) -> np.ndarray:
+    """F1 of each class; 0 for a class neither present nor predicted (scikit-learn's
+    ``zero_division=0``)."""
+    return _f1_from_confusion(confusion_matrix(y_true, y_pred, num_classes))
+
+
+def macro_f1(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int) -> float:
+    """Unweighted mean of the per-class F1 over all ``num_classes`` classes of the label set.
+
+    A class absent from a subset still counts (with F1 0 unless it is predicted, then also 0), as
+    scikit-learn's ``f1_score(labels=range(num_classes), average="macro", zero_division=0)``: so a
+    model cannot gain by never predicting a rare class, and the number does not depend on which
+    classes a subset happens to hold.
+    """
+    return float(per_class_f1(y_true, y_pred, num_classes).mean())
+
+
+def accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
+    t = np.asarray(y_true).ravel()
+    return float(np.mean(t == np.asarray(y_pred).ravel())) if t.size else 0.0
+
+
+def evaluate(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]) -> Evaluation:
+    """Metrics of class indices ``y_pred`` against ``y_true``; macro-F1 as ``macro_f1``."""
+    k = len(labels)
+    confusion = confusion_matrix(y_true, y_pred, k)
     tp = np.diag(confusion).astype(np.float64)
-    predicted = confusion.sum(axis=0).astype(np.float64)
+    predicted = confusion.sum(axis=0)
     support = confusion.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(predicted > 0, tp / predicted, 0.0)
-        recall = np.where(support > 0, tp / support, 0.0)
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-    present = (support > 0) | (predicted > 0)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    f1 = _f1_from_confusion(confusion)
     per_class = tuple(
         ClassMetrics(
             labels[i], float(precision[i]), float(recall[i]), float(f1[i]), int(support[i])
@@ -98,9 +137,17 @@ def evaluate(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]
         labels=tuple(labels),
         confusion=confusion,
         accuracy=float(tp.sum() / n) if n else 0.0,
-        macro_f1=float(f1[present].mean()) if present.any() else 0.0,
+        macro_f1=float(f1.mean()) if k else 0.0,
         per_class=per_class,
     )
 
 
-__all__ = ["ClassMetrics", "Evaluation", "evaluate"]
+__all__ = [
+    "ClassMetrics",
+    "Evaluation",
+    "accuracy",
+    "confusion_matrix",
+    "evaluate",
+    "macro_f1",
+    "per_class_f1",
+]

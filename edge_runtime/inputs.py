@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from edge_runtime.errors import DataError
 from edge_runtime.preprocess import IMAGE_SUFFIXES
@@ -91,4 +91,48 @@ def collect_inputs(
     return items, all_labelled and bool(items)
 
 
-__all__ = ["InputItem", "collect_inputs", "label_folder_name", "labelled_subfolders"]
+def collect_split(
+    data_dir: str | Path, rel_paths: Sequence[str], labels: Sequence[str]
+) -> list[InputItem]:
+    """The files a split file lists, under ``data_dir``, each labelled by its class folder.
+
+    The class is the first folder of the path named after a label (``cat/1.png``,
+    ``test/cat/1.png``). Every listed file must exist: evaluating a different set of images than
+    the split names would make the numbers incomparable.
+    """
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise DataError(f"{root} is not a folder; pass the data folder the split file refers to")
+    index = _folder_index(labels)
+    items: list[InputItem] = []
+    missing: list[str] = []
+    unlabelled: list[str] = []
+    for rel in rel_paths:
+        parts = PurePosixPath(rel).parts
+        cls = next((index[p] for p in parts[:-1] if p in index), None)
+        if cls is None:
+            unlabelled.append(rel)
+        path = root.joinpath(*parts)
+        if not path.is_file():
+            missing.append(rel)
+        items.append(InputItem(path, cls))
+    if missing:
+        raise DataError(
+            f"{len(missing)} file(s) of the split are not under {root}, e.g. {missing[0]!r}; "
+            "pass the data folder the run was trained on"
+        )
+    if unlabelled:
+        raise DataError(
+            f"{len(unlabelled)} file(s) of the split are in no folder named after a label of this "
+            f"model, e.g. {unlabelled[0]!r}; is this the bundle trained on that data?"
+        )
+    return items
+
+
+__all__ = [
+    "InputItem",
+    "collect_inputs",
+    "collect_split",
+    "label_folder_name",
+    "labelled_subfolders",
+]

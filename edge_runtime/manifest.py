@@ -139,6 +139,18 @@ class Manifest(JsonConfig):
     versions: dict[str, str] = field(default_factory=dict)  # library versions at export
     created_utc: str = ""
     schema_version: int = SCHEMA_VERSION
+    # Artifacts exported but left out of the bundle because they failed the parity gate: each
+    # with key, file, format, precision, size_bytes, sha256, reason and its parity numbers. The
+    # runtime never loads them; they are here so the bundle says what it does not ship and why.
+    excluded: tuple[dict[str, Any], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        if not self.excluded:
+            # Written only when something was left out, so a bundle without exclusions stays
+            # readable by runtimes that predate the field (they refuse unknown keys).
+            data.pop("excluded")
+        return data
 
     def validate(self) -> None:
         if self.schema_version != SCHEMA_VERSION:
@@ -157,6 +169,12 @@ class Manifest(JsonConfig):
             raise ConfigError(f"manifest lists an artifact twice: {files}")
         if self.artifacts and self.default_artifact not in files:
             raise ConfigError(f"default_artifact {self.default_artifact!r} is not one of {files}")
+        for e in self.excluded:
+            if not isinstance(e.get("file"), str) or e["file"] in files:
+                raise ConfigError(
+                    f"manifest excluded entry {e.get('file')!r} must name a file that is not "
+                    "one of the bundle's artifacts"
+                )
 
     def artifact(self, file: str | None = None) -> Artifact:
         """The named artifact (by file name, or ``format:precision``), or the default one."""

@@ -9,6 +9,7 @@ disagrees with the polarity the manifest says the model was trained on.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from typing import Literal
 
 import numpy as np
@@ -80,11 +81,37 @@ def should_invert(grey: np.ndarray, trained: str, choice: PolarityChoice) -> boo
     return dark_on_light if trained == "light_on_dark" else not dark_on_light
 
 
+def dataset_polarity(greys: Iterable[np.ndarray], majority: float = 0.9) -> str:
+    """The polarity a set of training pictures (each ``HxW`` uint8) shows as a whole.
+
+    ``light_on_dark`` when at least ``majority`` of the pictures have a border darker than their
+    centre, ``dark_on_light`` when at least that share have a brighter border, and ``natural``
+    when they are mixed (photos): a model trained on mixed pictures must never have its inputs
+    inverted, whereas a per-picture guess against one fixed polarity would invert many of them.
+    Pictures whose border and centre are equally bright say nothing and are not counted.
+    """
+    if not 0.5 < majority <= 1.0:
+        raise ConfigError(f"polarity majority={majority!r} must be in (0.5, 1]")
+    darker = brighter = 0
+    for grey in greys:
+        ring_sum, ring_n, centre_sum, centre_n = _sums(grey)
+        lhs, rhs = ring_sum * centre_n, centre_sum * ring_n
+        darker += lhs < rhs
+        brighter += lhs > rhs
+    decided = darker + brighter
+    if decided and darker >= majority * decided:
+        return "light_on_dark"
+    if decided and brighter >= majority * decided:
+        return "dark_on_light"
+    return "natural"
+
+
 __all__ = [
     "POLARITY_CHOICES",
     "PolarityChoice",
     "border_and_centre_means",
     "check_polarity_choice",
+    "dataset_polarity",
     "looks_dark_on_light",
     "should_invert",
 ]

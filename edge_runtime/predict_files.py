@@ -13,11 +13,12 @@ from edge_runtime.common.configbase import JsonConfig
 from edge_runtime.common.errors import ConfigError
 from edge_runtime.errors import DataError, ImageDecodeError
 from edge_runtime.evaluation import Evaluation, evaluate
-from edge_runtime.inputs import InputItem, collect_inputs
+from edge_runtime.inputs import InputItem, collect_inputs, collect_split
 from edge_runtime.polarity import POLARITY_CHOICES
 from edge_runtime.prediction import Prediction
 from edge_runtime.predictor import Predictor
-from edge_runtime.preprocess import load_image
+from edge_runtime.preprocess import MAX_PIXELS, load_image
+from edge_runtime.split_file import read_split_file
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,10 @@ class PredictConfig(JsonConfig):
     threads: int | None = None  # None: the runtime's default
     polarity: str = "auto"
     batch_size: int = 16  # images per runtime call (the model may force 1)
-    max_pixels: int | None = 50_000_000  # refuse bigger pictures before decoding them
+    max_pixels: int | None = MAX_PIXELS  # refuse bigger pictures before decoding them
+    # A split file (<run>/splits/test.txt): classify exactly the images it lists, under the one
+    # data folder in ``paths``, and evaluate them against their class folders.
+    split_file: str | None = None
 
     def validate(self) -> None:
         if not self.paths:
@@ -52,6 +56,11 @@ class PredictConfig(JsonConfig):
             )
         if self.max_pixels is not None and self.max_pixels < 1:
             raise ConfigError(f"max_pixels={self.max_pixels} must be positive (or unset)")
+        if self.split_file is not None and len(self.paths) != 1:
+            raise ConfigError(
+                f"--split-file takes exactly one DATA_DIR (the folder the split's paths are "
+                f"relative to), got {len(self.paths)} paths"
+            )
 
 
 @dataclass(frozen=True)
@@ -87,7 +96,11 @@ def predict_files(
             config.bundle, config.artifact, config.threads, polarity=config.polarity
         )
     labels = predictor.labels
-    items, labelled = collect_inputs(config.paths, labels)
+    if config.split_file is not None:
+        rel = read_split_file(config.split_file)
+        items, labelled = collect_split(config.paths[0], rel, labels), True
+    else:
+        items, labelled = collect_inputs(config.paths, labels)
     report = PredictReport(artifact=predictor.artifact.file)
     y_true: list[int] = []
     y_pred: list[int] = []

@@ -30,6 +30,9 @@ _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 IMAGE_SUFFIXES: frozenset[str] = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
 )
+# The largest picture (width x height) ``edgetk predict`` decodes, and the trainer accepts in a
+# training folder: one limit, so nothing is trained on that the device would refuse.
+MAX_PIXELS = 50_000_000
 
 
 # What the runtime decodes: the formats the docs promise, plus the Netpbm files of IMAGE_SUFFIXES.
@@ -349,6 +352,7 @@ def prepare_with_polarity(
 __all__ = [
     "IMAGE_FORMATS",
     "IMAGE_SUFFIXES",
+    "MAX_PIXELS",
     "check_png_padding",
     "decode_image_bytes",
     "decode_opened",

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0..100) with linear interpolation between closest ranks.
-
-    The same definition as numpy's default (``method="linear"``): rank ``(n - 1) * q / 100``.
-    """
-    if not values:
-        raise ValueError("percentile of an empty sample")
-    if not 0 <= q <= 100:
-        raise ValueError(f"percentile q={q} must be within 0..100")
-    s = sorted(values)
-    rank = (len(s) - 1) * q / 100.0
-    lo = math.floor(rank)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (rank - lo)
+import numpy as np
 
 
 @dataclass(frozen=True)
 class LatencyStats:
-    """Summary of a latency sample in milliseconds (``std`` is the population standard deviation)."""
+    """Summary of a latency sample in milliseconds.
+
+    Percentiles are numpy's default (linear interpolation, rank ``(n - 1) * q / 100``); ``std`` is
+    the population standard deviation (``ddof=0``).
+    """
 
     n: int
     mean: float
@@ -40,26 +29,24 @@ class LatencyStats:
     @classmethod
     def from_ns(cls, samples_ns: Sequence[int | float]) -> LatencyStats:
         """Build from nanosecond samples (``perf_counter_ns`` differences)."""
-        ms = [v / 1e6 for v in samples_ns]
-        return cls.from_ms(ms)
+        return cls.from_ms(np.asarray(samples_ns, dtype=np.float64) / 1e6)
 
     @classmethod
-    def from_ms(cls, ms: Sequence[float]) -> LatencyStats:
+    def from_ms(cls, ms: Sequence[float] | np.ndarray) -> LatencyStats:
         """Build from millisecond samples."""
-        if not ms:
+        a = np.asarray(ms, dtype=np.float64)
+        if a.size == 0:
             raise ValueError("no latency samples")
-        n = len(ms)
-        mean = sum(ms) / n
-        std = math.sqrt(sum((v - mean) ** 2 for v in ms) / n)
+        p50, p90, p99 = np.percentile(a, (50, 90, 99))
         return cls(
-            n=n,
-            mean=mean,
-            std=std,
-            min=min(ms),
-            p50=percentile(ms, 50),
-            p90=percentile(ms, 90),
-            p99=percentile(ms, 99),
-            max=max(ms),
+            n=int(a.size),
+            mean=float(a.mean()),
+            std=float(a.std()),
+            min=float(a.min()),
+            p50=float(p50),
+            p90=float(p90),
+            p99=float(p99),
+            max=float(a.max()),
         )
 
     def to_dict(self, digits: int = 4) -> dict[str, Any]:
@@ -68,4 +55,4 @@ class LatencyStats:
         }
 
 
-__all__ = ["LatencyStats", "percentile"]
+__all__ = ["LatencyStats"]

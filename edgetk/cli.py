@@ -58,8 +58,9 @@ COMMANDS: dict[str, CommandSpec] = {
     "predict": CommandSpec(
         "edge_runtime.cli", "predict", "edge", "Classify image files or folders with a bundle."
     ),
+    # OpenCV is imported inside the command; its one-line hint names this same extra.
     "camera": CommandSpec(
-        "edge_runtime.cli", "camera", "edge", "Classify a live camera, video file or stream."
+        "edge_runtime.cli", "camera", "camera", "Classify a live camera, video file or stream."
     ),
     "bench": CommandSpec(
         "edge_runtime.cli", "bench", "edge", "Benchmark a bundle's artifacts on this device."

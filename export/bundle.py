@@ -41,7 +41,12 @@ from export.model_io import keras_predict, load_keras_model, model_input_shape
 from export.onnx_export import convert_onnx_fp32, quantize_onnx_int8
 from export.parity import ParityResult, check_parity, gate_message
 from export.recovery import recover_precision
-from export.report import parity_markdown, recovery_markdown
+from export.report import (
+    excluded_markdown,
+    parity_markdown,
+    recovery_markdown,
+    significance_markdown,
+)
 from export.runners import predict_artifact, predict_tflite
 from export.tflite_export import convert_tflite, write_saved_model
 
@@ -69,13 +74,18 @@ class ArtifactResult:
 @dataclass(frozen=True)
 class ExportResult:
     bundle_dir: Path
-    manifest: Manifest
+    manifest: Manifest | None  # None only on the result a failed gate carries (no bundle)
     artifacts: tuple[ArtifactResult, ...]
     skipped: dict[str, str] = field(default_factory=dict)  # key -> why no file was written
     parity_md: str = ""
+    # Artifacts that failed the gate and were left out of the bundle (their numbers are in the
+    # manifest's ``excluded``), and why the default is not the preferred artifact, if it is not.
+    excluded: tuple[ArtifactResult, ...] = ()
+    default_note: str = ""
 
     @property
     def failed(self) -> tuple[ArtifactResult, ...]:
+        """Every artifact that failed the gate, left out or kept by --allow-parity-failure."""
         return tuple(a for a in self.artifacts if not a.passed)
 
 
@@ -124,15 +134,43 @@ def _data_note(y: np.ndarray, source: dict[str, Any], labels: Sequence[str]) -> 
     }
 
 
-def _default_artifact(results: Sequence[ArtifactResult]) -> str:
-    by_key = {r.key: r for r in results}
-    for key in DEFAULT_ARTIFACT_PREFERENCE:
-        if key in by_key and by_key[key].passed:
-            return by_key[key].artifact.file
-    for key in DEFAULT_ARTIFACT_PREFERENCE:
-        if key in by_key:
-            return by_key[key].artifact.file
-    return results[0].artifact.file
+def _choose_default(
+    results: Sequence[ArtifactResult], kept: Sequence[ArtifactResult]
+) -> tuple[ArtifactResult, str]:
+    """The default artifact among ``kept`` (the first that passed in the preference order, else
+    the first kept one) and, when that is not the artifact the order prefers among everything
+    exported, a sentence saying why."""
+    rank = {key: i for i, key in enumerate(DEFAULT_ARTIFACT_PREFERENCE)}
+    order = sorted(range(len(results)), key=lambda i: (rank.get(results[i].key, len(rank)), i))
+    preferred = results[order[0]]
+    kept_keys = {r.key for r in kept}
+    ranked = [results[i] for i in order if results[i].key in kept_keys]
+    chosen = next((r for r in ranked if r.passed), ranked[0])
+    note = ""
+    if chosen.key != preferred.key:
+        note = (
+            f"{preferred.key} would be the default artifact but failed the parity gate; the "
+            f"default is {chosen.key}, the first artifact that passed in the preference order "
+            f"({', '.join(DEFAULT_ARTIFACT_PREFERENCE)})"
+        )
+    elif not chosen.passed:
+        note = f"no artifact passed; the default {chosen.key} failed (accepted by the user)"
+    return chosen, note
+
+
+def _excluded_record(r: ArtifactResult) -> dict[str, Any]:
+    """What the manifest keeps of an artifact left out of the bundle: its numbers and why."""
+    a = r.artifact
+    return {
+        "key": r.key,
+        "file": a.file,
+        "format": a.format,
+        "precision": a.precision,
+        "size_bytes": a.size_bytes,
+        "sha256": a.sha256,
+        "reason": "; ".join(r.parity.failures),
+        "parity": a.parity,
+    }
 
 
 class _Builder:
@@ -256,8 +294,13 @@ def export_bundle(
     ``x_eval``/``y_eval``: the labelled held-out images the gate runs on (the test split);
     ``x_select``/``y_select``: images that pick the number of float layers in precision recovery
     (a validation split; default: the parity images). Images are raw pixels, NHWC, as the model
-    takes them. Raises ParityGateError (exit 3) naming every failure unless
-    ``config.allow_parity_failure``; the error's ``result`` attribute holds the full results.
+    takes them.
+
+    An artifact that fails the gate is left out of the bundle and recorded, with its numbers,
+    in the manifest's ``excluded`` and in ``parity.md``; the default artifact is the first that
+    passed in the preference order. Raises ParityGateError (exit 3) naming every failure only
+    when no artifact passed; with ``config.allow_parity_failure`` failed artifacts stay in the
+    bundle, marked ``parity_failure_accepted``. The error's ``result`` holds the full results.
     """
     cfg = config or ExportConfig()
     out = Path(out_dir)
@@ -321,7 +364,8 @@ def export_bundle(
             seconds = (time.perf_counter_ns() - t0) / 1e9
             probs = predict_artifact(path, f.format, x_eval, cfg.batch_size, cfg.num_threads)
             thresholds = cfg.gate.for_precision(f.precision)
-            parity = check_parity(f.key, f.precision, ref_eval, probs, y_eval, labels, thresholds)
+            parity = check_parity(f.key, f.precision, ref_eval, probs, y_eval, labels, thresholds,
+                                  confidence=cfg.gate.confidence)  # fmt: skip
             in_spec, out_spec = io_specs(path, f.format)
             pdict = parity.to_dict()
             if rec is not None:
@@ -349,17 +393,55 @@ def export_bundle(
         if not results:
             raise ModelError(f"no artifact was written (skipped: {skipped})")
 
+        # Bundles keep what passed: a failed artifact is left out (with its numbers in the
+        # manifest) unless the user accepts failures. Only when nothing passed is the gate shut.
+        passed = [r for r in results if r.passed]
+        if cfg.allow_parity_failure:
+            kept, excluded = list(results), []
+        else:
+            kept, excluded = passed, [r for r in results if not r.passed]
+        default, default_note = _choose_default(results, kept) if kept else (None, "")
+        if default_note:
+            log.warning("%s", default_note)
+        for r in excluded:
+            (staging / r.artifact.file).unlink(missing_ok=True)
+            log.warning("%s failed the parity gate and is left out of the bundle", r.key)
+
         parity_data = _data_note(y_eval, parity_source or {}, labels)
         parity_data["selection"] = sel_note
         if skipped:
             parity_data["skipped"] = dict(skipped)  # requested formats that wrote no file, and why
+        if default_note:
+            parity_data["default_note"] = default_note
+        left_out = {r.key for r in excluded}
+        rows = [_row(r, left_out=r.key in left_out) for r in results] + [
+            {"key": key, "status": f"skipped ({why})"} for key, why in skipped.items()
+        ]
+        note = (
+            f"Gate data: {len(y_eval)} labelled images ({_source_note(parity_source)}); "
+            f"reference: the Keras model {Path(model_path).name}. Deltas are artifact minus "
+            f"Keras. Precision recovery chose on {sel_note}."
+        )
+        stats_md = significance_markdown(rows, len(y_eval), cfg.gate.confidence)
+        md = parity_markdown(
+            rows,
+            name or Path(model_path).stem,
+            note,
+            stats_md + excluded_markdown(rows, default_note) + extra_md,
+        )
+        if not kept:
+            write_text(staging / PARITY_NAME, md)
+            result = ExportResult(out, None, tuple(results), skipped, md)
+            err = ParityGateError(gate_message([r.parity for r in results]))
+            err.result = result  # type: ignore[attr-defined]
+            raise err
         manifest = Manifest(
             name=name or Path(model_path).stem,
             labels=labels,
             input=spec,
             output=OutputSpec(kind=output_kind, num_classes=k),
-            artifacts=tuple(r.artifact for r in results),
-            default_artifact=_default_artifact(results),
+            artifacts=tuple(r.artifact for r in kept),
+            default_artifact=default.artifact.file,
             source_model={
                 "path": str(model_path),
                 "sha256": sha256_file(model_path),
@@ -372,24 +454,14 @@ def export_bundle(
             parity_data=parity_data,
             versions=library_versions(),
             created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            excluded=tuple(_excluded_record(r) for r in excluded),
         )
         write_manifest(staging, manifest)
         write_json(staging / CONFIG_NAME, cfg.to_dict())  # the recipe of the whole export
-        rows = [_row(r) for r in results] + [
-            {"key": key, "status": f"skipped ({why})"} for key, why in skipped.items()
-        ]
-        note = (
-            f"Gate data: {len(y_eval)} labelled images ({_source_note(parity_source)}); "
-            f"reference: the Keras model {Path(model_path).name}. Deltas are artifact minus "
-            f"Keras. Precision recovery chose on {sel_note}."
-        )
-        md = parity_markdown(rows, manifest.name, note, extra_md)
         write_text(staging / PARITY_NAME, md)
-        result = ExportResult(out, manifest, tuple(results), skipped, md)
-        if result.failed and not cfg.allow_parity_failure:
-            err = ParityGateError(gate_message([r.parity for r in results]))
-            err.result = result  # type: ignore[attr-defined]
-            raise err
+        result = ExportResult(
+            out, manifest, tuple(results), skipped, md, tuple(excluded), default_note
+        )
         _publish(staging, out, cfg.overwrite)
         return result
     finally:
@@ -412,9 +484,10 @@ def _source_note(src: dict[str, Any] | None) -> str:
     return text
 
 
-def _row(r: ArtifactResult) -> dict[str, Any]:
+def _row(r: ArtifactResult, left_out: bool = False) -> dict[str, Any]:
     a = r.artifact
     return {
+        "left_out": left_out,
         "key": r.key,
         "format": a.format,
         "precision": a.precision,

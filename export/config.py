@@ -7,7 +7,7 @@ from enum import Enum
 from typing import Literal
 
 from calibration import CalibrationConfig
-from edge_runtime.common.configbase import JsonConfig, check_range
+from edge_runtime.common.configbase import JsonConfig, check_fields, check_range
 from edge_runtime.common.errors import ConfigError
 from export.formats import DEFAULT_FORMAT_KEYS, FORMAT_KEYS
 from export.thresholds import GateConfig
@@ -44,10 +44,15 @@ class OnnxQuantConfig(JsonConfig):
     percentile: float = 99.999
 
     def validate(self) -> None:
-        check_range("onnx opset", self.opset, 13, 21)
-        check_range("histogram_max_images", self.histogram_max_images, 10, 5000)
-        check_range("chunk_images", self.chunk_images, 1, 1000)
-        check_range("percentile", self.percentile, 90.0, 100.0)
+        check_fields(
+            self,
+            {
+                "opset": (13, 21),
+                "histogram_max_images": (10, 5000),
+                "chunk_images": (1, 1000),
+                "percentile": (90.0, 100.0),
+            },
+        )
 
 
 @dataclass(frozen=True)
@@ -73,10 +78,15 @@ class RecoveryConfig(JsonConfig):
             raise ConfigError(
                 f"recovery steps={list(self.steps)} must be increasing positive layer counts"
             )
-        check_range("debug_images", self.debug_images, 1, 5000)
-        check_range("select_images", self.select_images, 10, 100_000)
-        check_range("sensitivity_candidates", self.sensitivity_candidates, 1, 1000)
-        check_range("sensitivity_images", self.sensitivity_images, 10, 100_000)
+        check_fields(
+            self,
+            {
+                "debug_images": (1, 5000),
+                "select_images": (10, 100_000),
+                "sensitivity_candidates": (1, 1000),
+                "sensitivity_images": (10, 100_000),
+            },
+        )
 
 
 @dataclass(frozen=True)
@@ -106,11 +116,6 @@ class ExportConfig(JsonConfig):
     def default(cls) -> ExportConfig:
         """Every format of the table, default gate."""
         return cls()
-
-    @classmethod
-    def for_device(cls) -> ExportConfig:
-        """What a device needs: full-integer and recovered int8 TFLite, float32 TFLite."""
-        return cls(formats=("tflite_fp32", "tflite_int8", "tflite_int8_mixed"))
 
     @classmethod
     def quick(cls) -> ExportConfig:

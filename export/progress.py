@@ -1,9 +1,13 @@
-"""A one-line progress display for long loops, shown only on a terminal (quiet in logs and CI)."""
+"""Progress lines for the export's long loops (calibration batches, layer sensitivity), via tqdm.
+
+tqdm is already installed wherever export runs (ai-edge-litert depends on it); these are the
+project's settings in one place: stderr, nothing off a terminal (logs and CI stay clean), and
+nothing for loops that finish within ``min_seconds``.
+"""
 
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
@@ -11,19 +15,16 @@ T = TypeVar("T")
 
 
 def progress(items: Iterable[T], total: int, desc: str, min_seconds: float = 1.0) -> Iterator[T]:
-    """Yield ``items``, redrawing ``desc i/total`` on stderr when it is a terminal.
+    """Yield ``items``, showing ``desc i/total`` on stderr when it is a terminal."""
+    from tqdm import tqdm
 
-    Nothing is drawn for loops shorter than ``min_seconds``, so quick calls stay silent.
-    """
-    tty = sys.stderr.isatty()
-    start = time.perf_counter()
-    drawn = False
-    for i, item in enumerate(items, 1):
-        yield item
-        if tty and (drawn or time.perf_counter() - start >= min_seconds):
-            sys.stderr.write(f"\r{desc} {i}/{total}")
-            sys.stderr.flush()
-            drawn = True
-    if drawn:
-        sys.stderr.write("\r" + " " * (len(desc) + 2 * len(str(total)) + 2) + "\r")
-        sys.stderr.flush()
+    yield from tqdm(
+        items,
+        total=total,
+        desc=desc,
+        delay=min_seconds,
+        disable=None,  # None: off when stderr is not a terminal
+        leave=False,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )

@@ -29,6 +29,10 @@ def parity_table(rows: Sequence[dict[str, Any]]) -> str:
         verdict = p["verdict"]
         if verdict == "fail" and r.get("parity_failure_accepted"):
             verdict = "fail (accepted)"
+        elif verdict == "fail" and r.get("left_out"):
+            verdict = "fail (left out)"
+        elif verdict == "pass" and p.get("within_noise"):
+            verdict = "pass (within noise)"
         lines.append(
             f"| {r['key']} | {_mib(r['size_bytes'])} | {ratio} | {100 * p['accuracy']:.2f} % | "
             f"{100 * p['accuracy_delta']:+.2f} | {100 * p['macro_f1_delta']:+.2f} | "
@@ -46,8 +50,68 @@ def parity_markdown(
     fails = [(r["key"], f) for r in rows for f in (r.get("parity") or {}).get("failures", [])]
     if fails:
         out += ["## Failures", ""] + [f"- {k}: {f}" for k, f in fails] + [""]
+    noise = [(r["key"], f) for r in rows for f in (r.get("parity") or {}).get("within_noise", [])]
+    if noise:
+        out += ["## Over budget, but within noise (not failures)", ""]
+        out += [f"- {k}: {f}" for k, f in noise] + [""]
     out += list(extra)
     return "\n".join(out).rstrip() + "\n"
+
+
+def significance_markdown(rows: Sequence[dict[str, Any]], n: int, confidence: float) -> list[str]:
+    """What the verdicts rest on: n, the confidence, the smallest drop n can show to be real,
+    and each artifact's paired counts and p-values."""
+    sigs = [(r["key"], (r.get("parity") or {}).get("significance")) for r in rows]
+    sigs = [(k, s) for k, s in sigs if s]
+    if not sigs:
+        return []
+    k_min = sigs[0][1]["min_detectable_images"]
+    pct = f"{100 * confidence:g} %"
+    lines = [
+        "## Sample size and significance",
+        "",
+        f"Every verdict rests on n = {n} paired images. A budget that is broken fails the gate "
+        f"only when a one-sided paired test calls the loss real at {pct} confidence; otherwise "
+        f"it is listed as within noise. At n = {n} the smallest accuracy drop the test can call "
+        f"real is {k_min} image(s), {100 * k_min / n:.2f} points (when every image the two models "
+        f"disagree on goes against the artifact); one image is {100 / n:.2f} points.",
+        "",
+        "| artifact | right only for Keras | right only for artifact | disagreements | "
+        "p (accuracy) | p (agreement) | p (macro-F1) | p (worst class F1) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+
+    def fmt(v: Any) -> str:
+        return "–" if v is None else f"{v:.2g}"
+
+    for key, s in sigs:
+        lines.append(
+            f"| {key} | {s['keras_only_correct']} | {s['artifact_only_correct']} | "
+            f"{s['disagreements']} | {fmt(s['accuracy_p'])} | {fmt(s['agreement_p'])} | "
+            f"{fmt(s['macro_f1_p'])} | {fmt(s['worst_class_f1_p'])} |"
+        )
+    lines += ["", f"Tests: {sigs[0][1]['method']}. F1 p-values are computed only where the "
+              "drop is over budget.", ""]  # fmt: skip
+    return lines
+
+
+def excluded_markdown(rows: Sequence[dict[str, Any]], default_note: str) -> list[str]:
+    """Which failed artifacts the bundle leaves out, and how the default was chosen."""
+    out = [r for r in rows if r.get("left_out")]
+    if not out and not default_note:
+        return []
+    lines = ["## Left out of the bundle", ""]
+    if out:
+        lines += [
+            "These artifacts failed the gate; their files are not in the bundle and their "
+            "numbers are in the manifest's `excluded`:",
+            "",
+        ]
+        lines += [f"- {r['key']}: " + "; ".join(r["parity"]["failures"]) for r in out]
+        lines += [""]
+    if default_note:
+        lines += [f"Default artifact: {default_note}.", ""]
+    return lines
 
 
 def recovery_markdown(recovery: dict[str, Any]) -> list[str]:

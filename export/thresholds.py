@@ -4,6 +4,10 @@ Drops are fractions (0.015 = 1.5 accuracy points). ``None`` means "not checked" 
 Float32 is held to near-exact agreement; float16 and dynamic-range to close agreement; int8 is
 judged on accuracy drop, the worst per-class F1 drop and top-1 agreement, since its
 probabilities legitimately move by a few quantization steps.
+
+A threshold is a budget, not a verdict on its own: the gate fails a count-based check (accuracy,
+macro-F1, worst-class F1, agreement) only when it is over budget AND the paired test of
+``export.significance`` says the loss is real at ``GateConfig.confidence``.
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ from typing import Any
 
 from edge_runtime.common.configbase import JsonConfig, check_range
 from edge_runtime.common.errors import ConfigError
+
+# The default confidence of the gate's paired tests (see GateConfig.confidence).
+DEFAULT_CONFIDENCE = 0.99
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,18 @@ class GateConfig(JsonConfig):
     dynamic: ParityThresholds = field(default_factory=lambda: _DEFAULTS["dynamic"])
     int8: ParityThresholds = field(default_factory=lambda: _DEFAULTS["int8"])
     int8_mixed: ParityThresholds = field(default_factory=lambda: _DEFAULTS["int8_mixed"])
+    # How sure the paired tests must be that an over-budget loss is real before it fails the
+    # gate. 99 % per check keeps an artifact's four count-based checks together at about 4 %
+    # false failures (Bonferroni), and still fails a broken artifact on 30 images.
+    confidence: float = DEFAULT_CONFIDENCE
+
+    def validate(self) -> None:
+        check_range("gate confidence", self.confidence, 0.5, 0.9999)
+
+    @property
+    def alpha(self) -> float:
+        """The significance level of each paired test: 1 - confidence."""
+        return 1.0 - self.confidence
 
     def for_precision(self, precision: str) -> ParityThresholds:
         """The thresholds of ``precision`` (fp32, fp16, dynamic, int8, int8_mixed)."""
@@ -75,7 +94,7 @@ class GateConfig(JsonConfig):
     def strict(cls) -> GateConfig:
         """Tighter int8 budgets, for releases: int8 <= 1 point, recovered <= 0.3."""
         d = cls.default()
-        return d.replace(
+        return d.replace(  # same confidence: the budgets tighten, not the evidence needed
             int8=ParityThresholds(0.01, 0.01, 0.04, 0.95, None),
             int8_mixed=ParityThresholds(0.003, 0.004, 0.02, 0.97, None),
         )

@@ -3,9 +3,10 @@
 #
 #   sudo scripts/arm64_emulated_check.sh [setup|check|all] [ROOT]
 #
-#   setup  build an arm64 Debian 12 root (debootstrap + qemu-user-static) and install the `edge`
-#          extra in a venv inside it from the package registry (pinned by a constraints file:
-#          ai-edge-litert 1.4.0 and onnxruntime 1.19.2, the newest that run under qemu-user 7.2).
+#   setup  build an arm64 Debian 12 root (debootstrap + qemu-user-static) and install the
+#          dependencies of one extra (EXTRA, default `edge`: the smallest install, TFLite files
+#          only) in a venv inside it from the package registry, pinned by a constraints file
+#          (ai-edge-litert 1.4.0 and onnxruntime 1.19.2, the newest that run under qemu-user 7.2).
 #   check  copy this checkout into the root, run the edge-runtime tests there, a short benchmark,
 #          and predictions on a fixed image set that are compared with the same run on this x86
 #          machine (int8: identical top-1 required). Results go to benchmarks/edge/arm64_emulated/.
@@ -18,7 +19,8 @@ set -euo pipefail
 STAGE="${1:-all}"
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 ROOT="${2:-$REPO/arm64-root}"
-OUT="$REPO/benchmarks/edge/arm64_emulated"
+OUT="${OUT:-$REPO/benchmarks/edge/arm64_emulated}"
+EXTRA="${EXTRA:-edge}"
 PY="${PYTHON:-$REPO/.venv/bin/python}"
 export QEMU_CPU="${QEMU_CPU:-cortex-a72}"  # Raspberry Pi 4's core; cortex-a76 for a Pi 5
 # Wheels newer than these crash (SIGSEGV on model load) under qemu-user 7.2; see docs/raspberry_pi.md.
@@ -73,6 +75,27 @@ umount_all() {
 in_root() { chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/usr/local/bin:/usr/bin:/bin \
   QEMU_CPU="$QEMU_CPU" LANG=C.UTF-8 PIP_DISABLE_PIP_VERSION_CHECK=1 "$@"; }
 
+extra_deps() {
+  # Requirement names of one extra, following edgetk[...] self-references, from pyproject.toml.
+  "${HOST_PYTHON:-python3}" - "$REPO/pyproject.toml" "$1" <<'PYEOF'
+import re, sys, tomllib
+extras = tomllib.load(open(sys.argv[1], "rb"))["project"]["optional-dependencies"]
+seen, out, todo = set(), [], [sys.argv[2]]
+while todo:
+    name = todo.pop()
+    if name in seen:
+        continue
+    seen.add(name)
+    for req in extras[name]:
+        m = re.match(r"edgetk\[(.*)\]", req)
+        if m:
+            todo.extend(x.strip() for x in m.group(1).split(","))
+        else:
+            out.append(re.split(r"[<>=!;\[ ]", req)[0])
+print(" ".join(sorted(set(out))))
+PYEOF
+}
+
 setup() {
   register_binfmt
   if [ ! -x "$ROOT/usr/bin/python3" ]; then
@@ -89,10 +112,13 @@ setup() {
   if [ ! -x "$ROOT/opt/edge-venv/bin/python" ]; then
     in_root python3 -m venv /opt/edge-venv
   fi
-  log "installing the edge extra's dependencies (pinned) inside the root"
-  # Same list as pyproject's `edge` extra, pinned by constraints; pytest to run the tests there.
-  in_root /opt/edge-venv/bin/pip install -q -c /root/constraints.txt \
-    click numpy pillow opencv-python-headless ai-edge-litert onnxruntime psutil pytest
+  log "installing the '$EXTRA' extra's dependencies (pinned) inside the root"
+  # The extra's own list, read from pyproject.toml, pinned by constraints; pytest for the tests.
+  local deps
+  deps="$(extra_deps "$EXTRA")"
+  log "  $deps"
+  # shellcheck disable=SC2086
+  in_root /opt/edge-venv/bin/pip install -q -c /root/constraints.txt $deps pytest
   umount_all
   trap - EXIT
 }
@@ -106,11 +132,11 @@ check() {
   mkdir -p "$src/tests"
   cp -r "$REPO/edgetk" "$REPO/edge_runtime" "$REPO/pyproject.toml" "$REPO/README.md" "$REPO/scripts" "$src/"
   cp -r "$REPO/tests/fixtures" "$REPO/tests/conftest.py" "$REPO/tests/__init__.py" "$src/tests/"
-  cp "$REPO"/tests/test_edge_*.py "$src/tests/"
+  cp "$REPO"/tests/test_edge_*.py "$REPO"/tests/test_install_extras.py "$src/tests/"
   mount_all
   trap umount_all EXIT
-  log "installing edgetk[edge] itself inside the root (its dependencies are already pinned)"
-  in_root /opt/edge-venv/bin/pip install -q -c /root/constraints.txt "/opt/edgetk[edge]" \
+  log "installing edgetk[$EXTRA] itself inside the root (its dependencies are already pinned)"
+  in_root /opt/edge-venv/bin/pip install -q -c /root/constraints.txt "/opt/edgetk[$EXTRA]" \
     > "$OUT/pip_install.log" 2>&1 || { cat "$OUT/pip_install.log"; exit 1; }
   in_root /opt/edge-venv/bin/pip freeze > "$OUT/pip_freeze.txt"
   { in_root uname -a; in_root /opt/edge-venv/bin/python -c \
@@ -125,7 +151,12 @@ check() {
   tail -n 5 "$OUT/pytest.txt" >&2
   echo "$rc" > "$OUT/pytest_exit_code.txt"
   log "short benchmark under emulation (timings are emulated, not device timings)"
-  in_root /bin/sh -c "cd /opt/edgetk && /opt/edge-venv/bin/edgetk bench tests/fixtures/tiny_bundle \
+  # The smallest extra has no ONNX Runtime: bench what it can run, the TFLite artifacts.
+  local arts=""
+  if ! in_root /opt/edge-venv/bin/python -c "import onnxruntime" 2>/dev/null; then
+    arts="--artifacts model_int8.tflite,model_fp32.tflite"
+  fi
+  in_root /bin/sh -c "cd /opt/edgetk && /opt/edge-venv/bin/edgetk bench tests/fixtures/tiny_bundle $arts \
     --threads 1 --runs 50 --warmup 5 --batch 8 --label 'emulated (qemu-user $QEMU_CPU), not device timings' \
     --out /tmp/bench.json" > "$OUT/bench.txt" 2>&1
   cp "$ROOT/tmp/bench.json" "$OUT/bench.json"

@@ -16,8 +16,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
-from bench_common import ROOT, SAMPLE_IMAGE, int8_artifact, machine, median, pick_bundle
+from bench_common import ROOT, add_model_args, int8_artifact, machine, median, pick_bundle
 
 from edge_runtime.common.fileio import write_json, write_text
 
@@ -34,14 +35,16 @@ print(it.get_tensor(it.get_output_details()[0]["index"]).argmax())
 """
 
 
-def run_once(cmd: list[str]) -> tuple[float, float]:
+def run_once(
+    cmd: list[str], cwd: Path = ROOT, env_extra: dict[str, str] | None = None
+) -> tuple[float, float]:
     """(wall seconds, peak RSS MiB) of one fresh process."""
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **(env_extra or {}))
     # stderr goes to a file, not a pipe: os.wait4 does not read a pipe, so a child that wrote
     # more than the pipe buffer (64 KiB of warnings) would block forever and so would we.
     with tempfile.TemporaryFile() as err_file:
         t0 = time.perf_counter_ns()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err_file, env=env, cwd=ROOT)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err_file, env=env, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = (time.perf_counter_ns() - t0) / 1e9
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -54,11 +57,7 @@ def run_once(cmd: list[str]) -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bundle")
-    ap.add_argument("--image", default=str(SAMPLE_IMAGE))
-    ap.add_argument(
-        "--artifact", help="default: the bundle's default artifact if int8, else its int8 TFLite"
-    )
+    add_model_args(ap)
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "edge" / "cold_start.json"))
     args = ap.parse_args()

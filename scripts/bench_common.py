@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import platform
 import statistics
 import sys
@@ -28,6 +29,15 @@ def pick_bundle(explicit: str | None) -> Path:
         if (b / "manifest.json").is_file():
             return b
     raise SystemExit("no bundle found; pass --bundle")
+
+
+def add_model_args(ap: argparse.ArgumentParser) -> None:
+    """--bundle / --image / --artifact: what the bench_*.py scripts measure."""
+    ap.add_argument("--bundle")
+    ap.add_argument("--image", default=str(SAMPLE_IMAGE))
+    ap.add_argument(
+        "--artifact", help="default: the bundle's default artifact if int8, else its int8 TFLite"
+    )
 
 
 def int8_artifact(bundle: Path) -> str:

@@ -1,6 +1,6 @@
 """Acceptance: per-image overhead of the runtime vs a bare ``invoke()`` loop on the same interpreter.
 
-    .venv/bin/python scripts/bench_overhead.py [--bundle DIR] [--rounds 20] [--per-round 50]
+    .venv/bin/python scripts/bench_overhead.py [--bundle DIR] [--rounds 40] [--per-round 50]
 
 Both are timed with ``perf_counter_ns`` on ONE interpreter (the Predictor's own), interleaved in
 rounds so that drift on this shared machine hits both alike, after a warm-up. Reported: the
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_common import ROOT, SAMPLE_IMAGE, int8_artifact, machine, pick_bundle
+from bench_common import ROOT, add_model_args, int8_artifact, machine, pick_bundle
 
 from edge_runtime import Predictor
 from edge_runtime.common.fileio import write_json
@@ -28,11 +28,7 @@ from edge_runtime.stats import LatencyStats
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bundle")
-    ap.add_argument("--image", default=str(SAMPLE_IMAGE))
-    ap.add_argument(
-        "--artifact", help="default: the bundle's default artifact if int8, else its int8 TFLite"
-    )
+    add_model_args(ap)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=40)
     ap.add_argument("--per-round", type=int, default=50)

@@ -84,6 +84,30 @@ def rows_from_manifest(bundle: Path) -> list[dict[str, Any]]:
                 else None,
             }
         )
+    for e in m.excluded:  # failed the gate, left out of the bundle: still a row, with numbers
+        p = e["parity"]
+        rows.append(
+            {
+                "artifact": f"{e['format']}_{e['precision']}",
+                "file": None,
+                "size_bytes": e["size_bytes"],
+                "size_ratio": e["size_bytes"] / fp32[e["format"]] if e["format"] in fp32 else None,
+                "keras_accuracy": p["keras_accuracy"],
+                "accuracy": p["accuracy"],
+                "accuracy_delta": p["accuracy_delta"],
+                "accuracy_drop": -p["accuracy_delta"],
+                "macro_f1_delta": p["macro_f1_delta"],
+                "worst_class": p["worst_class"],
+                "worst_class_f1_delta": p["worst_class_f1_delta"],
+                "agreement": p["agreement"],
+                "max_abs_diff": p["max_abs_diff"],
+                "verdict": "fail (left out)",
+                "failures": p["failures"],
+                "float_layers": None,
+                "input_dtype": None,
+                "input_quantization": None,
+            }
+        )
     return rows
 
 

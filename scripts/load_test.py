@@ -36,6 +36,9 @@ from serve_harness import ROOT, drive, percentiles_ms, request_bytes, start_serv
 
 from edge_runtime import Predictor
 from edge_runtime.common.fileio import write_json, write_text
+from edge_runtime.common.versions import installed_versions
+
+SERVE_LIBRARIES = ("edgetk", "fastapi", "uvicorn", "starlette", "h11", "prometheus-client")
 
 
 def sample_pngs(predictor: Predictor, count: int) -> tuple[list[bytes], str]:
@@ -204,6 +207,7 @@ def main() -> int:
         "what": "edgetk serve load test",
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         **machine(),
+        "serve_versions": installed_versions(SERVE_LIBRARIES),
         "bundle": bundle_info,
         "server_args": server_args,
         "server_exit_code": rc,

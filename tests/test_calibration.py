@@ -50,7 +50,7 @@ def test_sampling_size_out_of_range(size: int) -> None:
 def test_config_validation_names_value() -> None:
     with pytest.raises(ConfigError, match=r"calibration size=0 is out of range"):
         CalibrationConfig(size=0)
-    assert CalibrationConfig.from_dict(CalibrationConfig.thorough().to_dict()).size == 1000
+    assert CalibrationConfig.from_dict(CalibrationConfig(size=1000).to_dict()).size == 1000
 
 
 def _set(size: int = 40, seed: int = 1) -> CalibrationSet:
@@ -128,3 +128,16 @@ def test_ort_reader_reads_rewinds_and_strides() -> None:
 def test_build_rejects_mismatched_arrays() -> None:
     with pytest.raises(DataError, match="40 calibration images but 39 labels"):
         build_calibration_set(np.zeros((40, 8, 8, 1), np.uint8), np.zeros(39, np.int64))
+
+
+def test_size_over_the_pool_clamps_with_a_warning(caplog) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(57, 8, 8, 1), dtype=np.uint8)
+    y = np.arange(57) % 3
+    with caplog.at_level("WARNING", logger="calibration.calibset"):
+        s = build_calibration_set(x, y, CalibrationConfig(size=300))
+    assert len(s) == 57 and s.provenance["count"] == 57
+    assert s.provenance["requested_count"] == 300 and s.provenance["pool_size"] == 57
+    assert s.provenance["per_class_counts"] == {"0": 19, "1": 19, "2": 19}
+    (msg,) = [r.getMessage() for r in caplog.records]
+    assert "calibration size 300 asked for" in msg and "only 57 images" in msg

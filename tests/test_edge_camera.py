@@ -129,3 +129,102 @@ def test_unopenable_sources_give_clear_errors(tmp_path: Path, capsys) -> None:
     rc = main(["camera", str(BUNDLE), "--source", str(tmp_path / "missing.mp4"), "--headless"])
     assert rc == 1
     assert "error: video file" in capsys.readouterr().err
+
+
+def _json_lines(out: str) -> list[dict]:
+    return [json.loads(x) for x in out.strip().splitlines() if x.startswith("{")]
+
+
+def test_no_display_without_headless_flag_still_prints_json_lines(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """No --headless and no display: the reason is logged once and every frame is a JSON line."""
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    video = write_video(tmp_path / "v.avi", ["cross"] * 12)
+    rc = main(["camera", str(BUNDLE), "--source", str(video), "--max-frames", "4"])
+    assert rc == 0
+    captured = capsys.readouterr()
+    lines = _json_lines(captured.out)
+    assert [x["frame"] for x in lines[:-1]] == sorted({x["frame"] for x in lines[:-1]})
+    assert len(lines) == 5 and all(x["label"] == "cross" for x in lines[:-1])
+    assert lines[-1]["summary"]["window"] is False
+    warnings = [x for x in captured.err.splitlines() if x.startswith("WARNING")]
+    assert len(warnings) == 1 and "no display" in warnings[0] and "JSON line" in warnings[0]
+
+
+def test_headless_opencv_build_with_a_display_says_why_and_prints_json_lines(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from edge_runtime.camera_window import opencv_has_gui
+
+    if opencv_has_gui(cv2):
+        pytest.skip(
+            "this environment has OpenCV's GUI build; tests/test_camera_window.py covers it"
+        )
+    monkeypatch.setenv("DISPLAY", ":4242")  # never contacted: the headless build is refused first
+    video = write_video(tmp_path / "v.avi", ["box"] * 6)
+    rc = main(["camera", str(BUNDLE), "--source", str(video), "--max-frames", "2"])
+    assert rc == 0
+    captured = capsys.readouterr()
+    assert len(_json_lines(captured.out)) == 3
+    assert "headless build" in captured.err and "pip install 'edgetk[camera]'" in captured.err
+
+
+class _StuckCapture:
+    """A live source that delivers ``frames`` frames, then blocks inside read() until ``unblock``
+    is set (a dead RTSP stream or an unplugged USB camera): release() records whether a read was
+    still in progress, and from which thread."""
+
+    def __init__(self, frames: int) -> None:
+        self.frames = frames
+        self.reads = 0
+        self.in_read = 0
+        self.unblock = threading.Event()
+        self.releases: list[tuple[int, str]] = []
+        self._lock = threading.Lock()
+
+    def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
+        return True
+
+    def get(self, _prop: int) -> float:
+        return 0.0
+
+    def read(self):
+        with self._lock:
+            self.in_read += 1
+            self.reads += 1
+            n = self.reads
+        try:
+            if n > self.frames:
+                self.unblock.wait(30)
+                return False, None
+            return True, cv2.cvtColor(pattern("box", 64), cv2.COLOR_GRAY2BGR)
+        finally:
+            with self._lock:
+                self.in_read -= 1
+
+    def release(self) -> None:
+        with self._lock:
+            self.releases.append((self.in_read, threading.current_thread().name))
+
+
+def test_capture_is_never_released_while_the_grabber_is_inside_read(
+    monkeypatch, predictor: Predictor
+) -> None:
+    import edge_runtime.camera as camera_mod
+
+    cap = _StuckCapture(frames=3)
+    monkeypatch.setattr(camera_mod, "open_source", lambda _source: (cap, False))
+    monkeypatch.setattr(camera_mod, "GRABBER_JOIN_S", 0.3, raising=False)
+    stats = run_camera(
+        CameraConfig(bundle=str(BUNDLE), source="0", headless=True, duration=1.0), None, predictor
+    )
+    assert stats.frames_read == 3
+    # The run ended while the grabber was blocked in read(): nobody may release under it.
+    assert cap.releases == []
+    cap.unblock.set()
+    deadline = time.monotonic() + 10
+    while not cap.releases and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert cap.releases == [(0, "frame-grabber")]

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLE = ROOT / "tests" / "fixtures" / "tiny_bundle"
 FORBIDDEN = ("tensorflow", "keras", "tf2onnx", "tf_keras", "trainer", "calibration", "export")
@@ -39,6 +41,7 @@ print(json.dumps({"labels": out, "loaded": loaded}))
 """
 
 
+@pytest.mark.onnx
 def test_prediction_in_fresh_interpreter_never_imports_tensorflow() -> None:
     image = ROOT / "tests" / "fixtures" / "images" / "box" / "02.png"
     proc = subprocess.run(
@@ -125,4 +128,4 @@ def test_missing_runtimes_give_an_install_hint() -> None:
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 2
     assert "no TFLite runtime is installed" in lines[0] and "edgetk[edge]" in lines[0]
-    assert "onnxruntime is not installed" in lines[1]
+    assert "onnxruntime is not installed" in lines[1] and "edgetk[onnx]" in lines[1]

@@ -104,7 +104,7 @@ def test_table_and_csv_formats_and_unreadable_files(tmp_path: Path, capsys) -> N
     rows = list(csv.DictReader(io.StringIO(captured.out)))
     assert [Path(r["path"]).name for r in rows] == ["a.png", "broken.png"]
     assert rows[0]["label"] == "box" and rows[0]["top_k"].startswith("box:")
-    assert rows[1]["label"] == "" and "not an image Pillow can read" in rows[1]["error"]
+    assert rows[1]["label"] == "" and "not an image" in rows[1]["error"]
     assert "skipped 1 unreadable file(s)" in captured.err
     rc = main(["predict", str(BUNDLE), str(folder / "a.png"), "--format", "table"])
     out = capsys.readouterr().out

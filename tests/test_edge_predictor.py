@@ -15,6 +15,10 @@ from edge_runtime.preprocess import load_image
 from tests.fixtures.edge_helpers import BUNDLE, IMAGES, LABELS, copy_bundle, pattern
 
 ARTIFACTS = ("model_int8.tflite", "model_fp32.tflite", "model_fp32.onnx")
+# The same, with the ONNX one marked: skipped where only the smallest install (no onnxruntime) is.
+ARTIFACT_PARAMS = [
+    pytest.param(a, marks=pytest.mark.onnx) if a.endswith(".onnx") else a for a in ARTIFACTS
+]
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +27,7 @@ def labelled_images() -> tuple[list[np.ndarray], list[str]]:
     return [load_image(f) for f in files], [f.parent.name for f in files]
 
 
-@pytest.mark.parametrize("artifact", ARTIFACTS)
+@pytest.mark.parametrize("artifact", ARTIFACT_PARAMS)
 def test_every_artifact_classifies_the_fixed_set(artifact: str, labelled_images) -> None:
     images, truth = labelled_images
     p = Predictor.from_bundle(BUNDLE, artifact, threads=1)
@@ -35,6 +39,7 @@ def test_every_artifact_classifies_the_fixed_set(artifact: str, labelled_images)
         assert pr.latency_ms > 0 and LABELS[pr.index] == pr.label
 
 
+@pytest.mark.onnx
 def test_artifacts_agree_and_int8_quantization_is_from_the_manifest(labelled_images) -> None:
     images, _ = labelled_images
     probs = {a: Predictor.from_bundle(BUNDLE, a).predict(images) for a in ARTIFACTS}
@@ -106,6 +111,7 @@ def _edit_manifest(bundle: Path, edit) -> None:
     path.write_text(json.dumps(data))
 
 
+@pytest.mark.onnx
 def test_manifest_that_does_not_match_the_model_is_refused(tmp_path: Path) -> None:
     bundle = copy_bundle(tmp_path)
 
@@ -135,6 +141,7 @@ def test_manifest_that_does_not_match_the_model_is_refused(tmp_path: Path) -> No
         Predictor.from_bundle(bundle2, "model_fp32.onnx")
 
 
+@pytest.mark.onnx
 def test_corrupt_model_file_is_a_model_error(tmp_path: Path) -> None:
     bundle = copy_bundle(tmp_path)
     (bundle / "model_int8.tflite").write_bytes(b"not a flatbuffer at all" * 10)
@@ -161,7 +168,7 @@ def test_logits_output_kind_gets_a_softmax(tmp_path: Path) -> None:
     assert soft.argmax() == raw.argmax() and soft.max() < raw.max()
 
 
-@pytest.mark.parametrize("artifact", ARTIFACTS)
+@pytest.mark.parametrize("artifact", ARTIFACT_PARAMS)
 def test_predict_on_pixels_equals_the_float_path(artifact: str, labelled_images) -> None:
     """predict() maps pixels to the input tensor by table / shift; predict_batch() quantizes floats
     from the manifest: both must give the same outputs, batch of one or many."""

@@ -5,6 +5,7 @@ One bundle is exported per module (TFLite conversion is the slow part) and share
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,18 +14,17 @@ import pytest
 from edge_runtime.common.errors import ConfigError, ModelError
 from edge_runtime.manifest import Manifest, load_manifest
 from export import FORMATS, ExportConfig, GateConfig, export_bundle
-from export.artifact_info import onnx_structure, tflite_io_specs, tflite_tensor_dtypes
+from export.artifact_info import tflite_io_specs
 from export.runners import predict_onnx, predict_tflite
-from tests.test_export_support import LABELS, synthetic_images, train_tiny
+from tests.fixtures.artifact_structure import onnx_structure, tflite_tensor_dtypes
+from tests.test_export_support import LABELS, synthetic_split, train_tiny
 
 ALL_KEYS = tuple(f.key for f in FORMATS)
 
 
 @pytest.fixture(scope="module")
 def data():
-    x_train, y_train = synthetic_images(800, seed=0)
-    x_test, y_test = synthetic_images(400, seed=1)
-    return x_train, y_train, x_test, y_test
+    return synthetic_split()
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_every_format_exports_and_passes_its_gate(bundle) -> None:
 def test_manifest_round_trips_and_hashes_match(bundle) -> None:
     m = load_manifest(bundle.bundle_dir, verify_hashes=True)
     assert m == bundle.manifest
-    assert Manifest.from_json(m.to_json()) == m
+    assert Manifest.from_dict(json.loads(json.dumps(m.to_dict()))) == m
     assert m.labels == LABELS and m.output.num_classes == 4
     assert (m.input.height, m.input.width, m.input.channels) == (16, 16, 1)
     assert m.calibration["count"] == 300 and m.calibration["file"] == "calibration/calibration.npz"

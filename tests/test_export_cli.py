@@ -133,3 +133,68 @@ def test_user_mistakes_are_clear_errors(workspace, space_dir, capsys, setup, cod
     assert main(args) == code
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+def test_failing_non_default_artifact_is_left_out_exit_0(workspace, capsys) -> None:
+    # dynamic gets an impossible output tolerance: it fails; the default int8 passes.
+    gate = GateConfig.default().replace(dynamic=ParityThresholds(0.5, 0.5, 0.5, 0.0, 0.0))
+    cfg_file = workspace["root"] / "dynamic config.json"
+    ExportConfig(gate=gate).save(cfg_file)
+    out = workspace["root"] / "bundle kept"
+    # 5000 calibration images asked for, 540 in the training split: clamped, not exit 2.
+    args = _args(workspace, out, "--formats", "tflite", "--precisions", "int8,dynamic",
+                 "--config", str(cfg_file), "--calib-size", "5000")  # fmt: skip
+    rc = main(args)
+    cap = capsys.readouterr()
+    printed = cap.out
+    assert rc == 0, printed
+    assert "FAIL (left out)" in printed and "left out of the bundle: tflite_dynamic" in printed
+    m = load_manifest(out, verify_hashes=True)
+    assert [a.file for a in m.artifacts] == ["model_int8.tflite"]
+    assert m.default_artifact == "model_int8.tflite" and not (out / "model_dynamic.tflite").exists()
+    assert [e["key"] for e in m.excluded] == ["tflite_dynamic"]
+    assert "max output difference" in m.excluded[0]["reason"]
+    assert m.calibration["count"] == 540 and m.calibration["requested_count"] == 5000
+    assert "calibration size 5000 asked for, but the training split has only 540" in cap.err
+    assert "fail (left out)" in (out / "parity.md").read_text()
+
+
+def test_plain_keras_polarity_is_detected_not_inherited(workspace, tmp_path, capsys) -> None:
+    base = ["export", str(workspace["model"]), "--labels", str(workspace["labels"]),
+            "--formats", "tflite", "--precisions", "fp32"]  # fmt: skip
+    # The quadrant squares sit anywhere: borders are darker than centres in 353 of 600 training
+    # pictures, brighter in 247. No consistent polarity, so the runtime must never invert.
+    assert main([*base, "--data-dir", str(workspace["idx"]), "--out", str(tmp_path / "b0")]) == 0
+    assert "polarity natural (detected from 540 training images)" in capsys.readouterr().out
+    m = load_manifest(tmp_path / "b0")
+    assert m.input.polarity == "natural"  # not Fashion-MNIST's light_on_dark
+    assert m.source_model["polarity_from"] == "detected from 540 training images"
+    # Light pictures with a darker middle: dark on light.
+    x_train, y_train = synthetic_images(600, seed=0)
+    x_test, y_test = synthetic_images(200, seed=1)
+
+    def light(x):
+        out = 255 - x
+        out[:, 4:12, 4:12] //= 2
+        return out
+
+    folder = write_idx_folder(tmp_path / "light idx", light(x_train), y_train,
+                              light(x_test), y_test)  # fmt: skip
+    base += ["--data-dir", str(folder)]
+    assert main([*base, "--out", str(tmp_path / "b1")]) == 0
+    assert load_manifest(tmp_path / "b1").input.polarity == "dark_on_light"
+    assert main([*base, "--out", str(tmp_path / "b2"), "--polarity", "natural"]) == 0
+    assert "polarity natural (--polarity)" in capsys.readouterr().out
+    assert load_manifest(tmp_path / "b2").input.polarity == "natural"
+
+
+def test_recorded_contract_is_read_from_every_place_a_run_writes_it() -> None:
+    from trainer.export_cli import recorded_input_spec
+
+    contract = {"height": 40, "width": 60, "channels": 3, "color": "rgb",
+                "polarity": "natural", "resize": "pad", "value_range": [0, 255]}  # fmt: skip
+    assert recorded_input_spec({"input_spec": contract}) == contract
+    assert recorded_input_spec({"data_config": {"input_spec": contract}}) == contract
+    assert recorded_input_spec({"input": {**contract, "unknown": 1}}) == contract
+    assert recorded_input_spec({"data_config": {"source": "idx"}}) is None
+    assert recorded_input_spec({}) is None

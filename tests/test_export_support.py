@@ -30,6 +30,13 @@ def synthetic_images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return x, y.astype(np.int64)
 
 
+def synthetic_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x_train, y_train, x_test, y_test): 800 training and 400 held-out synthetic images."""
+    x_train, y_train = synthetic_images(800, seed=0)
+    x_test, y_test = synthetic_images(400, seed=1)
+    return x_train, y_train, x_test, y_test
+
+
 def tiny_model(seed: int = 0):
     """Raw pixels in (float 0..255), scaling in the graph, softmax out."""
     import keras

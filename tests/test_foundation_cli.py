@@ -104,4 +104,4 @@ def test_eda_bad_input_clear_error(tmp_path: Path, setup: str, message: str) -> 
 
 def test_bad_option_value_is_usage_error(tmp_path: Path) -> None:
     r = edgetk("eda", "--val-fraction", "0.9", "--run-dir", str(tmp_path))
-    assert r.returncode == 2 and "val_fraction=0.9 is out of range" in r.stderr
+    assert r.returncode == 2 and "'--val-fraction': 0.9 is not in the range" in r.stderr

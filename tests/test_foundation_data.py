@@ -183,7 +183,7 @@ def test_data_config_validation_and_roundtrip() -> None:
     assert DataConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ConfigError, match="needs a path"):
         DataConfig(source=DataSource.IDX)
-    with pytest.raises(ConfigError, match=r"val_fraction=0\.9 is out of range"):
+    with pytest.raises(ConfigError, match=r"--val-fraction 0\.9 is out of range"):
         DataConfig(val_fraction=0.9)
     with pytest.raises(ConfigError, match=r"unknown DataConfig field\(s\) \['trian_size'\]"):
         DataConfig.from_dict({"trian_size": 5})

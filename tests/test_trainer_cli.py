@@ -62,7 +62,7 @@ def test_train_baseline_then_list(image_folder, space_dir, capsys) -> None:
     [
         (["--stage", "baseline", "--unfreeze-fraction", "0.5"], "applies to --stage finetune only"),
         (["--stage", "finetune", "--backbone", "mobilenet_v2"], "finetune inherits"),
-        (["--stage", "transfer", "--alpha", "0.2"], r"alpha=0.2 is not available"),
+        (["--stage", "transfer", "--alpha", "0.2"], r"--alpha 0.2 is not available"),
     ],
 )
 def test_usage_errors_exit_2(image_folder, space_dir, capsys, args, message) -> None:

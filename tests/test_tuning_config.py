@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from trainer.tuning.distributed import ENV_ORACLE_IP, ENV_ORACLE_PORT, ENV_TUNER
 
 def test_tune_config_round_trips_and_presets_differ() -> None:
     cfg = TuneConfig.quick(algorithm=Algorithm.RANDOM, time_budget_min=2.5)
-    again = TuneConfig.from_json(cfg.to_json())
+    again = TuneConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
     assert again == cfg
     assert again.algorithm is Algorithm.RANDOM
     assert TuneConfig.quick().data.train_size == 6000
@@ -123,7 +124,7 @@ def test_best_hyperparameters_round_trip_into_the_trainers_stage_config(space_di
     assert tuned.epochs == preset.epochs and tuned.stage == preset.stage  # the rest untouched
     assert preset.learning_rate != 7e-4  # the caller's config was not mutated
     # Through JSON again, as `edgetk train --config` would read a full stage config.
-    assert StageConfig.from_json(tuned.to_json()) == tuned
+    assert StageConfig.from_dict(json.loads(json.dumps(tuned.to_dict()))) == tuned
     with pytest.raises(ConfigError, match=r"StageConfig has no field\(s\) \['momentum'\]"):
         apply_overrides(preset, {"momentum": 0.9})
 

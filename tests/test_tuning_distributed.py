@@ -24,7 +24,7 @@ import json, sys
 from pathlib import Path
 from trainer.tuning import TuneConfig, run_search
 from trainer.tuning.features import load_cached_features
-cfg = TuneConfig.from_json(Path(sys.argv[1]).read_text())
+cfg = TuneConfig.load(sys.argv[1])
 res = run_search(cfg, sys.argv[3], features=load_cached_features(Path(sys.argv[2])), compare=False)
 print("RESULT " + json.dumps({"role": res.role, "run_now": res.trials_run_now,
                               "trials": [r["trial_id"] for r in res.trials]}))
@@ -42,7 +42,7 @@ def test_chief_and_two_workers_on_loopback_complete_a_search(space_dir: Path) ->
     features = save_features(space_dir / "features", synthetic_features())
     cfg = tiny(algorithm=Algorithm.RANDOM, max_trials=8, recycle_every=None)
     cfg_path = space_dir / "tune config.json"
-    cfg_path.write_text(cfg.to_json())
+    cfg.save(cfg_path)
     run_dir = space_dir / "shared run"
     port = free_port()
     base_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}

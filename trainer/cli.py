@@ -12,7 +12,13 @@ from trainer.cli_options import data_config_from_options, data_options, run_dir_
 @click.command()
 @data_options
 @run_dir_option
-@click.option("--samples-per-class", type=int, default=8, show_default=True)
+@click.option(
+    "--samples-per-class",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Images per class in the sample grid.",
+)
 def eda(run_dir: Path | None, samples_per_class: int, **data_opts) -> None:
     """Explore a dataset: class balance, sample grid, pixel histogram, mean images, JSON summary."""
     from trainer.data import load_dataset
@@ -70,9 +76,21 @@ _STAGES = ("baseline", "transfer", "finetune")
     default=None,
     help="best_hyperparameters.json from `edgetk tune`: applied on top of the preset / --config.",
 )
-@click.option("--epochs", type=int, default=None, help="Override the preset's epochs.")
-@click.option("--batch-size", type=int, default=None, help="Override the preset's batch size.")
-@click.option("--learning-rate", type=float, default=None, help="Override the initial LR.")
+@click.option(
+    "--epochs", type=click.IntRange(min=1), default=None, help="Override the preset's epochs."
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Override the preset's batch size.",
+)
+@click.option(
+    "--learning-rate",
+    type=click.FloatRange(1e-7, 1.0),
+    default=None,
+    help="Override the initial LR.",
+)
 @click.option(
     "--backbone",
     type=click.Choice(["mobilenet_v2", "efficientnet_b0", "mobilenet_v3_small"]),
@@ -81,7 +99,10 @@ _STAGES = ("baseline", "transfer", "finetune")
 )
 @click.option("--alpha", type=float, default=None, help="transfer: backbone width multiplier.")
 @click.option(
-    "--backbone-size", type=int, default=None, help="transfer: backbone resolution (default 96)."
+    "--backbone-size",
+    type=click.IntRange(min=32),
+    default=None,
+    help="transfer: backbone resolution in pixels (default 96, at least 32).",
 )
 @click.option(
     "--weights",
@@ -89,8 +110,15 @@ _STAGES = ("baseline", "transfer", "finetune")
     default=None,
     help="transfer: 'imagenet' (Keras cache), 'none', or a weights file path.",
 )
-@click.option("--unfreeze-fraction", type=float, default=None, help="finetune: top share.")
-@click.option("--unfreeze-layers", type=int, default=None, help="finetune: top layer count.")
+@click.option(
+    "--unfreeze-fraction",
+    type=click.FloatRange(0.0, 1.0, min_open=True),
+    default=None,
+    help="finetune: top share.",
+)
+@click.option(
+    "--unfreeze-layers", type=click.IntRange(min=1), default=None, help="finetune: top layer count."
+)
 @click.option(
     "--strategy",
     type=click.Choice(["default", "mirrored"]),
@@ -179,7 +207,12 @@ def train(
                 if k in mine and stage != "all":
                     raise ConfigError(f"--{k.replace('_', '-')} applies to --stage finetune only")
                 mine.pop(k, None)
-        return StageConfig.from_dict({**base.to_dict(), **_jsonable(mine), "seed": data_cfg.seed})
+        try:
+            return StageConfig.from_dict(
+                {**base.to_dict(), **_jsonable(mine), "seed": data_cfg.seed}
+            )
+        except ConfigError as exc:
+            raise ConfigError(_with_flags(str(exc), given)) from None
 
     run = Path(run_dir) if run_dir else default_run_dir(ds.name)
     if stage == "all":
@@ -195,6 +228,18 @@ def train(
 
     write_return_on_complexity(run)
     click.echo(_summary_line(r))
+
+
+# StageConfig field -> the option a user typed for it (messages name what the user can change).
+_FLAG_OF = {"image_size": "--backbone-size", "unfreeze_fraction": "--unfreeze-fraction"}
+
+
+def _with_flags(message: str, given: dict) -> str:
+    """``message`` with config field names the user set by option replaced by those options."""
+    for field in given:
+        flag = _FLAG_OF.get(field, "--" + field.replace("_", "-"))
+        message = message.replace(f"{field}=", f"{flag} ")
+    return message
 
 
 def _jsonable(values: dict) -> dict:

@@ -8,11 +8,12 @@ from typing import Any
 
 import click
 
-from trainer.data.config import DataConfig, DataSource
+from trainer.data.config import AUGMENTATIONS, DataConfig, DataSource, parse_augment
+from trainer.data.contract import DEFAULT_RESIZE, POLARITIES, RESIZE_MODES
 
 
 def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--data-source / --data-dir / --train-size / --test-size / --val-fraction / --image-size / --seed."""
+    """The data options shared by eda / train / run / tune (see :class:`DataConfig`)."""
     options = [
         click.option(
             "--data-source",
@@ -28,26 +29,66 @@ def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             help="A folder with the four IDX .gz files, or one subfolder of images per class.",
         ),
         click.option(
-            "--train-size", type=int, default=None, help="Stratified subset of the training split."
+            "--train-size",
+            type=click.IntRange(min=10),
+            default=None,
+            help="Stratified subset of the training split.",
         ),
         click.option(
-            "--test-size", type=int, default=None, help="Stratified subset of the test split."
+            "--test-size",
+            type=click.IntRange(min=10),
+            default=None,
+            help="Stratified subset of the test split.",
         ),
         click.option(
             "--val-fraction",
-            type=float,
+            type=click.FloatRange(0.0, 0.5),
             default=0.1,
             show_default=True,
             help="Stratified validation share carved from the training split.",
         ),
         click.option(
-            "--image-size",
-            type=(int, int),
-            default=None,
-            help="Image folders: HEIGHT WIDTH to resize to (default: their common size).",
+            "--test-fraction",
+            type=click.FloatRange(0.01, 0.9),
+            default=0.2,
+            show_default=True,
+            help="Image folders without train/ and test/ subfolders: stratified test share.",
         ),
         click.option(
-            "--seed", type=int, default=42, show_default=True, help="Seed for splits and training."
+            "--image-size",
+            type=(click.IntRange(min=8), click.IntRange(min=8)),
+            default=None,
+            help="Image folders: HEIGHT WIDTH of the model input (default: the images' common "
+            "size, or a square of their median short side).",
+        ),
+        click.option(
+            "--resize",
+            type=click.Choice(RESIZE_MODES),
+            default=DEFAULT_RESIZE,
+            show_default=True,
+            help="How an image of another aspect ratio becomes the model size, in training and "
+            "on the device alike.",
+        ),
+        click.option(
+            "--polarity",
+            "data_polarity",
+            type=click.Choice(POLARITIES),
+            default=None,
+            help="How the images look (default: detected from the training images).",
+        ),
+        click.option(
+            "--augment",
+            default=None,
+            metavar="LIST",
+            help=f"Augmentations training may use, comma-separated from {', '.join(AUGMENTATIONS)}, "
+            "or 'none' (default: all for Fashion-MNIST, no flips for image folders).",
+        ),
+        click.option(
+            "--seed",
+            type=click.IntRange(min=0),
+            default=42,
+            show_default=True,
+            help="Seed for splits and training.",
         ),
     ]
     for opt in reversed(options):
@@ -61,14 +102,18 @@ def data_config_from_options(
     train_size: int | None,
     test_size: int | None,
     val_fraction: float,
+    test_fraction: float,
     image_size: tuple[int, int] | None,
+    resize: str,
+    data_polarity: str | None,
+    augment: str | None,
     seed: int,
 ) -> DataConfig:
     """Build the DataConfig the options describe (an IDX folder is recognised by its files)."""
     if data_source is None:
         if data_dir is None:
             source = DataSource.FASHION_MNIST
-        elif any(data_dir.glob("*-idx3-ubyte*")):
+        elif data_dir.is_dir() and any(data_dir.glob("*-idx3-ubyte*")):
             source = DataSource.IDX
         else:
             source = DataSource.IMAGE_FOLDER
@@ -80,7 +125,11 @@ def data_config_from_options(
         train_size=train_size,
         test_size=test_size,
         val_fraction=val_fraction,
+        test_fraction=test_fraction,
         image_size=tuple(image_size) if image_size else None,
+        polarity=data_polarity,
+        resize=resize,
+        augment=parse_augment(augment),
         seed=seed,
     )
 

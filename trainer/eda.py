@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from edge_runtime.common.errors import ConfigError
 from edge_runtime.common.fileio import atomic_path, write_json
 from trainer.data.dataset import Dataset
 
@@ -92,7 +93,7 @@ def normalization_rationale(summary: dict[str, Any]) -> str:
         f"Training pixels span {px['min']}..{px['max']} (uint8) with mean {px['mean']:.1f} and std "
         f"{px['std']:.1f} ({px['mean_01']:.3f} / {px['std_01']:.3f} on a 0..1 scale); "
         f"{px['zero_fraction']:.1%} of pixels are exactly 0"
-        + (" (black background, light garments)" if dark else "")
+        + (" (dark background, light objects)" if dark else "")
         + ". The models therefore take raw 0..255 pixels and normalize inside the graph: the "
         "baseline CNN rescales by 1/255 (then BatchNormalization centres the activations), the "
         "transfer models apply their backbone's own preprocess_input (MobileNetV2: to -1..1), so "
@@ -202,6 +203,9 @@ def run_eda(
     ds: Dataset, out_dir: str | Path, samples_per_class: int = 8, seed: int = 0
 ) -> dict[str, Any]:
     """Compute the EDA of ``ds``, draw the figures into ``out_dir`` and write the JSON summary."""
+    if samples_per_class < 1:
+        # Checked before the folder exists: a bad value leaves no half-written eda/ behind.
+        raise ConfigError(f"--samples-per-class {samples_per_class} must be at least 1")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary = compute_eda(ds)

@@ -74,6 +74,69 @@ def _labels(path: Path | None, meta: dict[str, Any], dataset_names: tuple[str, .
     return tuple(meta.get("labels") or dataset_names)
 
 
+# The fields of the preprocessing contract (edge_runtime.manifest.InputSpec) a run may record.
+_SPEC_KEYS = ("height", "width", "channels", "layout", "color", "value_range", "polarity", "resize")
+# Training images looked at to detect polarity: evenly spaced, so every class is seen.
+_POLARITY_SAMPLE = 2000
+
+
+def recorded_input_spec(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The preprocessing contract a training run recorded, or None.
+
+    Read tolerantly from every place a version of the trainer writes it: the registry
+    metadata's ``input_spec``, the data config's ``input_spec``, or the older ``input``.
+    """
+    data_cfg = meta.get("data_config") if isinstance(meta.get("data_config"), dict) else {}
+    for found in (meta.get("input_spec"), data_cfg.get("input_spec"), meta.get("input")):
+        if isinstance(found, dict) and found:
+            return {k: v for k, v in found.items() if k in _SPEC_KEYS}
+    return None
+
+
+def resolve_input_spec(
+    meta: dict[str, Any],
+    ds: Any,
+    x_train: Any,
+    data_polarity: str | None = None,
+    polarity: str | None = None,
+) -> tuple[Any, str]:
+    """The manifest's input contract for an export, and a phrase saying where its polarity came
+    from. Precedence: ``--polarity``; the run's recorded contract; the data config's polarity;
+    Fashion-MNIST's known light-on-dark; else detected from the training images
+    (``edge_runtime.polarity.dataset_polarity``), so a plain ``.keras`` model of other data never
+    inherits Fashion-MNIST's polarity."""
+    import numpy as np
+
+    from edge_runtime.manifest import InputSpec
+    from edge_runtime.polarity import dataset_polarity
+    from edge_runtime.preprocess import to_grey
+
+    h, w, c = (int(v) for v in ds.x_train.shape[1:])
+    spec: dict[str, Any] = {"height": h, "width": w, "channels": c}
+    spec["color"] = "grey" if c == 1 else "rgb"
+    recorded = recorded_input_spec(meta)
+    if recorded is None and getattr(ds, "input_spec", None) is not None:
+        own = ds.input_spec
+        recorded = own.to_dict() if hasattr(own, "to_dict") else dict(own)
+        recorded = {k: v for k, v in recorded.items() if k in _SPEC_KEYS}
+    spec |= recorded or {}
+    if polarity is not None:
+        spec["polarity"], origin = polarity, "--polarity"
+    elif recorded and recorded.get("polarity"):
+        origin = "recorded by the training run"
+    elif data_polarity is not None:
+        spec["polarity"], origin = data_polarity, "the data config"
+    elif getattr(ds, "name", "") == "fashion_mnist":
+        spec["polarity"], origin = "light_on_dark", "Fashion-MNIST's own (light garments on black)"
+    else:
+        n = len(x_train)
+        idx = np.unique(np.linspace(0, n - 1, min(n, _POLARITY_SAMPLE)).astype(int)) if n else []
+        greys = (x_train[i, ..., 0] if c == 1 else to_grey(x_train[i]) for i in idx)
+        spec["polarity"] = dataset_polarity(greys)
+        origin = f"detected from {len(idx)} training images"
+    return InputSpec.from_dict(spec), origin
+
+
 @click.command("export")
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option(
@@ -93,7 +156,12 @@ def _labels(path: Path | None, meta: dict[str, Any], dataset_names: tuple[str, .
     default=None,
     help=f"Precisions, comma-separated: {', '.join(_PRECISION_CHOICES)} (default: all).",
 )
-@click.option("--calib-size", type=int, default=None, help="Calibration images (default 300).")
+@click.option(
+    "--calib-size",
+    type=int,
+    default=None,
+    help="Calibration images (default 300; clamped, with a warning, to the training split).",
+)
 @click.option("--calib-seed", type=int, default=None, help="Calibration sampling seed.")
 @click.option(
     "--onnx-calibration",
@@ -141,6 +209,13 @@ def _labels(path: Path | None, meta: dict[str, Any], dataset_names: tuple[str, .
     help="What --data-dir holds (default: idx when --data-dir is given).",
 )
 @click.option(
+    "--polarity",
+    type=click.Choice(["light_on_dark", "dark_on_light", "natural"]),
+    default=None,
+    help="How the training pictures look, for the manifest (default: the run's recorded "
+    "contract, else detected from the training images).",
+)
+@click.option(
     "--allow-parity-failure",
     is_flag=True,
     help="Write the bundle even if the gate fails (recorded in the manifest).",
@@ -160,6 +235,7 @@ def export(
     labels_path: Path | None,
     data_dir: Path | None,
     data_source: str | None,
+    polarity: str | None,
     allow_parity_failure: bool,
     overwrite: bool,
 ) -> None:
@@ -167,7 +243,8 @@ def export(
 
     MODEL is a registry version folder (<run_dir>/models/<name>/vN), a model folder (its latest
     version) or a plain .keras file (then --labels / --data-dir say what it classifies).
-    Exit codes: 0 ok, 1 failure, 2 usage, 3 parity gate failed.
+    An artifact that fails the parity gate is left out of the bundle (its numbers stay in the
+    manifest and parity.md). Exit codes: 0 ok, 1 failure, 2 usage, 3 no artifact passed.
     """
     from export import ExportConfig, GateConfig, OnnxCalibrationMethod, export_bundle
     from export.formats import select_formats
@@ -233,16 +310,16 @@ def export(
             out = keras_file.parents[3] / "export" / f"{name}-v{meta.get('version', 0)}"
         else:
             out = keras_file.with_name(keras_file.stem + "_bundle")
-    input_spec = None
-    if meta.get("input"):
-        from edge_runtime.manifest import InputSpec
-
-        input_spec = InputSpec.from_dict(meta["input"])
+    input_spec, polarity_origin = resolve_input_spec(
+        meta, ds, splits.x_train, data_cfg.polarity, polarity
+    )
 
     def line(r) -> None:
         a, p = r.artifact, r.parity.metrics
         verdict = (
-            "pass" if r.passed else ("FAIL (accepted)" if a.parity_failure_accepted else "FAIL")
+            "pass"
+            if r.passed
+            else ("FAIL (accepted)" if a.parity_failure_accepted else "FAIL (left out)")
         )
         click.echo(
             f"{r.key:<18} {a.size_bytes / 2**20:6.2f} MiB {r.seconds:6.1f} s  "
@@ -251,6 +328,10 @@ def export(
         )
 
     click.echo(f"exporting {keras_file} -> {out} ({', '.join(cfg.formats)})")
+    click.echo(
+        f"input: {input_spec.height}x{input_spec.width} {input_spec.color}, polarity "
+        f"{input_spec.polarity} ({polarity_origin}), resize {input_spec.resize}"
+    )
     try:
         result = export_bundle(
             keras_file,
@@ -266,7 +347,10 @@ def export(
             input_spec=input_spec,
             output_kind=(meta.get("output") or {}).get("kind", "probabilities"),
             name=name,
-            source_model={k: meta[k] for k in ("name", "version", "stage", "metrics") if k in meta},
+            source_model={
+                **{k: meta[k] for k in ("name", "version", "stage", "metrics") if k in meta},
+                "polarity_from": polarity_origin,
+            },
             calibration_source={
                 "split": "train (minus the validation holdout)",
                 "dataset": ds.name,
@@ -282,6 +366,10 @@ def export(
             click.echo(_table(res.parity_md))
         raise
     click.echo(_table(result.parity_md))
+    for r in result.excluded:
+        click.echo(f"left out of the bundle: {r.key} (failed the parity gate; see parity.md)")
+    if result.default_note:
+        click.echo(f"note: {result.default_note}")
     click.echo(f"bundle: {result.bundle_dir} (default artifact {result.manifest.default_artifact})")
 
 

@@ -9,7 +9,14 @@ import click
 
 from trainer.cli_options import data_config_from_options, data_options, run_dir_option
 
-STAGES = ("eda", "baseline", "transfer", "finetune", "tune", "export", "bench", "report")
+
+def _budget(flag: str):
+    def check(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+        if value is not None and value <= 0:
+            raise click.BadParameter(f"{value:g}: give a positive number, or leave {flag} out")
+        return value
+
+    return check
 
 
 @click.command()
@@ -23,9 +30,42 @@ STAGES = ("eda", "baseline", "transfer", "finetune", "tune", "export", "bench", 
 @click.option(
     "--from",
     "from_stage",
-    type=click.Choice(STAGES),
     default=None,
-    help="Redo this stage and every stage after it.",
+    help="Redo this stage and every stage after it (eda, a candidate's name, tune, export, "
+    "select, bundle, bench, report).",
+)
+@click.option(
+    "--candidates",
+    "candidates_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Candidates file (JSON) listing the models to train; default: the shipped one.",
+)
+@click.option(
+    "--models",
+    default=None,
+    help="Candidates to train, comma-separated (default: the profile's list in the file).",
+)
+@click.option(
+    "--budget-ms",
+    type=float,
+    default=None,
+    callback=_budget("--budget-ms"),
+    help="Most p95 latency per image (ms, 1 thread, this machine) the shipped artifact may have.",
+)
+@click.option(
+    "--budget-kb",
+    type=float,
+    default=None,
+    callback=_budget("--budget-kb"),
+    help="Largest artifact file (KB, 1000 bytes) the shipped artifact may be.",
+)
+@click.option(
+    "--budget-ram-mb",
+    type=float,
+    default=None,
+    callback=_budget("--budget-ram-mb"),
+    help="Most peak memory (MB) a process running the shipped artifact may use.",
 )
 @click.option(
     "--tune/--no-tune", default=False, show_default=True, help="Include the hyperparameter search."
@@ -46,13 +86,20 @@ def run(
     tune: bool,
     formats: str | None,
     allow_parity_failure: bool,
+    candidates_file: Path | None,
+    models: str | None,
+    budget_ms: float | None,
+    budget_kb: float | None,
+    budget_ram_mb: float | None,
     run_dir: Path | None,
     **data_opts,
 ) -> None:
-    """The whole pipeline: EDA, baseline, transfer, fine-tune, (tune), export, bench, report.
+    """The whole pipeline: EDA, every candidate (from the candidates file), (tune), export,
+    selection on validation within budget, bundle, bench, report.
 
     Re-running the same command resumes: finished stages whose config is unchanged are skipped.
     """
+    from trainer.pipeline.budget import Budget
     from trainer.pipeline.config import PipelineConfig
     from trainer.pipeline.stages import run_pipeline
     from trainer.training.pipeline import profile_data_config
@@ -63,7 +110,13 @@ def run(
     data = (
         explicit
         if (explicit.train_size or explicit.test_size or explicit.path)
-        else preset.replace(seed=explicit.seed, val_fraction=explicit.val_fraction)
+        else preset.replace(
+            seed=explicit.seed,
+            val_fraction=explicit.val_fraction,
+            resize=explicit.resize,
+            polarity=explicit.polarity,
+            augment=explicit.augment,
+        )
     )
     cfg = PipelineConfig.for_profile(
         profile,
@@ -72,6 +125,11 @@ def run(
         seed=explicit.seed,
         allow_parity_failure=allow_parity_failure,
         formats=tuple(f.strip() for f in formats.split(",")) if formats else None,
+        candidates_file=str(candidates_file) if candidates_file else None,
+        candidate_names=tuple(m.strip() for m in models.split(",") if m.strip())
+        if models
+        else None,
+        budget=Budget(max_ms=budget_ms, max_kb=budget_kb, max_ram_mb=budget_ram_mb),
     )
     target = run_dir or Path("runs") / f"{profile}"
     t0 = time.perf_counter()

@@ -8,23 +8,19 @@ from typing import Any
 import numpy as np
 
 from edge_runtime.backends.base import Backend
+from edge_runtime.backends.tensor_specs import onnx_tensor_spec, single_input_output
 from edge_runtime.errors import BackendUnavailableError, ModelError
-from edge_runtime.manifest import Artifact, TensorSpec
-
-_ORT_TYPES = {
-    "tensor(float)": "float32",
-    "tensor(float16)": "float16",
-    "tensor(int8)": "int8",
-    "tensor(uint8)": "uint8",
-}
+from edge_runtime.manifest import Artifact
 
 
-def _import_ort() -> Any:
+def _import_ort(path: Path) -> Any:
     try:
         import onnxruntime
     except ImportError:
+        # The smallest install (the 'edge' extra) runs TFLite only; ONNX Runtime is its own extra.
         raise BackendUnavailableError(
-            "onnxruntime is not installed; install the 'edge' extra (pip install 'edgetk[edge]')"
+            f"onnxruntime is not installed, so the ONNX artifact {path.name} cannot run; install "
+            "the 'onnx' extra: pip install 'edgetk[onnx]' (or choose a .tflite with --artifact)"
         ) from None
     return onnxruntime
 
@@ -36,7 +32,7 @@ class OnnxBackend(Backend):
 
     def __init__(self, path: Path, artifact: Artifact, threads: int | None) -> None:
         super().__init__(path, artifact, threads)
-        ort = _import_ort()
+        ort = _import_ort(path)
         self._runtime = f"onnxruntime {ort.__version__}"
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or 0  # 0: ONNX Runtime's default (all cores)
@@ -50,25 +46,13 @@ class OnnxBackend(Backend):
             raise ModelError(
                 f"{path} cannot be loaded by ONNX Runtime ({exc}); re-export it"
             ) from None
-        inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
-        if len(inputs) != 1 or len(outputs) != 1:
-            raise ModelError(
-                f"{path} has {len(inputs)} inputs and {len(outputs)} outputs; an edgetk classifier "
-                "has exactly one of each"
-            )
-        self._in_name, self._out_name = inputs[0].name, outputs[0].name
-        self.model_input = self._spec(inputs[0], artifact.input)
-        self.model_output = self._spec(outputs[0], artifact.output)
+        inp, out = single_input_output(
+            path, self._session.get_inputs(), self._session.get_outputs()
+        )
+        self._in_name, self._out_name = inp.name, out.name
+        self.model_input = onnx_tensor_spec(inp, artifact.input.quantization)
+        self.model_output = onnx_tensor_spec(out, artifact.output.quantization)
         self.batchable = self.model_input.shape[0] == -1
-
-    @staticmethod
-    def _spec(arg: Any, declared: TensorSpec) -> TensorSpec:
-        dtype = _ORT_TYPES.get(arg.type, arg.type)
-        shape = tuple(d if isinstance(d, int) and d > 0 else -1 for d in arg.shape)
-        # ONNX graphs keep (de)quantization inside; an integer I/O tensor's scale is not visible at
-        # the session level, so the manifest's is the only source for it.
-        quant = declared.quantization if dtype in ("int8", "uint8") else None
-        return TensorSpec(name=arg.name, shape=shape, dtype=dtype, quantization=quant)
 
     @property
     def runtime(self) -> str:

@@ -10,8 +10,10 @@ from typing import Any
 import numpy as np
 
 from edge_runtime.backends.base import Backend
+from edge_runtime.backends.tensor_specs import single_input_output, tflite_tensor_spec
+from edge_runtime.common.versions import installed_version
 from edge_runtime.errors import BackendUnavailableError, ModelError
-from edge_runtime.manifest import Artifact, Quantization, TensorSpec
+from edge_runtime.manifest import Artifact
 
 log = logging.getLogger(__name__)
 
@@ -35,27 +37,6 @@ def interpreter_class() -> tuple[Any, str]:
         ) from None
 
 
-def _version(dist: str) -> str:
-    # Imported here: importlib.metadata costs ~15 ms of every `edgetk predict` cold start.
-    from importlib import metadata
-
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def _spec(detail: dict[str, Any]) -> TensorSpec:
-    scale, zero_point = detail.get("quantization", (0.0, 0))
-    dtype = np.dtype(detail["dtype"]).name
-    signature = detail.get("shape_signature")
-    shape = signature if signature is not None and len(signature) else detail["shape"]
-    quant = Quantization(scale=float(scale), zero_point=int(zero_point)) if scale else None
-    return TensorSpec(
-        name=detail["name"], shape=tuple(int(d) for d in shape), dtype=dtype, quantization=quant
-    )
-
-
 class TFLiteBackend(Backend):
     """A ``.tflite`` model. Batches by resizing the input tensor when the graph allows it."""
 
@@ -71,21 +52,18 @@ class TFLiteBackend(Backend):
             raise ModelError(
                 f"{path} cannot be loaded as a TFLite model ({exc}); re-export it"
             ) from None
-        inputs, outputs = self._interp.get_input_details(), self._interp.get_output_details()
-        if len(inputs) != 1 or len(outputs) != 1:
-            raise ModelError(
-                f"{path} has {len(inputs)} inputs and {len(outputs)} outputs; an edgetk classifier "
-                "has exactly one of each"
-            )
-        self._in, self._out = inputs[0]["index"], outputs[0]["index"]
-        self._base_shape = [int(d) for d in inputs[0]["shape"]]
+        inp, out = single_input_output(
+            path, self._interp.get_input_details(), self._interp.get_output_details()
+        )
+        self._in, self._out = inp["index"], out["index"]
+        self._base_shape = [int(d) for d in inp["shape"]]
         self._batch = self._base_shape[0]
-        self.model_input, self.model_output = _spec(inputs[0]), _spec(outputs[0])
+        self.model_input, self.model_output = tflite_tensor_spec(inp), tflite_tensor_spec(out)
         self.batchable = True  # until a resize proves otherwise
 
     @property
     def runtime(self) -> str:
-        return f"{self._dist} {_version(self._dist)}"
+        return f"{self._dist} {installed_version(self._dist) or 'unknown'}"
 
     def _set_batch(self, n: int) -> bool:
         if n == self._batch:

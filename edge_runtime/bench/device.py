@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import platform
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from edge_runtime.common.versions import installed_versions
 
 RUNTIME_PACKAGES = (
     "edgetk",
@@ -29,7 +30,11 @@ def _read(path: str) -> str:
 
 
 def cpu_model() -> str:
-    """The CPU's marketing name (x86 ``model name``; on a Raspberry Pi the board ``Model``)."""
+    """The CPU's marketing name (x86 ``model name``; on a Raspberry Pi the board ``Model``).
+
+    Read from ``/proc/cpuinfo`` because neither psutil nor ``platform`` reports it on Linux
+    (``platform.processor()`` is usually empty or just the architecture there).
+    """
     info = _read("/proc/cpuinfo")
     for key in ("model name", "Model", "Hardware", "cpu model", "Processor"):
         for line in info.splitlines():
@@ -39,54 +44,37 @@ def cpu_model() -> str:
 
 
 def _os_name() -> str:
-    for line in _read("/etc/os-release").splitlines():
-        if line.startswith("PRETTY_NAME="):
-            return line.split("=", 1)[1].strip().strip('"')
-    return platform.platform()
-
-
-def _memory_total_mb() -> float | None:
-    for line in _read("/proc/meminfo").splitlines():
-        if line.startswith("MemTotal:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return None
+    try:
+        return platform.freedesktop_os_release()["PRETTY_NAME"]
+    except (OSError, KeyError):  # not a freedesktop system (macOS, Windows)
+        return platform.platform()
 
 
 def device_info() -> dict[str, Any]:
     """CPU model, cores, architecture, OS, Python and memory of this machine."""
-    physical = None
-    try:
-        import psutil
+    import psutil  # the edge extra's; imported here to keep it off other commands' cold start
 
-        physical = psutil.cpu_count(logical=False)
-    except ImportError:
-        pass
+    # The board name (a Raspberry Pi's "Raspberry Pi 5 Model B") has no library API.
     board = _read("/proc/device-tree/model").strip("\x00\n ")
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     return {
         "cpu_model": cpu_model(),
         "board": board or None,
         "arch": platform.machine(),
-        "cores_logical": os.cpu_count(),
-        "cores_physical": physical,
+        "cores_logical": psutil.cpu_count(logical=True),
+        "cores_physical": psutil.cpu_count(logical=False),
         "cores_usable": affinity,
         "os": _os_name(),
         "kernel": platform.release(),
         "python": platform.python_version(),
-        "memory_total_mb": _memory_total_mb(),
+        "memory_total_mb": round(psutil.virtual_memory().total / 2**20, 1),
         "hostname": platform.node(),
     }
 
 
 def runtime_versions() -> dict[str, str]:
     """Installed versions of the runtime-side packages (absent ones are left out)."""
-    out = {}
-    for dist in RUNTIME_PACKAGES:
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
+    return installed_versions(RUNTIME_PACKAGES)
 
 
 __all__ = ["cpu_model", "device_info", "runtime_versions"]

@@ -129,13 +129,6 @@ class JsonConfig:
         }
         return cls(**kwargs)
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
-
-    @classmethod
-    def from_json(cls: type[C], text: str) -> C:
-        return cls.from_dict(json.loads(text))
-
     def save(self, path: str | Path) -> Path:
         return write_json(path, self.to_dict())
 
@@ -159,3 +152,12 @@ def check_range(name: str, value: float, lo: float | None = None, hi: float | No
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         bounds = f"[{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
         raise ConfigError(f"{name}={value!r} is out of range; allowed {bounds}")
+
+
+Bounds = tuple[float | None, float | None]
+
+
+def check_fields(config: object, bounds: dict[str, Bounds]) -> None:
+    """``check_range`` on each field of ``config`` that ``bounds`` names ({field: (lo, hi)})."""
+    for name, (lo, hi) in bounds.items():
+        check_range(name, getattr(config, name), lo, hi)

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import click
 
-from edge_runtime.polarity import POLARITY_CHOICES
+from edge_runtime.cli_options import (
+    artifact_option,
+    log_level_option,
+    polarity_option,
+    threads_option,
+)
 from edge_runtime.server.auth import API_KEY_ENV
 from edge_runtime.server.settings import ServeConfig
 
@@ -23,17 +28,8 @@ from edge_runtime.server.settings import ServeConfig
 @click.option(
     "--port", default=8000, show_default=True, type=int, help="TCP port; 0 picks a free one."
 )
-@click.option(
-    "--artifact",
-    default=None,
-    help="Artifact file name or format:precision (default: the manifest's default).",
-)
-@click.option(
-    "--threads",
-    default=None,
-    type=int,
-    help="Runtime CPU threads per worker (default: the runtime's).",
-)
+@artifact_option("Artifact file name or format:precision (default: the manifest's default).")
+@threads_option("Runtime CPU threads per worker (default: the runtime's).")
 @click.option(
     "--workers",
     default=1,
@@ -128,19 +124,8 @@ from edge_runtime.server.settings import ServeConfig
     "serves a changed file anyway, with a warning.",
 )
 @click.option("--top-k", default=5, show_default=True, type=int, help="Default labels per image.")
-@click.option(
-    "--polarity",
-    type=click.Choice(POLARITY_CHOICES),
-    default="auto",
-    show_default=True,
-    help="Default polarity handling (per request: ?polarity=).",
-)
-@click.option(
-    "--log-level",
-    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
-    default="info",
-    show_default=True,
-)
+@polarity_option("Default polarity handling (per request: ?polarity=).")
+@log_level_option()
 @click.option(
     "--access-log/--no-access-log",
     default=True,

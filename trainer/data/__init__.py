@@ -2,7 +2,7 @@
 
 from trainer.data.config import DataConfig, DataSource
 from trainer.data.dataset import FASHION_MNIST_LABELS, Dataset
-from trainer.data.load import Splits, load_dataset, make_splits
+from trainer.data.load import Splits, load_dataset, make_splits, split_files, split_indices
 from trainer.data.split import stratified_split, stratified_subset
 
 __all__ = [
@@ -13,6 +13,8 @@ __all__ = [
     "Splits",
     "load_dataset",
     "make_splits",
+    "split_files",
+    "split_indices",
     "stratified_split",
     "stratified_subset",
 ]

@@ -41,10 +41,21 @@ class Dataset:
     source: str  # human-readable origin: a path or "keras.datasets.fashion_mnist"
     polarity: str = "light_on_dark"
     extra: dict = field(default_factory=dict)
+    # The preprocessing contract (an InputSpec dict: size, colour, polarity, resize, value range)
+    # that turned the source files into these arrays; the device applies the same one.
+    input_spec: dict | None = None
+    # Image folders: each sample's file, relative to the data folder (POSIX), in array order.
+    train_files: tuple[str, ...] = ()
+    test_files: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for split in ("train", "test"):
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
+            files = getattr(self, f"{split}_files")
+            if files and len(files) != len(y):
+                raise DataError(
+                    f"{self.source}: {len(files)} {split} file names for {len(y)} images"
+                )
             if x.ndim != 4:
                 raise DataError(f"{self.source}: {split} images must be NHWC, got shape {x.shape}")
             if len(x) != len(y):
@@ -59,6 +70,15 @@ class Dataset:
                     f"{self.source}: {split} labels span {y.min()}..{y.max()} but there are "
                     f"{len(self.class_names)} classes"
                 )
+
+    def spec(self) -> dict:
+        """The input spec: the recorded contract, or one for the arrays as they are."""
+        if self.input_spec is not None:
+            return dict(self.input_spec)
+        from trainer.data.contract import make_input_spec
+
+        h, w, c = self.image_shape
+        return make_input_spec(h, w, c, self.polarity)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -90,5 +110,6 @@ class Dataset:
             "train_count": int(len(self.y_train)),
             "test_count": int(len(self.y_test)),
             "polarity": self.polarity,
+            "input_spec": self.spec(),
             **({"extra": self.extra} if self.extra else {}),
         }

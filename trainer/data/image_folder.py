@@ -2,20 +2,43 @@
 
 Either ``ROOT/<class>/*.png`` (split into train / test by a seeded stratified split) or
 ``ROOT/train/<class>/...`` and ``ROOT/test/<class>/...`` (splits used as given).
+
+Each original file becomes the model's native array through the runtime's own functions
+(``edge_runtime.preprocess.load_image`` and ``prepare_pixels``) under the dataset's one input spec,
+so the arrays the trainer and the parity gate see are exactly what ``edgetk predict`` computes
+from the same file.
 """
 
 from __future__ import annotations
 
 import logging
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from edge_runtime.common.errors import DataError
+from edge_runtime.errors import ImageDecodeError
+from edge_runtime.preprocess import IMAGE_SUFFIXES, MAX_PIXELS, load_image, prepare_pixels, to_grey
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+# Pillow modes that decode to one grey channel (see edge_runtime.preprocess._to_array).
+_GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "F"})
+# Mixed sizes and no --image-size: a square of the median short side, kept within these bounds
+# (small enough to train on two CPU cores, big enough for three pooling blocks).
+_MIN_SIDE, _MAX_SIDE = 32, 96
+
+
+@dataclass(frozen=True)
+class ImageFiles:
+    """The files of one split with their labels (indices into ``names``)."""
+
+    files: tuple[Path, ...]
+    labels: np.ndarray
+    names: tuple[str, ...]
 
 
 def list_class_folders(root: Path) -> list[Path]:
@@ -42,52 +65,14 @@ def list_images(folder: Path) -> list[Path]:
     )
 
 
-def _decode(path: Path, mode: str, size: tuple[int, int] | None):
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            im.load()
-            im = im.convert("RGBA").convert("RGB") if im.mode in ("P", "LA", "RGBA") else im
-            im = im.convert(mode)
-            if size is not None and im.size != (size[1], size[0]):
-                im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-            return np.asarray(im, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise DataError(f"cannot decode image {path}: {exc}") from None
-
-
-def _probe(paths: list[Path]) -> tuple[str, tuple[int, int] | None]:
-    """Colour mode (grey only if every image is grey) and the common size (None if sizes vary)."""
-    from PIL import Image, UnidentifiedImageError
-
-    modes, sizes, bad = set(), set(), []
-    for p in paths:
-        try:
-            with Image.open(p) as im:
-                modes.add("L" if im.mode in ("1", "L", "LA", "I;16", "I") else "RGB")
-                sizes.add((im.height, im.width))
-        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-            bad.append(f"{p} ({exc.__class__.__name__})")
-    if bad:
-        shown = "; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
-        raise DataError(
-            f"{len(bad)} unreadable or corrupt image(s): {shown}. Remove or replace them."
-        )
-    return ("L" if modes == {"L"} else "RGB"), (sizes.pop() if len(sizes) == 1 else None)
-
-
-def read_split(
-    root: Path,
-    class_names: list[str] | None,
-    image_size: tuple[int, int] | None,
-    mode: str | None = None,
-) -> tuple[np.ndarray, np.ndarray, list[str], str, tuple[int, int]]:
-    """Decode every image under ``root``'s class folders into NHWC uint8."""
+def scan(root: Path, class_names: Sequence[str] | None = None) -> ImageFiles:
+    """Every image file under ``root``'s class folders, labelled by folder."""
     folders = list_class_folders(root)
-    names = [f.name for f in folders]
-    if class_names is not None and names != class_names:
-        raise DataError(f"{root} has classes {names} but the training split has {class_names}")
+    names = tuple(f.name for f in folders)
+    if class_names is not None and names != tuple(class_names):
+        raise DataError(
+            f"{root} has classes {list(names)} but the training split has {list(class_names)}"
+        )
     files: list[Path] = []
     labels: list[int] = []
     for i, folder in enumerate(folders):
@@ -99,18 +84,110 @@ def read_split(
             )
         files += imgs
         labels += [i] * len(imgs)
-    probed_mode, common = _probe(files)
-    mode = mode or probed_mode
-    size = image_size or common
-    if size is None:
-        size = (96, 96)
-        log.warning(
-            "images in %s have different sizes; resizing all to %dx%d (set image_size to choose)",
-            root,
-            *size,
+    return ImageFiles(tuple(files), np.asarray(labels, dtype=np.int64), names)
+
+
+def probe(files: Sequence[Path], max_pixels: int | None = None) -> tuple[list[str], list[tuple]]:
+    """Colour mode ("L" / "RGB") and (height, width) of every file, from headers only.
+
+    Unreadable files and files over ``max_pixels`` (the limit ``edgetk predict`` applies too)
+    are refused together, each by name, before anything is decoded or trained on.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    max_pixels = max_pixels or MAX_PIXELS
+    modes: list[str] = []
+    sizes: list[tuple[int, int]] = []
+    bad: list[str] = []
+    big: list[str] = []
+    for p in files:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(p) as im:
+                    w, h = im.size
+                    mode = im.mode
+        except Image.DecompressionBombError:
+            big.append(f"{p} (over Pillow's decompression-bomb limit)")
+            continue
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            bad.append(f"{p} ({exc.__class__.__name__})")
+            continue
+        if w * h > max_pixels:
+            big.append(f"{p} ({w}x{h} = {w * h} pixels)")
+            continue
+        modes.append("L" if mode in _GREY_MODES or mode.startswith("I;16") else "RGB")
+        sizes.append((h, w))
+    if big:
+        raise DataError(
+            f"{len(big)} training image(s) over the {max_pixels}-pixel limit that edgetk predict "
+            f"also applies: {_some(big)}. Shrink or remove them."
         )
-    arrays = [_decode(p, mode, size) for p in files]
-    x = np.stack(arrays)
-    if x.ndim == 3:
-        x = x[..., None]
-    return x, np.asarray(labels, dtype=np.int64), names, mode, size
+    if bad:
+        raise DataError(
+            f"{len(bad)} unreadable or corrupt image(s): {_some(bad)}. Remove or replace them."
+        )
+    return modes, sizes
+
+
+def _some(items: list[str], k: int = 5) -> str:
+    return "; ".join(items[:k]) + (f"; and {len(items) - k} more" if len(items) > k else "")
+
+
+def choose_size(sizes: Sequence[tuple[int, int]], root: Path) -> tuple[int, int]:
+    """The common (height, width), or a square of the median short side when sizes vary."""
+    distinct = set(sizes)
+    if len(distinct) == 1:
+        return next(iter(distinct))
+    side = int(np.clip(np.median([min(s) for s in sizes]), _MIN_SIDE, _MAX_SIDE))
+    log.warning(
+        "images in %s have %d different sizes; the model takes %dx%d (the median short side, "
+        "within %d..%d; --image-size HEIGHT WIDTH chooses another)",
+        root,
+        len(distinct),
+        side,
+        side,
+        _MIN_SIDE,
+        _MAX_SIDE,
+    )
+    return side, side
+
+
+def _load(path: Path, max_pixels: int) -> np.ndarray:
+    try:
+        return load_image(path, max_pixels)
+    except ImageDecodeError as exc:
+        raise DataError(f"cannot decode training image: {exc}") from None
+
+
+def polarity_flags(files: Sequence[Path], max_pixels: int = MAX_PIXELS) -> list[bool]:
+    """Whether each picture looks dark-on-light, judged on its decoded original like the runtime."""
+    from edge_runtime.polarity import looks_dark_on_light
+
+    return [bool(looks_dark_on_light(to_grey(_load(p, max_pixels)))) for p in files]
+
+
+def prepare_files(files: Sequence[Path], spec: dict, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """NHWC uint8: each file decoded and prepared exactly as ``edgetk predict`` prepares it
+    (the runtime's default ``auto`` polarity choice under the dataset's fixed spec)."""
+    from edge_runtime.manifest import InputSpec
+
+    input_spec = InputSpec.from_dict(spec)
+    out = np.empty((len(files), spec["height"], spec["width"], spec["channels"]), dtype=np.uint8)
+    for i, p in enumerate(files):
+        plane, _ = prepare_pixels(_load(p, max_pixels), input_spec, "auto")
+        out[i] = plane if plane.ndim == 3 else plane[..., None]
+    return out
+
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "ImageFiles",
+    "choose_size",
+    "list_class_folders",
+    "list_images",
+    "polarity_flags",
+    "prepare_files",
+    "probe",
+    "scan",
+]

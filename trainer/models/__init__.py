@@ -4,6 +4,7 @@ from trainer.models.augment import AugmentConfig, build_augmentation, find_augme
 from trainer.models.backbones import BACKBONES, BackboneSpec, get_backbone_spec
 from trainer.models.baseline import build_baseline
 from trainer.models.freezing import freeze_all_batchnorm, unfreeze_top
+from trainer.models.resnet import build_resnet, resnet_params
 from trainer.models.transfer import BACKBONE_LAYER, build_transfer, find_backbone
 from trainer.models.weights import IMAGENET, NO_WEIGHTS
 
@@ -16,10 +17,12 @@ __all__ = [
     "BackboneSpec",
     "build_augmentation",
     "build_baseline",
+    "build_resnet",
     "build_transfer",
     "find_augmentation",
     "find_backbone",
     "freeze_all_batchnorm",
     "get_backbone_spec",
+    "resnet_params",
     "unfreeze_top",
 ]

@@ -8,6 +8,7 @@ from typing import Any
 from edge_runtime.common.configbase import JsonConfig
 from edge_runtime.common.errors import ConfigError
 from trainer.data.config import DataConfig
+from trainer.pipeline.budget import Budget
 from trainer.training.config import Profile
 
 
@@ -21,18 +22,32 @@ class PipelineConfig(JsonConfig):
     bench_runs: int = 100
     bench_threads: tuple[int, ...] = (1, 2)
     seed: int = 42
-    stage_overrides: dict[str, Any] = field(default_factory=dict)  # stage -> StageConfig fields
+    # candidate name -> StageConfig fields over the candidate's own settings
+    stage_overrides: dict[str, Any] = field(default_factory=dict)
+    candidates_file: str | None = None  # None: trainer/candidates/default.json
+    candidate_names: tuple[str, ...] | None = None  # None: the profile's list in that file
+    budget: Budget = field(default_factory=Budget)
 
     def validate(self) -> None:
         if self.bench_runs < 10:
             raise ConfigError(
                 f"bench_runs={self.bench_runs}: use at least 10 for stable percentiles"
             )
-        unknown = set(self.stage_overrides) - {"baseline", "transfer", "finetune"}
+
+    def candidate_list(self) -> list[Any]:
+        """The candidates this run trains, in order (validated against the candidates file)."""
+        from trainer.candidates import load_candidates
+
+        picked = load_candidates(self.candidates_file).for_profile(
+            self.profile.value, self.candidate_names
+        )
+        unknown = set(self.stage_overrides) - {c.name for c in picked}
         if unknown:
             raise ConfigError(
-                f"stage_overrides for unknown stage(s) {sorted(unknown)}; use baseline, transfer, finetune"
+                f"stage_overrides for candidate(s) {sorted(unknown)} that this run does not train; "
+                f"it trains {[c.name for c in picked]}"
             )
+        return picked
 
     @classmethod
     def for_profile(cls, profile: Profile | str, **changes: Any) -> PipelineConfig:

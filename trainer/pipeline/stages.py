@@ -12,6 +12,9 @@ from trainer.pipeline.runner import Context, Stage
 log = logging.getLogger(__name__)
 
 BUNDLE_DIR = "bundle"
+EXPORTS_DIR = "exports"
+# The quick profile exports what a device needs and the float reference: it must stay minutes.
+QUICK_FORMATS = ("tflite_fp32", "tflite_int8", "onnx_fp32")
 
 
 def _cfg(ctx: Context) -> PipelineConfig:
@@ -27,12 +30,25 @@ def _dataset(ctx: Context):
     return ctx.options["_dataset"]
 
 
-def _stage_config(ctx: Context, name: str):
-    from trainer.training.config import StageConfig
+def _candidates(ctx: Context) -> list[Any]:
+    if "_candidates" not in ctx.options:
+        ctx.options["_candidates"] = _cfg(ctx).candidate_list()
+    return ctx.options["_candidates"]
 
+
+def _candidate(ctx: Context, name: str) -> Any:
+    return next(c for c in _candidates(ctx) if c.name == name)
+
+
+def _stage_config(ctx: Context, name: str):
     cfg = _cfg(ctx)
-    base = StageConfig.preset(cfg.profile, name).to_dict()
-    return StageConfig.from_dict({**base, "seed": cfg.seed, **cfg.stage_overrides.get(name, {})})
+    return _candidate(ctx, name).stage_config(
+        cfg.profile.value, seed=cfg.seed, **cfg.stage_overrides.get(name, {})
+    )
+
+
+def _keras_names(ctx: Context) -> list[str]:
+    return [c.name for c in _candidates(ctx) if not c.is_classical]
 
 
 def run_eda(ctx: Context) -> dict[str, Any]:
@@ -70,6 +86,20 @@ def train(name: str):
     return run
 
 
+def classical(name: str):
+    def run(ctx: Context) -> dict[str, Any]:
+        from trainer.training.classical import run_classical
+        from trainer.training.complexity import write_return_on_complexity
+
+        cfg = _cfg(ctx)
+        spec = _candidate(ctx, name).classical_spec(cfg.profile.value)
+        s = run_classical(ctx.run_dir, name, spec, cfg.data, _dataset(ctx), seed=cfg.seed)
+        write_return_on_complexity(ctx.run_dir)
+        return {"metrics": s["metrics"], "val_metrics": s["val_metrics"], "model": spec.model}
+
+    return run
+
+
 def run_tune(ctx: Context) -> dict[str, Any]:
     from trainer.tuning import TuneConfig, run_search
 
@@ -84,42 +114,33 @@ def run_tune(ctx: Context) -> dict[str, Any]:
     }
 
 
-def _latest_model(run_dir: Path) -> Path:
-    from edge_runtime.common.errors import ModelError
-    from trainer.registry import get_model
-
-    for stage in ("finetune", "transfer", "baseline"):
-        try:
-            return Path(get_model(run_dir, stage).path)
-        except ModelError:
-            continue
-    raise ModelError(
-        f"no registered model under {run_dir}/models; the training stages must run first"
-    )
-
-
-def run_export(ctx: Context) -> dict[str, Any]:
-    from edge_runtime.common.fileio import read_json
-    from export import ExportConfig, export_bundle
-    from trainer.data import make_splits
-    from trainer.rundir import RunDir
+def _export_config(ctx: Context, **changes: Any):
+    from export import ExportConfig
 
     cfg = _cfg(ctx)
-    model_dir = _latest_model(ctx.run_dir)
+    base = ExportConfig.quick() if cfg.profile.value == "quick" else ExportConfig.default()
+    if cfg.formats:
+        changes.setdefault("formats", cfg.formats)
+    elif cfg.profile.value == "quick":
+        changes.setdefault("formats", QUICK_FORMATS)
+    return base.replace(overwrite=True, **changes)
+
+
+def _export_one(ctx: Context, name: str, out: Path, ecfg: Any) -> Any:
+    """Export candidate ``name``'s registered model into ``out`` behind the parity gate."""
+    from edge_runtime.common.fileio import read_json
+    from edge_runtime.manifest import InputSpec
+    from export import export_bundle
+    from trainer.data import make_splits
+    from trainer.registry import get_model
+
+    model_dir = Path(get_model(ctx.run_dir, name).path)
     meta = read_json(model_dir / "metadata.json")
     ds = _dataset(ctx)
-    splits = make_splits(ds, cfg.data)
-    base = ExportConfig.quick() if cfg.profile.value == "quick" else ExportConfig.default()
-    changes: dict[str, Any] = {"overwrite": True, "allow_parity_failure": cfg.allow_parity_failure}
-    if cfg.formats:
-        changes["formats"] = cfg.formats
-    ecfg = base.replace(**changes)
-    RunDir(ctx.run_dir).write_stage_config("export", ecfg, model=str(model_dir))
-    from edge_runtime.manifest import InputSpec
-
-    result = export_bundle(
+    splits = make_splits(ds, _cfg(ctx).data)
+    return export_bundle(
         model_dir / "model.keras",
-        ctx.run_dir / BUNDLE_DIR,
+        out,
         ecfg,
         splits.x_train,
         splits.y_train,
@@ -129,13 +150,14 @@ def run_export(ctx: Context) -> dict[str, Any]:
         x_select=splits.x_val if len(splits.y_val) else None,
         y_select=splits.y_val if len(splits.y_val) else None,
         input_spec=InputSpec.from_dict(meta["input"]),
-        name=f"{ds.name}-{meta.get('stage', 'model')}",
+        name=f"{ds.name}-{name}",
         source_model={
             "path": str(model_dir),
             "sha256": meta.get("model_sha256"),
             "version": meta.get("version"),
             "stage": meta.get("stage"),
             "metrics": meta.get("metrics"),
+            "val_metrics": meta.get("val_metrics"),
         },
         calibration_source={
             "dataset_fingerprint": ds.fingerprint,
@@ -147,10 +169,41 @@ def run_export(ctx: Context) -> dict[str, Any]:
             "description": f"the {len(splits.y_test)}-image test split",
         },
     )
-    return {
-        "bundle": str(ctx.run_dir / BUNDLE_DIR),
-        "artifacts": len(getattr(result, "artifacts", []) or []),
-    }
+
+
+def run_export(ctx: Context) -> dict[str, Any]:
+    """Every Keras candidate through the gate into ``<run>/exports/<name>/``.
+
+    A failed gate does not stop the run here: each artifact's verdict is in its manifest, and only
+    artifacts that passed become selection points. Whether the SHIPPED artifact may have failed
+    its gate is decided when the bundle is assembled (``--allow-parity-failure``).
+    """
+    from trainer.rundir import RunDir
+
+    ecfg = _export_config(ctx, allow_parity_failure=True)
+    RunDir(ctx.run_dir).write_stage_config("export", ecfg, candidates=_keras_names(ctx))
+    out: dict[str, Any] = {}
+    for name in _keras_names(ctx):
+        result = _export_one(ctx, name, ctx.run_dir / EXPORTS_DIR / name, ecfg)
+        arts = list(getattr(result, "artifacts", []) or [])
+        out[name] = {
+            "dir": str(ctx.run_dir / EXPORTS_DIR / name),
+            "artifacts": len(arts),
+            "passed": sum(1 for r in arts if r.passed),
+        }
+    return out
+
+
+def run_select(ctx: Context) -> dict[str, Any]:
+    from trainer.pipeline.selection_stage import select_and_record
+
+    return select_and_record(ctx.run_dir, _cfg(ctx), _dataset(ctx), _keras_names(ctx))
+
+
+def run_bundle(ctx: Context) -> dict[str, Any]:
+    from trainer.pipeline.assemble import assemble_bundle
+
+    return assemble_bundle(ctx, _export_config, _export_one)
 
 
 def run_bench(ctx: Context) -> dict[str, Any]:
@@ -187,26 +240,39 @@ def _training_config(name: str):
     }
 
 
-def pipeline_stages() -> list[Stage]:
-    """The stage list of ``edgetk run``, in order."""
+def pipeline_stages(config: PipelineConfig | None = None) -> list[Stage]:
+    """The stage list of ``edgetk run``, in order: one training stage per candidate."""
+    config = config or PipelineConfig()
     data_cfg = lambda ctx: _cfg(ctx).data.to_dict()  # noqa: E731
-    return [
-        Stage("eda", run_eda, data_cfg, description="class balance, samples, pixel statistics"),
-        Stage(
-            "baseline", train("baseline"), _training_config("baseline"), description="shallow CNN"
-        ),
-        Stage(
-            "transfer",
-            train("transfer"),
-            _training_config("transfer"),
-            description="frozen backbone + head",
-        ),
-        Stage(
-            "finetune",
-            train("finetune"),
-            _training_config("finetune"),
-            description="unfreeze the top of the backbone",
-        ),
+    stages = [
+        Stage("eda", run_eda, data_cfg, description="class balance, samples, pixel statistics")
+    ]
+    for c in config.candidate_list():
+        if c.is_classical:
+            stages.append(
+                Stage(
+                    c.name,
+                    classical(c.name),
+                    lambda ctx, n=c.name: {
+                        "spec": _candidate(ctx, n)
+                        .classical_spec(_cfg(ctx).profile.value)
+                        .to_dict(),
+                        "data": _cfg(ctx).data.to_dict(),
+                        "seed": _cfg(ctx).seed,
+                    },
+                    description=c.description or "classical anchor",
+                )
+            )
+        else:
+            stages.append(
+                Stage(
+                    c.name,
+                    train(c.name),
+                    _training_config(c.name),
+                    description=c.description or c.kind,
+                )
+            )
+    stages += [
         Stage(
             "tune",
             run_tune,
@@ -220,9 +286,21 @@ def pipeline_stages() -> list[Stage]:
             lambda ctx: {
                 "formats": _cfg(ctx).formats,
                 "profile": _cfg(ctx).profile.value,
-                "allow": _cfg(ctx).allow_parity_failure,
+                "candidates": _keras_names(ctx),
             },
-            description="TFLite / ONNX behind the parity gate",
+            description="every candidate through the parity gate (TFLite / ONNX)",
+        ),
+        Stage(
+            "select",
+            run_select,
+            lambda ctx: {"budget": _cfg(ctx).budget.to_dict(), "runs": _cfg(ctx).bench_runs},
+            description="the most accurate artifact on validation within budget",
+        ),
+        Stage(
+            "bundle",
+            run_bundle,
+            lambda ctx: {"allow": _cfg(ctx).allow_parity_failure},
+            description="the chosen artifact becomes the bundle's default",
         ),
         Stage(
             "bench",
@@ -232,6 +310,7 @@ def pipeline_stages() -> list[Stage]:
         ),
         Stage("report", run_report, description="report.md + report.html"),
     ]
+    return stages
 
 
 def run_pipeline(
@@ -246,4 +325,4 @@ def run_pipeline(
     run = RunDir.open(run_dir)
     config.save(run.path / "pipeline_config.json")
     ctx = Context(run.path, {"config": config})
-    return run_stages(pipeline_stages(), ctx, from_stage=from_stage, echo=echo)
+    return run_stages(pipeline_stages(config), ctx, from_stage=from_stage, echo=echo)

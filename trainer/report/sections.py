@@ -99,13 +99,29 @@ def summary_section(r: Report, f: RunFiles) -> None:
             )
     if f.bench:
         ok = [row for row in f.bench["rows"] if row.get("status") == "ok"]
-        if ok:
-            best = min(ok, key=lambda row: row["latency_ms"]["p50"])
+        # An artifact that failed its gate is no candidate for "fastest": it is named apart.
+        failed = {
+            a["file"]
+            for a in (f.manifest or {}).get("artifacts", [])
+            if a.get("parity_passed") is False
+        }
+        passing = [row for row in ok if row["artifact"] not in failed]
+        if passing:
+            best = min(passing, key=lambda row: row["latency_ms"]["p50"])
             items.append(
-                f"Fastest measured artifact on this machine: `{best['artifact']}` with {best['threads']} "
-                f"thread(s), p50 {best['latency_ms']['p50']:.3f} ms per image "
+                f"Fastest measured artifact that passed its parity gate, on this machine: "
+                f"`{best['artifact']}` with {best['threads']} thread(s), p50 "
+                f"{best['latency_ms']['p50']:.3f} ms per image "
                 f"({best['throughput']['single_stream_ips']:.0f} images/s single-stream)."
             )
+        if ok and failed:
+            quickest = min(ok, key=lambda row: row["latency_ms"]["p50"])
+            if quickest["artifact"] in failed:
+                items.append(
+                    f"`{quickest['artifact']}` measured faster (p50 "
+                    f"{quickest['latency_ms']['p50']:.3f} ms) but FAILED its parity gate: not "
+                    "for deployment."
+                )
     r.add(Bullets(tuple(items)) if items else Para("No stage has finished yet."))
 
 
@@ -152,19 +168,83 @@ def data_section(r: Report, f: RunFiles) -> None:
         r.add(_fig(f.run, rel, cap))
 
 
+def _input_spec(f: RunFiles) -> dict:
+    """The run's preprocessing contract (dataset description of a stage or the EDA)."""
+    if ((f.eda or {}).get("dataset") or {}).get("input_spec"):
+        return f.eda["dataset"]["input_spec"]
+    for stage in ("eda", *TRAIN_STAGES):
+        d = (_json(f.run / stage / "config.json") or {}).get("dataset") or {}
+        if d.get("input_spec"):
+            return d["input_spec"]
+    return {}
+
+
+def _contract_text(spec: dict, dataset: dict) -> str:
+    """One paragraph: the input contract and where its polarity came from."""
+    evidence = (dataset.get("extra") or {}).get("polarity_evidence") or {}
+    if evidence.get("set_by"):
+        why = f"set by {evidence['set_by']}"
+    elif "dark_on_light_share" in evidence:
+        why = (
+            f"detected from the {evidence['images']} training images "
+            f"({100 * evidence['dark_on_light_share']:.1f} % look dark-on-light)"
+        )
+    else:
+        why = "the dataset's known polarity"
+    inverts = {
+        "natural": "the device never inverts a picture",
+        "light_on_dark": "the device inverts a picture whose border is brighter than its centre",
+        "dark_on_light": "the device inverts a picture whose border is darker than its centre",
+    }.get(spec.get("polarity", ""), "")
+    return (
+        f"Input contract (training, parity gate and device alike): {spec['height']}x{spec['width']} "
+        f"{'grey' if spec['channels'] == 1 else 'RGB'}, raw pixels "
+        f"{spec['value_range'][0]:g}..{spec['value_range'][1]:g}, other aspect ratios brought to "
+        f"that size by **{spec['resize']}**, polarity **{spec['polarity']}** ({why}; {inverts})."
+    )
+
+
 def preprocessing_section(r: Report, f: RunFiles) -> None:
+    from trainer.data.augment_policy import describe_augment
+    from trainer.models.augment import AugmentConfig
+
     r.add(Heading("Preprocessing and augmentation"))
     if f.eda:
         r.add(Para(f.eda["normalization"]))
+    spec = _input_spec(f)
+    if spec:
+        r.add(Para(_contract_text(spec, (f.eda or {}).get("dataset") or {})))
     cfg = _json(f.run / "transfer" / "config.json") or {}
     c = cfg.get("config", {})
     if c:
+        grey = (spec.get("channels") or 1) == 1
         r.add(
             Para(
-                f"Transfer models resize inside the graph from the native size to {c.get('image_size', '?')} px, "
-                "repeat the grey channel to RGB and apply the backbone's `preprocess_input`; augmentation "
-                "(random flips, small rotations and shifts) runs at the native resolution before the resize and "
-                "is active only in training."
+                f"Transfer models resize inside the graph from the native size to "
+                f"{c.get('image_size', '?')} px"
+                + (", repeat the grey channel to RGB" if grey else "")
+                + " and apply the backbone's `preprocess_input`."
+            )
+        )
+    used = []
+    for stage in ("baseline", "transfer"):
+        aug = (_json(f.run / stage / "config.json") or {}).get("config", {}).get("augment")
+        if aug is not None:
+            used.append(f"{stage}: {describe_augment(AugmentConfig.from_dict(aug))}")
+    if used:
+        allowed = (
+            (_json(f.run / "baseline" / "config.json") or {}).get("data_config", {}).get("augment")
+        )
+        r.add(
+            Para(
+                "Augmentation used (at the native resolution, training only): "
+                + "; ".join(used)
+                + (
+                    f". Allowed by --augment: {', '.join(allowed) or 'none'}."
+                    if allowed is not None
+                    else ". Flips are allowed for Fashion-MNIST / IDX data and off by default for "
+                    "image folders (--augment asks for them)."
+                )
             )
         )
     r.add(_fig(f.run, "transfer/augmentation.png", "Augmented training samples (transfer stage)"))
@@ -217,9 +297,12 @@ def models_section(r: Report, f: RunFiles) -> None:
             )
             + ". "
         )
+        spec = _input_spec(f)
+        size = f"{spec['height']}x{spec['width']}" if spec else "native-size"
+        kind = "grey" if spec.get("channels", 1) == 1 else "RGB"
         verdict += (
-            "The small CNN wins on accuracy as well as cost here: for 28x28 grey garments, ImageNet features "
-            "upscaled from 28 px add little."
+            f"The small CNN wins on accuracy as well as cost here: for {size} {kind} images of this "
+            "dataset, ImageNet features upscaled from the native size add little."
             if gain <= 0
             else "Whether that gain is worth its cost depends on the device budget (see the latency section)."
         )
@@ -460,7 +543,9 @@ def export_section(r: Report, f: RunFiles) -> None:
         if a.get("float_layers"):
             r.add(
                 Para(
-                    f"`{a['file']}` keeps {len(a['float_layers'])} layer(s) in float to recover accuracy: "
+                    f"`{a['file']}` keeps {len(a['float_layers'])} layer(s) in float to recover accuracy"
+                    + (" (the first 16 shown)" if len(a["float_layers"]) > 16 else "")
+                    + ": "
                     + ", ".join(f"`{_layer_name(n)}`" for n in a["float_layers"][:16])
                     + "."
                 )
@@ -519,14 +604,42 @@ def latency_section(r: Report, f: RunFiles) -> None:
     )
 
 
+def _latency_machine_sentence(f: RunFiles) -> str:
+    """Where this run's latency was measured, from its own bench record (never a fixed text)."""
+    bench = f.bench or (f.extra_bench[0] if f.extra_bench else None)
+    if not bench:
+        return (
+            "No latency was measured in this run. Measure on the target with `edgetk bench` before "
+            "committing to a frame-rate budget."
+        )
+    dev = bench.get("device", {})
+    cores = dev.get("cores_usable") or dev.get("cores_logical") or "?"
+    where = (
+        f"{dev.get('cpu_model', 'an undescribed CPU')} ({dev.get('arch', '?')}, {cores} usable "
+        f"cores, {dev.get('os', '?')})"
+    )
+    return (
+        f"Latency numbers come from the machine `edgetk bench` ran on: {where}. They are that "
+        "machine's, not the target device's; measure on the target with `edgetk bench` before "
+        "committing to a frame-rate budget."
+    )
+
+
 def limitations_section(r: Report, f: RunFiles) -> None:
     r.add(Heading("Limitations"))
+    spec = _input_spec(f)
+    polarity = spec.get("polarity", "light_on_dark")
+    handling = {
+        "light_on_dark": "the runtime inverts pictures with a light background to match",
+        "dark_on_light": "the runtime inverts pictures with a dark background to match",
+        "natural": "the runtime takes pictures as they are (the training images have no single "
+        "polarity to match)",
+    }[polarity]
     items = [
-        "The training images are centred, fixed-size and (for Fashion-MNIST) light garments on black. "
-        "Camera photos differ in background, lighting and perspective; the runtime inverts light "
-        "backgrounds, but accuracy on real photos has not been measured here and will be lower.",
-        "Latency numbers come from a shared 2-core x86 VM; emulated arm64 timings are not device "
-        "timings. Measure on the target with `edgetk bench` before committing to a frame-rate budget.",
+        "The test images come from the same source as the training images. Camera photos differ in "
+        f"background, lighting and perspective; {handling}, but accuracy on other pictures has not "
+        "been measured here and will be lower.",
+        _latency_machine_sentence(f),
     ]
     stage = f.final_stage
     if stage:

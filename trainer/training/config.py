@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TypeVar
@@ -16,6 +17,7 @@ class Stage(str, Enum):
     BASELINE = "baseline"
     TRANSFER = "transfer"
     FINETUNE = "finetune"
+    RESNET = "resnet"  # the native-resolution residual CNN (no upscaling, no pretrained weights)
 
 
 class Profile(str, Enum):
@@ -30,10 +32,11 @@ class Strategy(str, Enum):
 
 class LRSchedule(str, Enum):
     CONSTANT = "constant"
-    COSINE = "cosine"  # cosine decay over all steps of the stage
+    COSINE = "cosine"  # cosine decay over all steps of the stage (after ``warmup_steps``)
 
 
 E = TypeVar("E", bound=Enum)
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
 def parse_enum(kind: type[E], value: E | str, what: str) -> E:
@@ -52,6 +55,7 @@ class StageConfig(JsonConfig):
     """Hyperparameters of one stage. Presets: :meth:`quick` and :meth:`full`."""
 
     stage: Stage
+    name: str = ""  # the run's name for this model (stage folder, registry); "" = the stage's
     epochs: int = 10
     batch_size: int = 128
     learning_rate: float = 1e-3
@@ -60,10 +64,13 @@ class StageConfig(JsonConfig):
     dropout: float = 0.3
     dense_units: tuple[int, ...] = (128,)
     label_smoothing: float = 0.0
+    weight_decay: float = 0.0  # > 0: AdamW with this decoupled decay, else Adam
+    warmup_steps: int = 0  # linear warm-up to ``learning_rate`` before the cosine decay
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-    # baseline only
+    # baseline: filters per block; resnet: widths per stage
     filters: tuple[int, ...] = (32, 64, 128)
     convs_per_block: int = 1
+    blocks_per_stage: int = 2  # resnet only
     bn_momentum: float = 0.99  # Keras' default; 0.9 for schedules of a few hundred steps
     # transfer only (finetune inherits the transfer model's architecture)
     backbone: str = "mobilenet_v2"
@@ -78,9 +85,20 @@ class StageConfig(JsonConfig):
     seed: int = 42
     strategy: Strategy = Strategy.DEFAULT
     latency_runs: int = 100  # single-image CPU latency samples for the return-on-complexity table
+    # At least this many optimizer steps: small data gets more epochs (0: off; see small_data.py)
+    min_steps: int = 0
     gradcam: bool = True  # Grad-CAM grids of the test set after evaluation
 
+    @property
+    def run_name(self) -> str:
+        """Where this stage writes (``<run>/<name>/``) and registers (``models/<name>/``)."""
+        return self.name or self.stage.value
+
     def validate(self) -> None:
+        if self.name and not _NAME.fullmatch(self.name):
+            raise ConfigError(
+                f"name={self.name!r}: use lower-case letters, digits and '_' (a folder name)"
+            )
         if self.epochs < 1:
             raise ConfigError(f"epochs={self.epochs}; use at least 1")
         if self.batch_size < 1:
@@ -90,6 +108,11 @@ class StageConfig(JsonConfig):
             raise ConfigError(f"patience={self.patience}; use at least 1")
         check_range("dropout", self.dropout, 0.0, 0.9)
         check_range("label_smoothing", self.label_smoothing, 0.0, 0.5)
+        check_range("weight_decay", self.weight_decay, 0.0, 1.0)
+        if self.warmup_steps < 0:
+            raise ConfigError(f"warmup_steps={self.warmup_steps}; use 0 or more")
+        if self.blocks_per_stage < 1:
+            raise ConfigError(f"blocks_per_stage={self.blocks_per_stage}; use at least 1")
         if any(u < 1 for u in self.dense_units):
             raise ConfigError(f"dense_units={list(self.dense_units)}; every layer needs >= 1 unit")
         if not self.filters or any(f < 1 for f in self.filters):
@@ -102,6 +125,8 @@ class StageConfig(JsonConfig):
             raise ConfigError(f"image_size={self.image_size}; backbones need at least 32 px")
         if self.latency_runs < 1:
             raise ConfigError(f"latency_runs={self.latency_runs}; use at least 1")
+        if self.min_steps < 0:
+            raise ConfigError(f"min_steps={self.min_steps}; use 0 (off) or more")
         if self.stage is Stage.FINETUNE:
             if (self.unfreeze_fraction is None) == (self.unfreeze_layers is None):
                 raise ConfigError(
@@ -132,9 +157,35 @@ class StageConfig(JsonConfig):
                 learning_rate=1e-3,
                 bn_momentum=0.9,
                 augment=AugmentConfig.light(),
+                min_steps=300,
+            )
+        if stage is Stage.RESNET:
+            # Few steps: warm-up kept short and BatchNorm's statistics fast (momentum 0.9).
+            return cls(
+                stage=stage,
+                epochs=10,
+                batch_size=64,
+                learning_rate=3e-3,
+                warmup_steps=100,
+                weight_decay=5e-4,
+                label_smoothing=0.1,
+                dropout=0.0,
+                filters=(16, 32, 64),
+                blocks_per_stage=2,
+                bn_momentum=0.9,
+                patience=10,
+                augment=AugmentConfig.modern(),
+                latency_runs=50,
             )
         if stage is Stage.TRANSFER:
-            return cls(stage=stage, epochs=2, batch_size=32, learning_rate=1e-3, latency_runs=50)
+            return cls(
+                stage=stage,
+                epochs=2,
+                batch_size=32,
+                learning_rate=1e-3,
+                latency_runs=50,
+                min_steps=100,
+            )
         return cls(
             stage=stage,
             epochs=2,
@@ -142,6 +193,7 @@ class StageConfig(JsonConfig):
             unfreeze_fraction=1 / 3,
             augment=AugmentConfig.light(),
             latency_runs=50,
+            min_steps=60,
         )
 
     @classmethod
@@ -156,6 +208,23 @@ class StageConfig(JsonConfig):
                 learning_rate=2e-3,
                 patience=4,
                 augment=AugmentConfig(flip=True, rotation=0.0, translation=0.0),
+            )
+        if stage is Stage.RESNET:
+            # The modern recipe (docs/candidates.md): AdamW, cosine after 300 warm-up steps,
+            # label smoothing, crop with padding + flips + random erasing. Patience covers the
+            # whole schedule: a cosine run improves until its last epochs.
+            return cls(
+                stage=stage,
+                epochs=18,
+                learning_rate=3e-3,
+                warmup_steps=300,
+                weight_decay=5e-4,
+                label_smoothing=0.1,
+                dropout=0.0,
+                filters=(16, 32, 64),
+                blocks_per_stage=2,
+                patience=18,
+                augment=AugmentConfig.modern(),
             )
         if stage is Stage.TRANSFER:
             return cls(

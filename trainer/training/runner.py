@@ -69,8 +69,21 @@ def _strategy(kind: Strategy) -> Any:
 
 def _build(config: StageConfig, ds: Dataset, run_dir: Path) -> tuple[Any, dict[str, Any]]:
     """The model for ``config.stage`` and a record of where it came from."""
-    from trainer.models import build_baseline, build_transfer, unfreeze_top
+    from trainer.models import build_baseline, build_resnet, build_transfer, unfreeze_top
     from trainer.registry import get_model
+
+    if config.stage is Stage.RESNET:
+        model = build_resnet(
+            ds.image_shape,
+            ds.num_classes,
+            widths=config.filters,
+            blocks_per_stage=config.blocks_per_stage,
+            dropout=config.dropout,
+            bn_momentum=config.bn_momentum,
+            augment=config.augment,
+            seed=config.seed,
+        )
+        return model, {}
 
     if config.stage is Stage.BASELINE:
         model = build_baseline(
@@ -125,15 +138,30 @@ def _compile(model: Any, config: StageConfig, steps_per_epoch: int) -> None:
     import keras
 
     lr: Any = config.learning_rate
+    total = config.epochs * steps_per_epoch
     if config.lr_schedule is LRSchedule.COSINE:
-        lr = keras.optimizers.schedules.CosineDecay(
-            config.learning_rate, decay_steps=max(1, config.epochs * steps_per_epoch), alpha=0.01
-        )
+        warm = min(config.warmup_steps, total // 2)
+        if warm > 0:
+            lr = keras.optimizers.schedules.CosineDecay(
+                0.0,
+                decay_steps=max(1, total - warm),
+                alpha=0.01,
+                warmup_target=config.learning_rate,
+                warmup_steps=warm,
+            )
+        else:
+            lr = keras.optimizers.schedules.CosineDecay(
+                config.learning_rate, decay_steps=max(1, total), alpha=0.01
+            )
     if config.label_smoothing > 0:
         loss: Any = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
     else:
         loss = keras.losses.SparseCategoricalCrossentropy()
-    model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, metrics=["accuracy"])
+    if config.weight_decay > 0:
+        optimizer: Any = keras.optimizers.AdamW(lr, weight_decay=config.weight_decay)
+    else:
+        optimizer = keras.optimizers.Adam(lr)
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
 
 
 def _history_summary(history: dict[str, list[float]], monitor: str) -> tuple[int, int]:
@@ -181,11 +209,21 @@ def run_stage(
     from trainer.training.latency import single_image_latency
 
     run = RunDir.open(run_dir)
-    stage = config.stage.value
+    stage = config.run_name
     stage_dir = run.stage(stage)
     set_global_seed(config.seed)
     ds = dataset if dataset is not None else load_dataset(data_config)
     splits = make_splits(ds, data_config)
+    # Issue 9: the data decides which augmentations are allowed; the splits are written as files.
+    from trainer.data.augment_policy import restrict_augment
+    from trainer.data.split_record import record_splits
+    from trainer.training.small_data import scale_for_small_data
+
+    config = config.replace(
+        augment=restrict_augment(config.augment, data_config.allowed_augmentations)
+    )
+    config = scale_for_small_data(config, len(splits.y_train))
+    record_splits(run.path, ds, data_config)
     run.write_stage_config(stage, config, data_config=data_config.to_dict(), dataset=ds.describe())
     has_val = len(splits.y_val) > 0
     one_hot = config.label_smoothing > 0
@@ -233,6 +271,8 @@ def run_stage(
         title=f"{stage} learning curves",
     )
 
+    # Validation numbers first: selection between candidates reads these, never the test split's.
+    val_metrics = _validation_metrics(model, splits.x_val, splits.y_val, ds.class_names)
     metrics = evaluate_model(
         model, splits.x_test, splits.y_test, ds.class_names, stage_dir, stage=stage
     )
@@ -243,7 +283,9 @@ def run_stage(
     headline = {k: metrics[k] for k in ("accuracy", "macro_f1", "weighted_f1") if k in metrics}
     summary: dict[str, Any] = {
         "stage": stage,
+        "kind": config.stage.value,
         "metrics": headline,
+        "val_metrics": val_metrics,
         "collapse": metrics.get("collapse"),
         "epochs_run": epochs_run,
         "best_epoch": best_epoch,
@@ -266,25 +308,21 @@ def run_stage(
 
     from edge_runtime.manifest import InputSpec
 
-    h, w, c = ds.image_shape
-    input_spec = InputSpec(
-        height=h,
-        width=w,
-        channels=c,
-        color="grey" if c == 1 else "rgb",
-        value_range=(0.0, 255.0),
-        polarity=ds.polarity,  # type: ignore[arg-type]
-    )
+    # The dataset's one preprocessing contract (size, colour, polarity, resize, value range).
+    input_spec = InputSpec.from_dict(ds.spec())
     reg = register_model(
         run.path,
         stage,
         model,
         {
             "stage": stage,
+            "kind": config.stage.value,
             "labels": list(ds.class_names),
             "input": input_spec.to_dict(),
+            "input_spec": input_spec.to_dict(),  # the same contract under the name export reads
             "output": {"kind": "probabilities", "num_classes": ds.num_classes},
             "metrics": headline,
+            "val_metrics": val_metrics,
             "params": int(model.count_params()),
             "dataset": ds.describe(),
             "data_config": data_config.to_dict(),
@@ -321,6 +359,19 @@ def run_stage(
             k: summary[k] for k in ("model_file_bytes", "saved_model_bytes", "trainable_params")
         },
     )
+
+
+def _validation_metrics(
+    model: Any, x: np.ndarray, y: np.ndarray, names: tuple[str, ...]
+) -> dict[str, Any] | None:
+    """Accuracy and macro-F1 on the validation split (None when the run holds none out)."""
+    if not len(y):
+        return None
+    from trainer.evaluation.evaluate import predict_probabilities
+    from trainer.evaluation.metrics import compute_metrics
+
+    m = compute_metrics(y, None, predict_probabilities(model, x), names)
+    return {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "count": int(len(y))}
 
 
 def _trainable(model: Any) -> int:

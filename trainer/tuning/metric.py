@@ -6,23 +6,11 @@ from typing import Any
 
 import numpy as np
 
+# The project's one macro-F1 (over all classes, scikit-learn's zero_division=0), shared with the
+# export gate and `edgetk predict`; re-exported here as the search objective's definition.
+from edge_runtime.evaluation import macro_f1
+
 OBJECTIVE = "val_macro_f1"
-
-
-def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> float:
-    """Unweighted mean of the per-class F1 over all ``num_classes`` classes.
-
-    A class that is neither present nor predicted scores 0 (scikit-learn's ``zero_division=0`` with
-    ``labels=range(num_classes)``), so a model cannot gain by never predicting a rare class.
-    """
-    y_true = np.asarray(y_true, dtype=np.int64).ravel()
-    y_pred = np.asarray(y_pred, dtype=np.int64).ravel()
-    cm = np.bincount(y_true * num_classes + y_pred, minlength=num_classes * num_classes)
-    cm = cm.reshape(num_classes, num_classes)
-    tp = np.diag(cm).astype(np.float64)
-    denom = cm.sum(axis=0) + cm.sum(axis=1)  # predicted + actual = 2TP + FP + FN
-    f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
-    return float(f1.mean())
 
 
 def _make_callback_class() -> type:

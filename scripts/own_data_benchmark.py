@@ -1,0 +1,234 @@
+"""Acceptance benchmark of issue 9: `edgetk run` on three image folders that are not Fashion-MNIST.
+
+    KERAS_HOME=../shared/keras-home .venv/bin/python scripts/own_data_benchmark.py \
+        --data-root /tmp/own_data --runs-root /tmp/own_runs [--datasets a,b]
+
+For each dataset built by scripts/make_own_datasets.py (built first when missing): runs
+``edgetk run --data-dir DIR --profile quick`` (one run each, wall time measured around the
+command), then reads the run's own files (splits/counts.json, each stage's summary.json,
+bundle/manifest.json) and evaluates the bundle's default artifact on the saved test split with
+``edgetk predict BUNDLE DIR --split-file RUN/splits/test.txt``. It also runs the float32 TFLite
+artifact through ``edgetk predict`` and compares its top-1 on the original files with the Keras
+model's top-1 on the trainer's arrays. Writes benchmarks/own_data/results.json and results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DATASETS = ("glyphs_grey", "shapes_rgb_mixed", "signs_small")
+STAGES = ("baseline", "transfer", "finetune")
+
+
+def _edgetk() -> list[str]:
+    return [sys.executable, "-m", "edgetk.cli"]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def _read(path: Path) -> Any:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _predict(bundle: Path, data: Path, split: Path, out: Path, artifact: str | None) -> dict:
+    """``edgetk predict --split-file`` -> (evaluation dict, jsonl rows)."""
+    cmd = [*_edgetk(), "predict", str(bundle), str(data), "--split-file", str(split)]
+    cmd += ["--format", "jsonl", "--metrics-out", str(out)]
+    if artifact:
+        cmd += ["--artifact", artifact]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=ROOT)
+    if proc.returncode != 0:
+        return {"rc": proc.returncode, "error": proc.stderr.strip().splitlines()[-1:]}
+    rows = [json.loads(ln) for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    return {"rc": 0, "evaluation": _read(out), "rows": rows}
+
+
+def _keras_vs_device(run: Path, data: Path, rows: list[dict]) -> dict:
+    """Top-1 agreement: Keras on the trainer's test arrays vs the fp32 artifact on the files."""
+    import numpy as np
+
+    from trainer.data import DataConfig, load_dataset
+    from trainer.registry import get_model
+
+    for stage in ("finetune", "transfer", "baseline"):
+        try:
+            model = get_model(run, stage)
+            break
+        except Exception:  # noqa: BLE001 - the next stage down may be the exported one
+            continue
+    ds = load_dataset(DataConfig.from_dict(model.metadata["data_config"]))
+    keras_top1 = np.argmax(model.load().predict(ds.x_test, verbose=0), axis=1)
+    by_file = {Path(r["path"]).resolve(): r["index"] for r in rows if "index" in r}
+    root = Path(ds.source)
+    device_top1 = np.array([by_file[(root / f).resolve()] for f in ds.test_files])
+    return {
+        "images": int(len(device_top1)),
+        "agree": int((device_top1 == keras_top1).sum()),
+        "agreement": float(np.mean(device_top1 == keras_top1)),
+        "keras_model": str(model.path),
+    }
+
+
+def bench_one(name: str, data: Path, run: Path, out_dir: Path) -> dict[str, Any]:
+    if run.exists():
+        shutil.rmtree(run)
+    cmd = [*_edgetk(), "run", "--data-dir", str(data), "--profile", "quick", "--run-dir", str(run)]
+    t0 = time.perf_counter_ns()
+    with open(out_dir / f"{name}.log", "w") as log:
+        rc = subprocess.run(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env=_env(), cwd=ROOT
+        ).returncode
+    wall = (time.perf_counter_ns() - t0) / 1e9
+    counts = _read(run / "splits" / "counts.json") or {}
+    row: dict[str, Any] = {
+        "dataset": name,
+        "exit_code": rc,
+        "wall_seconds": round(wall, 1),
+        "classes": len(counts.get("class_names", [])),
+        "images": counts.get("totals"),
+        "min_images_per_class": min(
+            (sum(c) for c in zip(*counts["per_class"].values())), default=None
+        )
+        if counts
+        else None,
+        "stages": {},
+        "report": (run / "report" / "report.md").is_file(),
+    }
+    for stage in STAGES:
+        s = _read(run / stage / "summary.json")
+        if s:
+            row["stages"][stage] = s.get("metrics", {}).get("accuracy")
+    dataset = (_read(run / "baseline" / "config.json") or {}).get("dataset", {})
+    row["input_spec"] = dataset.get("input_spec")
+    row["original_sizes"] = dataset.get("extra", {}).get("original_sizes")
+    manifest = _read(run / "bundle" / "manifest.json")
+    row["bundle"] = manifest is not None
+    if manifest is None:
+        return row
+    default = next(a for a in manifest["artifacts"] if a["file"] == manifest["default_artifact"])
+    row["default_artifact"] = default["file"]
+    row["gate_images"] = default["parity"].get("metrics", default["parity"]).get("images")
+    pm = default["parity"].get("metrics", default["parity"])
+    row["gate_accuracy"] = pm.get("accuracy")
+    row["gate_keras_accuracy"] = pm.get("keras_accuracy")
+    split = run / "splits" / "test.txt"
+    pred = _predict(run / "bundle", data, split, out_dir / f".{name}_predict.json", None)
+    ev = pred.get("evaluation") or {}
+    row["predict_exit_code"] = pred["rc"]
+    row["predict_images"] = ev.get("n")
+    row["predict_accuracy"] = ev.get("accuracy")
+    row["predict_reproduces_gate"] = (
+        ev.get("n") == row["gate_images"]
+        and ev.get("accuracy") is not None
+        and round(ev["accuracy"], 6) == round(row["gate_accuracy"], 6)
+    )
+    fp32 = next(
+        (
+            a["file"]
+            for a in manifest["artifacts"]
+            if (a["format"], a["precision"]) == ("tflite", "fp32")
+        ),
+        None,
+    )
+    if fp32:
+        p32 = _predict(run / "bundle", data, split, out_dir / f".{name}_fp32.json", fp32)
+        if p32["rc"] == 0:
+            row["keras_vs_device_fp32"] = _keras_vs_device(run, data, p32["rows"])
+    for f in out_dir.glob(f".{name}_*.json"):
+        f.unlink()
+    return row
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.2f} %"
+
+
+def write_markdown(record: dict, path: Path) -> None:
+    m = record["machine"]["device"]
+    lines = [
+        "# edgetk run on own image folders (issue 9 acceptance)",
+        "",
+        f"Machine: {m.get('cpu_model', '?')}, {m.get('logical_cpus', '?')} logical CPUs, "
+        f"{m.get('system', '')} {m.get('machine', '')}; shared with other jobs. One run per "
+        "dataset (`edgetk run --data-dir DIR --profile quick`), numbers read from the run's files "
+        "by scripts/own_data_benchmark.py.",
+        "",
+        "| dataset | images (train/val/test) | classes | baseline | transfer | finetune | "
+        "default artifact | gate acc (n) | predict --split-file acc (n) | equal | Keras vs "
+        "device fp32 top-1 | exit | wall |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in record["results"]:
+        t = r.get("images") or {}
+        kv = r.get("keras_vs_device_fp32") or {}
+        st = r.get("stages", {})
+        lines.append(
+            f"| {r['dataset']} | {t.get('train', '?')}/{t.get('val', '?')}/{t.get('test', '?')} | "
+            f"{r['classes']} | {_pct(st.get('baseline'))} | {_pct(st.get('transfer'))} | "
+            f"{_pct(st.get('finetune'))} | {r.get('default_artifact', 'none')} | "
+            f"{_pct(r.get('gate_accuracy'))} ({r.get('gate_images', '-')}) | "
+            f"{_pct(r.get('predict_accuracy'))} ({r.get('predict_images', '-')}) | "
+            f"{'yes' if r.get('predict_reproduces_gate') else 'no'} | "
+            + (f"{kv['agree']}/{kv['images']} = {_pct(kv['agreement'])}" if kv else "-")
+            + f" | {r['exit_code']} | {r['wall_seconds'] / 60:.1f} min |"
+        )
+    lines += [
+        "",
+        "Images are decoded and resized by the runtime's own functions in training, the gate and "
+        "`edgetk predict`; input specs per dataset are in results.json.",
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-root", type=Path, required=True)
+    ap.add_argument("--runs-root", type=Path, required=True)
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "own_data")
+    ap.add_argument("--datasets", default=",".join(DATASETS))
+    args = ap.parse_args()
+    from scripts.bench_common import machine
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not all((args.data_root / d).is_dir() for d in DATASETS):
+        subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "make_own_datasets.py"), str(args.data_root)],
+            check=True,
+        )
+    results = []
+    for name in args.datasets.split(","):
+        print(f"== {name}", flush=True)
+        row = bench_one(name, args.data_root / name, args.runs_root / name, args.out)
+        print(json.dumps({k: v for k, v in row.items() if k != "input_spec"}), flush=True)
+        results.append(row)
+    record = {
+        "command": "edgetk run --data-dir DIR --profile quick",
+        "runs_per_dataset": 1,
+        "generator": "scripts/make_own_datasets.py (seed 0, scale 1.0)",
+        "machine": machine(),
+        "results": results,
+    }
+    tmp = args.out / ".results.json.tmp"
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    os.replace(tmp, args.out / "results.json")
+    write_markdown(record, args.out / "results.md")
+    print(f"wrote {args.out / 'results.json'} and results.md")
+
+
+if __name__ == "__main__":
+    main()

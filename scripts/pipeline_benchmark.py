@@ -1,0 +1,261 @@
+"""Run ``edgetk run --profile P`` from a clean run directory and write its record from the run's
+own files: ``benchmarks/pipeline/<P>_profile.json`` + ``.md``.
+
+The record holds the wall time of every stage (from ``pipeline.json``), every candidate's
+validation and test numbers, the selection (``selection.json``), the deployed artifact's accuracy,
+size and latency (its manifest and ``bench/bench.json``), the machine and the load average sampled
+during the run (the machine is shared: the load says what else ran). ``--seeds N`` then trains
+the chosen candidate again with N-1 more seeds (``edgetk run --models <winner> --seed S``, each in
+its own run directory) and reports mean and standard deviation over the N runs.
+
+Usage: PYTHONPATH=$PWD .venv/bin/python scripts/pipeline_benchmark.py --profile quick [--seeds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from edge_runtime.bench.device import device_info  # noqa: E402
+from edge_runtime.common.fileio import read_json, write_json, write_text  # noqa: E402
+
+
+class LoadSampler(threading.Thread):
+    """Samples /proc/loadavg (1-minute load) every ``every`` seconds while the run goes on."""
+
+    def __init__(self, every: float = 30.0) -> None:
+        super().__init__(daemon=True)
+        self.every, self.samples, self._stop = every, [], threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.samples.append(float(Path("/proc/loadavg").read_text().split()[0]))
+            except (OSError, ValueError):
+                pass
+            self._stop.wait(self.every)
+
+    def stop(self) -> dict[str, Any]:
+        self._stop.set()
+        s = self.samples
+        return {
+            "one_minute_load_samples": len(s),
+            "median": statistics.median(s) if s else None,
+            "max": max(s) if s else None,
+            "every_s": self.every,
+        }
+
+
+def run_edgetk(args: list[str], log: Path) -> tuple[int, float]:
+    exe = Path(sys.executable).with_name("edgetk")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    t0 = time.perf_counter_ns()
+    with open(log, "w") as f:
+        rc = subprocess.call([str(exe), "run", *args], stdout=f, stderr=subprocess.STDOUT, env=env)
+    return rc, (time.perf_counter_ns() - t0) / 1e9
+
+
+def collect(run: Path) -> dict[str, Any]:
+    """Everything the record says, read from the run directory's own files."""
+    state = read_json(run / "pipeline.json")
+    stages = {k: round(v["seconds"], 1) for k, v in state["stages"].items() if "seconds" in v}
+    status = {k: v["status"] for k, v in state["stages"].items()}
+    sel = read_json(run / "selection.json") if (run / "selection.json").is_file() else None
+    out: dict[str, Any] = {"stage_seconds": stages, "stage_status": status, "selection": None}
+    roc = read_json(run / "return_on_complexity.json")
+    out["candidates"] = [
+        {k: r.get(k) for k in ("stage", "kind", "val_accuracy", "accuracy", "macro_f1", "params",
+                               "train_seconds", "epochs_run", "train_count")}
+        for r in roc["rows"]
+    ]  # fmt: skip
+    if sel is None:
+        return out
+    out["selection"] = {
+        "status": sel["status"],
+        "budget": sel["budget"],
+        "chosen": sel.get("chosen"),
+        "points": sel["points"],
+        "pareto": sel["pareto"],
+        "anchor_comparison": sel.get("anchor_comparison"),
+    }
+    if (run / "bundle" / "manifest.json").is_file():
+        m = read_json(run / "bundle" / "manifest.json")
+        art = next(a for a in m["artifacts"] if a["file"] == m["default_artifact"])
+        deployed: dict[str, Any] = {
+            "candidate": sel["chosen"]["candidate"],
+            "artifact": art["file"],
+            "format": art["format"],
+            "precision": art["precision"],
+            "size_bytes": art["size_bytes"],
+            "test_accuracy": art["parity"].get("accuracy"),
+            "keras_test_accuracy": art["parity"].get("keras_accuracy"),
+            "test_images": (m.get("parity_data") or {}).get("images"),
+            "gate": art["parity"].get("verdict"),
+        }
+        if (run / "bench" / "bench.json").is_file():
+            rows = read_json(run / "bench" / "bench.json")["rows"]
+            deployed["bench"] = [
+                {"threads": r["threads"], "latency_ms": r["latency_ms"],
+                 "peak_rss_mb": (r.get("memory") or {}).get("peak_rss_mb")}
+                for r in rows if r.get("artifact") == art["file"] and r.get("status") == "ok"
+            ]  # fmt: skip
+        out["deployed"] = deployed
+    return out
+
+
+def seed_stats(records: list[dict[str, Any]], candidate: str) -> dict[str, Any]:
+    def stat(vals: list[float]) -> dict[str, Any]:
+        return {
+            "mean": statistics.mean(vals),
+            "std": statistics.stdev(vals) if len(vals) > 1 else None,
+            "n": len(vals),
+            "values": vals,
+        }
+
+    val, test, dep = [], [], []
+    for r in records:
+        row = next(c for c in r["candidates"] if c["stage"] == candidate)
+        val.append(row["val_accuracy"])
+        test.append(row["accuracy"])
+        if r.get("deployed"):
+            dep.append(r["deployed"]["test_accuracy"])
+    return {
+        "candidate": candidate,
+        "float_val_accuracy": stat(val),
+        "float_test_accuracy": stat(test),
+        "deployed_test_accuracy": stat(dep) if dep else None,
+    }
+
+
+def markdown(rec: dict[str, Any]) -> str:
+    p = rec["profile"]
+    lines = [
+        f"# `edgetk run --profile {p}` from a clean run directory",
+        "",
+        f"Command: `{rec['command']}`. Wall time **{rec['wall_seconds'] / 60:.1f} min** "
+        f"(exit {rec['exit_code']}), one run. Machine: {rec['machine']['cpu']}, "
+        f"{rec['machine']['cpu_count']} cores, shared: 1-minute load average median "
+        f"{rec['load']['median']} (max {rec['load']['max']}, {rec['load']['one_minute_load_samples']} samples).",
+        "",
+        "| stage | seconds |",
+        "|---|---|",
+    ]
+    lines += [f"| {k} | {v:.0f} |" for k, v in rec["stage_seconds"].items()]
+    lines += [
+        "",
+        "| candidate | kind | val accuracy | test accuracy | params | train s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in rec["candidates"]:
+        f = lambda v, s: "-" if v is None else format(v, s)  # noqa: E731
+        lines.append(
+            f"| {c['stage']} | {c['kind']} | {f(c['val_accuracy'], '.4f')} | "
+            f"{f(c['accuracy'], '.4f')} | {f(c['params'], ',')} | {f(c['train_seconds'], '.0f')} |"
+        )
+    sel = rec.get("selection") or {}
+    if sel.get("chosen"):
+        ch = sel["chosen"]
+        lines += ["", f"Chosen on validation: **{ch['key']}** ({ch['reason']})."]
+    d = rec.get("deployed")
+    if d:
+        lat = (d.get("bench") or [{}])[0].get("latency_ms") or {}
+        lines += [
+            "",
+            f"Deployed artifact: `{d['artifact']}` of `{d['candidate']}` ({d['precision']}), "
+            f"**{100 * d['test_accuracy']:.2f} %** on the {d['test_images']}-image test split "
+            f"(Keras {100 * d['keras_test_accuracy']:.2f} %), {d['size_bytes'] / 1e6:.3f} MB, "
+            f"p50 {lat.get('p50', float('nan')):.3f} ms / p99 {lat.get('p99', float('nan')):.3f} ms "
+            f"per image ({(d.get('bench') or [{}])[0].get('threads', '-')} thread, n={lat.get('n', '-')}).",
+        ]
+    for name, a in (sel.get("anchor_comparison") or {}).items():
+        verdict = "beats" if a["beats_anchor"] else "does NOT beat"
+        lines.append(
+            f"The deployed artifact {verdict} the classical anchor `{name}` "
+            f"({100 * a['anchor_test_accuracy']:.2f} % test): {a['gain_pts']:+.2f} points."
+        )
+    s = rec.get("seeds")
+    if s:
+        lines += [
+            "",
+            f"Seed variance of `{s['candidate']}` ({s['float_test_accuracy']['n']} seeds: {rec['seed_list']}):",
+            "",
+        ]
+        for k in ("float_val_accuracy", "float_test_accuracy", "deployed_test_accuracy"):
+            v = s.get(k)
+            if v:
+                std = "-" if v["std"] is None else f"{100 * v['std']:.2f}"
+                lines.append(
+                    f"- {k.replace('_', ' ')}: mean {100 * v['mean']:.2f} %, std {std} points"
+                )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--profile", choices=["quick", "full"], required=True)
+    ap.add_argument("--run-dir", type=Path, default=None, help="default: runs/bench_<profile>")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "pipeline")
+    ap.add_argument("--seeds", type=int, default=1, help="runs of the chosen candidate (>= 1)")
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("extra", nargs="*", help="more edgetk run options, after --")
+    a = ap.parse_args()
+    if a.seeds < 1:
+        ap.error(f"--seeds {a.seeds}: use at least 1")
+    run = a.run_dir or ROOT / "runs" / f"bench_{a.profile}"
+    shutil.rmtree(run, ignore_errors=True)  # a clean run directory: nothing is resumed
+    args = ["--profile", a.profile, "--seed", str(a.seed), "--run-dir", str(run), *a.extra]
+    sampler = LoadSampler()
+    sampler.start()
+    rc, wall = run_edgetk(args, run.with_name(run.name + ".log"))
+    rec: dict[str, Any] = {
+        "profile": a.profile,
+        "command": "edgetk run " + " ".join(args),
+        "exit_code": rc,
+        "wall_seconds": round(wall, 1),
+        "runs": 1,
+        "machine": {
+            "cpu": device_info().get("cpu_model"),
+            "cpu_count": os.cpu_count(),
+            "device": device_info(),
+        },
+        **collect(run),
+    }
+    if a.seeds > 1 and rec.get("selection") and rec["selection"].get("chosen"):
+        winner = rec["selection"]["chosen"]["candidate"]
+        records, seeds = [rec], [a.seed]
+        for s in range(1, a.seeds):
+            seed = a.seed + s
+            srun = run.with_name(f"{run.name}_seed{seed}")
+            shutil.rmtree(srun, ignore_errors=True)
+            sargs = ["--profile", a.profile, "--seed", str(seed), "--models", winner,
+                     "--run-dir", str(srun), *a.extra]  # fmt: skip
+            src, swall = run_edgetk(sargs, srun.with_name(srun.name + ".log"))
+            if src == 0:
+                records.append(collect(srun))
+                seeds.append(seed)
+        rec["seed_list"] = seeds
+        rec["seeds"] = seed_stats(records, winner)
+        rec["seeds"]["note"] = (
+            "each seed changes the weight initialisation, the data order and the validation split"
+        )
+    rec["load"] = sampler.stop()
+    a.out.mkdir(parents=True, exist_ok=True)
+    write_json(a.out / f"{a.profile}_profile.json", rec)
+    write_text(a.out / f"{a.profile}_profile.md", markdown(rec))
+    print(markdown(rec))
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""Selection on validation, within budget: which artifact the bundle ships, and why.
+
+The inputs are :class:`Point` s, one per candidate x exported artifact that passed its gate, with
+VALIDATION accuracy, size, latency and memory. A point has no test-set field at all: the choice
+cannot read the test split. The test split is read once, after the choice, for the record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from edge_runtime.common.errors import EdgetkError
+from trainer.pipeline.budget import LIMITS, Budget
+
+
+class NothingFitsError(EdgetkError):
+    """No gated artifact fits the budget (exit code 1); the message names the closest point."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Point:
+    candidate: str
+    artifact: str  # file name inside the candidate's export
+    format: str
+    precision: str
+    val_accuracy: float
+    val_count: int
+    size_kb: float
+    p95_ms: float | None
+    peak_ram_mb: float | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.candidate}/{self.artifact}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, **asdict(self)}
+
+
+@dataclass(frozen=True)
+class Choice:
+    winner: Point
+    within_budget: tuple[Point, ...]
+    pareto: tuple[Point, ...]
+    reason: str
+
+
+def _better(a: Point, b: Point) -> bool:
+    """True when ``a`` dominates ``b``: no worse in accuracy, latency and size, better in one."""
+    la = a.p95_ms if a.p95_ms is not None else float("inf")
+    lb = b.p95_ms if b.p95_ms is not None else float("inf")
+    no_worse = a.val_accuracy >= b.val_accuracy and la <= lb and a.size_kb <= b.size_kb
+    better = a.val_accuracy > b.val_accuracy or la < lb or a.size_kb < b.size_kb
+    return no_worse and better
+
+
+def pareto_front(points: list[Point] | tuple[Point, ...]) -> tuple[Point, ...]:
+    """The points no other point dominates (validation accuracy up, p95 latency and size down)."""
+    return tuple(p for p in points if not any(_better(q, p) for q in points if q is not p))
+
+
+def _rank(p: Point) -> tuple[float, float, float]:
+    # Most accurate on validation; ties go to the smaller, then the faster artifact.
+    return (-p.val_accuracy, p.size_kb, p.p95_ms if p.p95_ms is not None else float("inf"))
+
+
+def _closest(points: list[Point], budget: Budget) -> tuple[Point, dict[str, float]]:
+    scored = [(max(budget.overshoot(p).values(), default=0.0), p) for p in points]
+    worst, best = min(scored, key=lambda t: (t[0], _rank(t[1])))
+    return best, budget.overshoot(best)
+
+
+def _describe(p: Point) -> str:
+    lat = "-" if p.p95_ms is None else f"{p.p95_ms:.2f} ms p95"
+    ram = "-" if p.peak_ram_mb is None else f"{p.peak_ram_mb:.0f} MB peak RAM"
+    return (
+        f"{p.key} (validation accuracy {p.val_accuracy:.4f} on {p.val_count} images, "
+        f"{p.size_kb:.0f} KB, {lat}, {ram})"
+    )
+
+
+def choose(points: list[Point], budget: Budget) -> Choice:
+    """The most accurate point on validation within ``budget``.
+
+    Raises :class:`NothingFitsError` (exit 1) naming the point that came closest when none fits,
+    and an ``EdgetkError`` when there are no points (nothing passed its gate).
+    """
+    if not points:
+        raise EdgetkError(
+            "no exported artifact passed its parity gate, so there is nothing to choose from; "
+            "see each candidate's exports/<name>/manifest.json, or re-run with --allow-parity-failure"
+        )
+    fits = [p for p in points if not budget.overshoot(p)]
+    front = pareto_front(points)
+    if not fits:
+        best, over = _closest(points, budget)
+        misses = ", ".join(
+            f"{flag} by {ratio:.2f}x" if ratio != float("inf") else f"{flag} (not measured)"
+            for flag, ratio in over.items()
+        )
+        raise NothingFitsError(
+            f"no artifact fits the budget ({budget.describe()}); the closest is {_describe(best)}, "
+            f"over {misses}. Raise the budget or add a smaller candidate to the candidates file"
+        )
+    winner = min(fits, key=_rank)
+    n_out = len(points) - len(fits)
+    reason = (
+        f"highest validation accuracy ({winner.val_accuracy:.4f} on {winner.val_count} images) "
+        f"among {len(fits)} gated artifact(s)"
+        + (f" within the budget ({budget.describe()}); {n_out} over it" if budget.active else "")
+    )
+    return Choice(winner=winner, within_budget=tuple(fits), pareto=front, reason=reason)
+
+
+def budget_flags() -> list[str]:
+    return [flag for _, flag, _, _ in LIMITS]

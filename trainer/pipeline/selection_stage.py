@@ -1,0 +1,135 @@
+"""The ``select`` stage: measure every gated artifact, choose on validation within budget, then
+(and only then) read the test split's numbers for the record in ``<run>/selection.json``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from edge_runtime.common.errors import ConfigError
+from edge_runtime.common.fileio import read_json, write_json
+from trainer.pipeline.select import Choice, NothingFitsError, Point, choose
+
+log = logging.getLogger(__name__)
+
+SELECTION_NAME = "selection.json"
+SELECT_DIR = "select"
+EXPORTS_DIR = "exports"
+
+
+def _test_record(run_dir: Path, names: list[str]) -> dict[str, Any]:
+    """Every candidate's test numbers, read AFTER the choice (for the record and the report)."""
+    out: dict[str, Any] = {}
+    for name in names:
+        s = read_json(run_dir / name / "summary.json")
+        out[name] = {
+            "kind": s.get("kind", name),
+            "test": s.get("metrics"),
+            "test_count": s.get("test_count"),
+            "params": s.get("params"),
+            "train_seconds": s.get("train_seconds"),
+            "train_count": s.get("train_count"),
+        }
+    return out
+
+
+def _artifact_test(run_dir: Path, p: Point) -> dict[str, Any]:
+    m = read_json(run_dir / EXPORTS_DIR / p.candidate / "manifest.json")
+    art = next(a for a in m["artifacts"] if a["file"] == p.artifact)
+    parity = art.get("parity") or {}
+    return {
+        "accuracy": parity.get("accuracy"),
+        "keras_accuracy": parity.get("keras_accuracy"),
+        "images": (m.get("parity_data") or {}).get("images"),
+    }
+
+
+def _record(
+    run_dir: Path,
+    cfg: Any,
+    val_table: dict[str, Any],
+    points: list[Point],
+    choice: Choice | None,
+    error: str | None,
+    all_names: list[str],
+    classical: list[str],
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "schema": 1,
+        "rule": "the most accurate artifact on the VALIDATION split among those that passed their "
+        "parity gate and fit the budget; ties: smaller, then faster. The test split is read once, "
+        "after the choice, for this record.",
+        "budget": cfg.budget.to_dict(),
+        "validation": val_table,
+        "points": [p.to_dict() for p in points],
+        "pareto": [p.key for p in (choice.pareto if choice else ())],
+        "status": "chosen" if choice else "nothing fits",
+    }
+    if choice is None:
+        body["error"] = error
+        return body
+    w = choice.winner
+    body["chosen"] = {**w.to_dict(), "reason": choice.reason}
+    body["within_budget"] = [p.key for p in choice.within_budget]
+    # --- the test split, read once, after the choice ---
+    tests = _test_record(run_dir, all_names)
+    body["test_after_choice"] = tests
+    deployed = _artifact_test(run_dir, w)
+    body["chosen"]["test"] = deployed
+    anchors = {}
+    for name in classical:
+        acc = (tests[name].get("test") or {}).get("accuracy")
+        if acc is None or deployed["accuracy"] is None:
+            continue
+        anchors[name] = {
+            "anchor_test_accuracy": acc,
+            "deployed_test_accuracy": deployed["accuracy"],
+            "beats_anchor": deployed["accuracy"] > acc,
+            "gain_pts": round(100 * (deployed["accuracy"] - acc), 2),
+        }
+    body["anchor_comparison"] = anchors
+    return body
+
+
+def select_and_record(run_dir: Path, cfg: Any, dataset: Any, keras_names: list[str]) -> dict:
+    """Measure the points, choose, write ``selection.json`` and the Pareto figure."""
+    from trainer.data import make_splits
+    from trainer.pipeline.points import measure_points
+    from trainer.pipeline.validation_table import validation_table
+    from trainer.report.pareto import plot_pareto
+
+    run_dir = Path(run_dir)
+    picked = cfg.candidate_list()
+    all_names = [c.name for c in picked]
+    classical = [c.name for c in picked if c.is_classical]
+    splits = make_splits(dataset, cfg.data)
+    if not len(splits.y_val):
+        raise ConfigError(
+            "selection reads the validation split and this run has none; use --val-fraction above 0"
+        )
+    val_table = validation_table(run_dir, all_names)
+    points: list[Point] = []
+    for name in keras_names:
+        points += measure_points(
+            run_dir / EXPORTS_DIR / name, name, splits.x_val, splits.y_val, cfg.bench_runs
+        )
+    choice, error = None, None
+    try:
+        choice = choose(points, cfg.budget)
+    except NothingFitsError as exc:
+        error = str(exc)
+    body = _record(run_dir, cfg, val_table, points, choice, error, all_names, classical)
+    figure = plot_pareto(points, choice, cfg.budget, run_dir / SELECT_DIR / "pareto.png")
+    body["figure"] = str(figure.relative_to(run_dir)) if figure else None
+    write_json(run_dir / SELECTION_NAME, body)
+    if choice is None:
+        raise NothingFitsError(error or "nothing fits the budget")
+    w = choice.winner
+    log.info("chosen: %s (%s)", w.key, choice.reason)
+    return {
+        "chosen": w.key,
+        "val_accuracy": w.val_accuracy,
+        "points": len(points),
+        "selection": str(run_dir / SELECTION_NAME),
+    }
