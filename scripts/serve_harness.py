@@ -204,17 +204,14 @@ def drive(
 
 
 def percentiles_ms(ns: list[int]) -> dict[str, float | None]:
-    """p50 / p90 / p99 / mean / max in ms (the runtime's percentile definition); None if empty."""
+    """p50 / p90 / p99 / mean / max in ms (the runtime's ``LatencyStats``); None if empty."""
+    keys = ("p50", "p90", "p99", "mean", "max")
     if not ns:
-        return {"p50": None, "p90": None, "p99": None, "mean": None, "max": None}
-    from edge_runtime.stats import percentile
+        return dict.fromkeys(keys)
+    from edge_runtime.stats import LatencyStats
 
-    ms = [v / 1e6 for v in ns]
-    out: dict[str, float | None] = {k: round(percentile(ms, q), 3) for k, q in
-                                    (("p50", 50), ("p90", 90), ("p99", 99))}  # fmt: skip
-    out["mean"] = round(sum(ms) / len(ms), 3)
-    out["max"] = round(max(ms), 3)
-    return out
+    stats = LatencyStats.from_ns(ns).to_dict(digits=3)
+    return {k: stats[k] for k in keys}
 
 
 __all__ = [
