@@ -52,8 +52,8 @@ def _device_summary(first: dict[str, Any], second: dict[str, Any]) -> dict[str, 
                 "total_s",
             )
         },  # fmt: skip
-        "thermal_second_run": r2["thermal"],
-        "parity_second_run": {
+        "thermal_first_run": r1["thermal"],
+        "parity_first_run": {
             art: {
                 k: p[k]
                 for k in (
@@ -65,9 +65,9 @@ def _device_summary(first: dict[str, Any], second: dict[str, Any]) -> dict[str, 
                     "top1_agreement",
                 )
             }  # fmt: skip
-            for art, p in (r2.get("parity") or {}).items()
+            for art, p in (r1.get("parity") or {}).items()
         },
-        "rows_second_run": [
+        "rows_first_run": [
             {
                 "artifact": r["artifact"],
                 "threads": r["threads"],
@@ -76,7 +76,7 @@ def _device_summary(first: dict[str, Any], second: dict[str, Any]) -> dict[str, 
                 "p99_ms": r["latency_ms"]["p99"] if r["status"] == "ok" else None,
                 "n": r["latency_ms"]["n"] if r["status"] == "ok" else None,
             }
-            for r in second["rows"]
+            for r in first["rows"]
         ],
     }
 
@@ -84,47 +84,60 @@ def _device_summary(first: dict[str, Any], second: dict[str, Any]) -> dict[str, 
 def _markdown(summary: dict[str, Any]) -> str:
     devs = summary["devices"]
     names = list(devs)
+    s1, s2 = summary["settings"]["run1"], summary["settings"]["run2"]
     lines = [
         "# `edgetk bench --devices`: two targets in one command",
         "",
         f"Host: {summary['host']['cpu_model']}, {summary['host']['cores_logical']} logical cores, "
         f"{summary['host']['os']}. Bundle `{summary['bundle']}`, edgetk commit "
         f"`{summary['edgetk_commit'][:10]}`. One command measured both targets "
-        f"in parallel, run twice: first with empty device caches, then again. "
-        f"{summary['settings']['runs']} timed runs per (artifact, threads), "
-        f"{summary['settings']['warmup']} warm-up; parity on {summary['parity_n']} labelled images. "
-        "Each target is a real OpenSSH server on 127.0.0.1.",
+        "in parallel, run twice: first with empty device caches (run 1: "
+        f"{s1['runs']} timed runs after {s1['warmup']} warm-up per (artifact, threads), threads "
+        f"{s1['threads']}, parity on {summary['parity_n']} labelled Fashion-MNIST test images), "
+        f"then again with what the devices already held (run 2: {s2['runs']} runs, threads "
+        f"{s2['threads']}, artifacts {s2['artifacts'] or 'all'}; fewer because emulation is slow). "
+        "Each target is a real OpenSSH server on 127.0.0.1; both share this machine's 2 cores "
+        "with each other and with other jobs (load average above 10), so x86 timings are noisy "
+        "too.",
         "",
         "**The arm64 target is EMULATED (qemu-user on this x86 machine): its timings are not "
         "device timings** and only show the loop works end to end on aarch64 / Python 3.11.",
         "",
         "## The loop's own cost",
         "",
-        "| target | label | command wall s (run 1 / run 2) | first-run setup s | bytes pushed run 1 | "
-        "bytes pushed run 2 | run 2 overhead s beyond measurement | run 2 measurement s |",
-        "|---|---|---|---|---|---|---|---|",
+        "Per target, from its own record (`remote` section): the whole loop (`total_s`), the "
+        "environment setup, what was pushed, and the overhead = loop time beyond the measurement "
+        "itself (connections, probe, push, setup, verification, parity, results back).",
+        "",
+        "| target | run | environment | setup s | files pushed | bytes pushed | measurement s | "
+        "overhead s | loop total s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    w1, w2 = summary["command"]["run1"]["wall_s"], summary["command"]["run2"]["wall_s"]
     for n in names:
-        d = devs[n]
-        lines.append(
-            f"| {n} | {d['label']} | {w1:.1f} / {w2:.1f} | {d['first_run']['setup_s']:.1f} | "
-            f"{d['first_run']['pushed_bytes']:,} | {d['second_run']['pushed_bytes']:,} | "
-            f"{d['second_run']['overhead_s']:.1f} | {d['second_run']['measure_s']:.1f} |"
-        )
+        for run in ("first_run", "second_run"):
+            r = devs[n][run]
+            lines.append(
+                f"| {n} | {run.split('_')[0]} | {'reused' if r['env_reused'] else 'created'} | "
+                f"{r['setup_s']:.1f} | {r['pushed_files']} | {r['pushed_bytes']:,} | "
+                f"{r['measure_s']:.1f} | {r['overhead_s']:.1f} | {r['total_s']:.1f} |"
+            )
+    cmd = summary["command"]
+    walls = [f"{k} {v['wall_s']:.1f} s" for k, v in cmd.items() if v]
+    if walls:
+        lines += ["", "Wall time of the whole command: " + ", ".join(walls) + "."]
     lines += [
         "",
-        "## Latency (run 2), p50 ms, and ratio to the x86 target",
+        "## Latency (run 1), p50 ms, and ratio to the x86 target",
         "",
         "| artifact | threads | " + " | ".join(names) + " | ratio |",
         "|---|---|" + "---|" * (len(names) + 1),
     ]
-    base = {(r["artifact"], r["threads"]): r for r in devs[names[0]]["rows_second_run"]}
+    base = {(r["artifact"], r["threads"]): r for r in devs[names[0]]["rows_first_run"]}
     for key in base:
         cells, p50s = [], []
         for n in names:
             row = next(
-                (r for r in devs[n]["rows_second_run"] if (r["artifact"], r["threads"]) == key),
+                (r for r in devs[n]["rows_first_run"] if (r["artifact"], r["threads"]) == key),
                 None,
             )
             p50 = row["p50_ms"] if row else None
@@ -134,13 +147,13 @@ def _markdown(summary: dict[str, Any]) -> str:
         lines.append(f"| {key[0]} | {key[1]} | " + " | ".join(cells) + f" | {ratio} |")
     lines += [
         "",
-        "## On-device parity (run 2)",
+        "## On-device parity (run 1)",
         "",
         "| target | artifact | n | device accuracy | accuracy here | top-1 agreement |",
         "|---|---|---|---|---|---|",
     ]
     for n in names:
-        for art, p in devs[n]["parity_second_run"].items():
+        for art, p in devs[n]["parity_first_run"].items():
             lines.append(
                 f"| {n} | {art} | {p['n']} | {p['device_accuracy']:.4f} | "
                 f"{p['local_accuracy']:.4f} | {p['top1_agree']}/{p['n']} |"
@@ -153,8 +166,9 @@ def _markdown(summary: dict[str, Any]) -> str:
             for n in names
         ),
         "",
-        "Files: `summary.json` (this table's numbers), `comparison.txt` (the table the command "
-        "printed), `<target>_run1.json` / `<target>_run2.json` (each device's full record).",
+        "Files: `summary.json` (this page's numbers), `comparison_run1.txt` / "
+        "`comparison_run2.txt` (the tables the command printed), `<target>_run1.json` / "
+        "`<target>_run2.json` (each device's full record, thermal state included).",
         "",
     ]
     return "\n".join(lines)
@@ -179,24 +193,31 @@ def main() -> None:
     # x86 first so ratios read "emulated arm64 / x86".
     names.sort(key=lambda n: devices[n]["device"]["arch"] != "x86_64")
     devices = {n: devices[n] for n in names}
-    some = read_json(work / "run2" / names[0] / "bench.json")
+
+    def settings(run: str) -> dict[str, Any]:
+        rec = read_json(work / run / names[0] / "bench.json")
+        return {k: rec["settings"][k] for k in ("artifacts", "threads", "runs", "warmup", "batch")}
+
+    def command(run: str) -> dict[str, Any] | None:
+        f = work / f"{run}.command.json"
+        return read_json(f) if f.is_file() else None
+
     host = device_info()
     summary = {
         "host": {"cpu_model": cpu_model(), **{k: host[k] for k in ("cores_logical", "os", "arch")}},
         "bundle": Path(args.bundle).name,
         "edgetk_commit": (work / "commit.txt").read_text().strip(),
-        "settings": {k: some["settings"][k] for k in ("threads", "runs", "warmup", "batch")},
+        "settings": {"run1": settings("run1"), "run2": settings("run2")},
         "parity_n": next(
-            (p["n"] for d in devices.values() for p in d["parity_second_run"].values()), 0
+            (p["n"] for d in devices.values() for p in d["parity_first_run"].values()), 0
         ),
-        "command": {
-            "run1": read_json(work / "run1.command.json"),
-            "run2": read_json(work / "run2.command.json"),
-        },
+        "command": {"run1": command("run1"), "run2": command("run2")},
         "devices": devices,
     }
     write_json(out / "summary.json", summary)
-    write_text(out / "comparison.txt", (work / "run2.out").read_text(encoding="utf-8"))
+    for run in ("run1", "run2"):
+        text = (work / f"{run}.out").read_text(encoding="utf-8")
+        write_text(out / f"comparison_{run}.txt", text)
     write_text(out / "README.md", _markdown(summary))
     print(json.dumps({n: d["second_run"] for n, d in devices.items()}, indent=1))
 

@@ -23,7 +23,13 @@ PY="${PYTHON:-$REPO/.venv/bin/python}"
 QEMU_CPU="${QEMU_CPU:-cortex-a72}"
 RUNS="${RUNS:-100}"
 THREADS="${THREADS:-1,2}"
+WARMUP="${WARMUP:-10}"
 NPARITY="${NPARITY:-200}"
+ARTIFACTS="${ARTIFACTS:-}"  # empty: every artifact in the bundle
+# The second run may measure less (emulation is slow); what it needs is already on the devices.
+RUNS2="${RUNS2:-$RUNS}"; THREADS2="${THREADS2:-$THREADS}"; WARMUP2="${WARMUP2:-$WARMUP}"
+NPARITY2="${NPARITY2:-$NPARITY}"; ARTIFACTS2="${ARTIFACTS2:-$ARTIFACTS}"
+STEPS="${STEPS:-run1 run2}"
 OUT="${OUT:-$REPO/benchmarks/edge/remote}"
 PORT_X86="${PORT_X86:-22861}"
 PORT_ARM="${PORT_ARM:-22862}"
@@ -84,6 +90,9 @@ cleanup() {
 }
 trap cleanup EXIT
 mounts
+for pidfile in "$WORK/sshd_x86.pid" "$ROOT/run/edgetk-sshd.pid"; do  # left by an earlier try
+  [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null && sleep 1 || true
+done
 /usr/sbin/sshd -f "$WORK/sshd_x86_config" -E "$WORK/sshd_x86.log"
 chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/bin QEMU_CPU="$QEMU_CPU" \
   /usr/sbin/sshd -f /etc/edgetk-bench/sshd_config -E /tmp/edgetk-sshd.log
@@ -94,20 +103,28 @@ done
 # Both runs use one frozen copy of the committed sources: an edit in the checkout between the runs
 # would otherwise (rightly) make a new device environment and hide the reuse being measured.
 SRC="$WORK/src"
-rm -rf "$SRC" && mkdir -p "$SRC"
-git -C "$REPO" archive HEAD | tar -x -C "$SRC"
-git -C "$REPO" rev-parse HEAD > "$WORK/commit.txt"
+case " $STEPS " in *" run1 "*)
+  rm -rf "$SRC" && mkdir -p "$SRC"
+  git -C "$REPO" archive HEAD | tar -x -C "$SRC"
+  git -C "$REPO" rev-parse HEAD > "$WORK/commit.txt" ;;
+esac
 
 # A true first run: no environment, no blobs on either device.
-rm -rf "$WORK/device-x86" "$ROOT/root/.cache/edgetk" "$WORK/run1" "$WORK/run2"
-for run in run1 run2; do
+case " $STEPS " in *" run1 "*)
+  rm -rf "$WORK/device-x86" "$ROOT/root/.cache/edgetk" "$WORK/run1" "$WORK/run2" ;;
+esac
+for run in $STEPS; do
   log "$run: edgetk bench --devices (both targets in parallel)"
+  if [ "$run" = run1 ]; then set -- "$THREADS" "$RUNS" "$WARMUP" "$NPARITY" "$ARTIFACTS"
+  else set -- "$THREADS2" "$RUNS2" "$WARMUP2" "$NPARITY2" "$ARTIFACTS2"; fi
   start=$(date +%s.%N)
   set +e
-  PYTHONPATH="$SRC" "$PY" -m edgetk.cli bench "$BUNDLE" --devices "$WORK/devices.json" \
-    --ssh-config "$WORK/ssh_config" --threads "$THREADS" --runs "$RUNS" --warmup 10 \
-    --check-parity "$NPARITY" --parity-data "$PARITY" --results-dir "$WORK/$run" \
-    > "$WORK/$run.out" 2> "$WORK/$run.err"
+  # From inside the copy: `python -m` puts the current folder first on sys.path, ahead of
+  # PYTHONPATH, so running from the checkout would import the checkout instead.
+  (cd "$SRC" && PYTHONPATH="$SRC" "$PY" -m edgetk.cli bench "$BUNDLE" --devices "$WORK/devices.json" \
+    --ssh-config "$WORK/ssh_config" --threads "$1" --runs "$2" --warmup "$3" \
+    --check-parity "$4" ${5:+--artifacts "$5"} --parity-data "$PARITY" --results-dir "$WORK/$run" \
+    > "$WORK/$run.out" 2> "$WORK/$run.err")
   rc=$?
   set -e
   end=$(date +%s.%N)

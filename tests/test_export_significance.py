@@ -7,6 +7,7 @@ gate's verdicts on paired predictions that differ by one image or by a broken ar
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from fractions import Fraction
 
@@ -171,5 +172,8 @@ def test_gate_confidence_is_validated_and_round_trips() -> None:
     with pytest.raises(ConfigError, match="gate.confidence must be of type float"):
         ExportConfig.from_dict({"gate": {"confidence": "high"}})
     cfg = ExportConfig.from_dict({"gate": {"confidence": 0.95}})
-    assert cfg.gate.confidence == 0.95 and ExportConfig.from_json(cfg.to_json()) == cfg
+    assert (
+        cfg.gate.confidence == 0.95
+        and ExportConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    )
     assert cfg.gate.int8 == GateConfig.default().int8

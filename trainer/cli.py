@@ -160,11 +160,16 @@ def train(
     if profile == "quick" and data_cfg.train_size is None and data_cfg.test_size is None:
         # The quick profile trains on a stratified subset of a large dataset (small ones whole).
         quick = profile_data_config("quick")
-        if len(ds.y_train) > quick.train_size or len(ds.y_test) > quick.test_size:
-            data_cfg = data_cfg.replace(
-                train_size=min(quick.train_size, len(ds.y_train)),
-                test_size=min(quick.test_size, len(ds.y_test)),
-            )
+
+        def _cap(limit: int | None, n: int) -> int | None:
+            return None if limit is None or n <= limit else limit
+
+        train_cap, test_cap = (
+            _cap(quick.train_size, len(ds.y_train)),
+            _cap(quick.test_size, len(ds.y_test)),
+        )
+        if train_cap is not None or test_cap is not None:
+            data_cfg = data_cfg.replace(train_size=train_cap, test_size=test_cap)
             ds = load_dataset(data_cfg)
     overrides = {
         "epochs": epochs,

@@ -46,9 +46,9 @@ _OPTIONS = [
     ),
     click.option(
         "--remote-extras",
-        default="edge",
-        show_default=True,
-        help="edgetk extras installed on the device, comma-separated.",
+        default=None,
+        help="edgetk extras installed on the device, comma-separated "
+        "[default: edge, plus onnx when an ONNX artifact is measured].",
     ),
     click.option(
         "--remote-python",
@@ -115,7 +115,7 @@ def wants_remote(kw: dict[str, Any]) -> bool:
     return bool(kw.get("remote") or kw.get("devices_file"))
 
 
-_DEFAULTS = {"remote_extras": "edge", "remote_python": "python3"}
+_DEFAULTS = {"remote_extras": None, "remote_python": "python3"}
 
 
 def refuse_without_remote(kw: dict[str, Any]) -> None:
@@ -133,10 +133,27 @@ def refuse_without_remote(kw: dict[str, Any]) -> None:
         )
 
 
-def targets_from_options(kw: dict[str, Any], label: str) -> list:
+def default_extras(config: Any) -> str:
+    """The smallest install that runs what is measured: ``edge`` (LiteRT), plus ``onnx`` when
+    an ONNX artifact is among the artifacts benchmarked."""
+    from edge_runtime.manifest import load_manifest
+
+    manifest = load_manifest(config.bundle)
+    chosen = [
+        a
+        for a in manifest.artifacts
+        if not config.artifacts
+        or a.file in config.artifacts
+        or f"{a.format}:{a.precision}" in config.artifacts
+    ]
+    return "edge,onnx" if any(a.format == "onnx" for a in chosen) else "edge"
+
+
+def targets_from_options(kw: dict[str, Any], label: str, config: Any = None) -> list:
     from edge_runtime.remote.targets import DeviceTarget, load_devices_file, name_from_destination
 
-    extras = tuple(e.strip() for e in kw["remote_extras"].split(",") if e.strip())
+    extras_csv = kw.get("remote_extras") or (default_extras(config) if config else "edge")
+    extras = tuple(e.strip() for e in extras_csv.split(",") if e.strip())
     common = {
         "ssh_config": str(kw["ssh_config"]) if kw.get("ssh_config") else None,
         "python": kw["remote_python"],
@@ -167,7 +184,7 @@ def bench_remote(config: Any, kw: dict[str, Any]) -> int:
     from edge_runtime.remote.errors import RemoteError
     from edge_runtime.remote.run import ParityRequest, run_remote, summary
 
-    targets = targets_from_options(kw, config.label)
+    targets = targets_from_options(kw, config.label, config)
     parity = None
     if kw.get("check_parity") is not None:
         data = kw.get("parity_data") or (Path(config.data) if config.data else None)

@@ -221,10 +221,15 @@ def setup(args: dict) -> dict:
     except BaseException:
         shutil.rmtree(env, ignore_errors=True)
         raise
-    # An older edgetk's environment is replaced, not kept beside the new one.
+    # An older edgetk's environment is replaced, not kept beside the new one. It is renamed out
+    # of the way first: a deletion cut short must not leave a stamped environment with holes.
     for old in glob.glob(os.path.join(cache, "envs", "*")):
         if os.path.basename(old) != key:
-            shutil.rmtree(old, ignore_errors=True)
+            trash = os.path.join(cache, "envs", f".old-{os.path.basename(old)}-{os.getpid()}")
+            os.rename(old, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+    for trash in glob.glob(os.path.join(cache, "envs", ".old-*")):
+        shutil.rmtree(trash, ignore_errors=True)
     return {"reused": False, "env": env, "setup_s": (time.perf_counter_ns() - t0) / 1e9}
 
 

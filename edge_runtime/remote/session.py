@@ -142,14 +142,9 @@ def bench_target(
     key = env_key(payload, target, probe, wheelhouse + ([constraints] if constraints else []))
     env_ready = key in probe["envs"]
     missing = set(probe["missing"])
-    needed = [b for b in (run_blobs if env_ready else all_blobs) if b.sha256 in missing]
-    wheel = None
-    if not env_ready:
-        wheel = payload.wheel()
-        needed.append(wheel)  # small; the device keeps it only if its content is new
-    needed = unique(needed)
-    push_bytes = sum(b.size for b in needed)
-    want = push_bytes + SPARE_BYTES + (0 if env_ready else ENV_SPACE_BYTES)
+    needed = unique([b for b in (run_blobs if env_ready else all_blobs) if b.sha256 in missing])
+    # Checked before the wheel is built: a full device should fail in seconds, not after a build.
+    want = sum(b.size for b in needed) + SPARE_BYTES + (0 if env_ready else ENV_SPACE_BYTES)
     if probe["free_bytes"] < want:
         raise DeviceError(
             f"{target.destination}: not enough disk space in {probe['cache']} "
@@ -157,6 +152,11 @@ def bench_target(
             "free some space or pass --remote-cache DIR on a larger disk",
             "disk",
         )
+    wheel = None
+    if not env_ready:
+        wheel = payload.wheel()
+        needed = unique([*needed, wheel])  # small; the device keeps it only if it is new
+    push_bytes = sum(b.size for b in needed)
     say(
         f"{probe['machine']}, Python {'.'.join(map(str, probe['python']))}; environment "
         f"{'reused' if env_ready else 'to be created'}; pushing {len(needed)} file(s), "
