@@ -159,13 +159,12 @@ def decode_opened(
 ) -> np.ndarray:
     """Decode an ``open_image`` result (its size already checked) to ``HxWx1`` / ``HxWx3`` uint8."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            if target is not None:
-                img = shrink_toward(img, target)
-            else:
-                img.load()
-            img = ImageOps.exif_transpose(img)
+        # No warnings filter here: Pillow's bomb warning comes from open (open_image), not load.
+        if target is not None:
+            img = shrink_toward(img, target)
+        else:
+            img.load()
+        img = ImageOps.exif_transpose(img)
     except Image.DecompressionBombError as exc:
         raise ImageDecodeError(f"{where} is too large to decode safely: {exc}") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:

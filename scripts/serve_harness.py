@@ -109,13 +109,12 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]
 
 @dataclass
 class LoadResult:
-    """Client-side outcome of one load level."""
+    """Client-side outcome of one load level (warm-up requests excluded)."""
 
     concurrency: int
-    seconds: float
+    seconds: float = 0.0
     latencies_ns: list[int] = field(default_factory=list)  # successful (2xx) requests
-    statuses: Counter[str] = field(default_factory=Counter)
-    errors: Counter[str] = field(default_factory=Counter)  # connection-level failures
+    statuses: Counter[str] = field(default_factory=Counter)  # HTTP status or exception name
 
     @property
     def ok(self) -> int:
@@ -125,47 +124,30 @@ class LoadResult:
     def rps(self) -> float:
         return self.ok / self.seconds if self.seconds else 0.0
 
+    def summary(self) -> dict[str, object]:
+        errors = {k: v for k, v in self.statuses.items() if not k.startswith("2")}
+        return {
+            "concurrency": self.concurrency,
+            "requests": sum(self.statuses.values()),
+            "ok": self.ok,
+            "errors": sum(errors.values()),
+            "errors_by_status": errors,
+            "seconds": round(self.seconds, 3),
+            "throughput_rps": round(self.rps, 2),
+            **{f"{k}_ms": v for k, v in percentiles_ms(self.latencies_ns).items()},
+        }
 
-async def _client(
-    host: str,
-    port: int,
-    requests: list[bytes],
-    start: int,
-    stop_at: float,
-    warmup: int,
-    cap: list[int],
-    result: LoadResult,
-) -> None:
-    reader = writer = None
-    i = start
-    done = 0
-    while time.monotonic() < stop_at and cap[0] > 0:
-        try:
-            if writer is None:
-                reader, writer = await asyncio.open_connection(host, port)
-            payload = requests[i % len(requests)]
-            i += 1
-            t0 = time.perf_counter_ns()
-            writer.write(payload)
-            status, _, close = await read_response(reader)  # type: ignore[arg-type]
-            elapsed = time.perf_counter_ns() - t0
-        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-            result.errors[type(exc).__name__] += 1
-            writer = None
-            await asyncio.sleep(0.01)
-            continue
-        done += 1
-        if done <= warmup:
-            continue
-        cap[0] -= 1
-        result.statuses[str(status)] += 1
-        if 200 <= status < 300:
-            result.latencies_ns.append(elapsed)
-        if close:
-            writer.close()
-            writer = None
-    if writer is not None:
-        writer.close()
+
+Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+async def _exchange(conn: Conn, payload: bytes) -> str:
+    reader, writer = conn
+    writer.write(payload)
+    status, _, close = await read_response(reader)
+    if close:
+        raise ConnectionError(f"the server closed the connection after a {status}")
+    return str(status)
 
 
 def drive(
@@ -177,37 +159,59 @@ def drive(
     max_requests: int = 10**9,
     warmup: int = 5,
 ) -> LoadResult:
-    """``concurrency`` keep-alive clients send ``requests`` (cycled) for ``duration_s`` seconds or
-    ``max_requests`` timed requests; each client's first ``warmup`` requests are not counted."""
-    result = LoadResult(concurrency, 0.0)
+    """``concurrency`` keep-alive clients in one event loop send ``requests`` (cycled) until
+    ``duration_s`` seconds or ``max_requests`` requests; each client's first ``warmup`` requests
+    come before the clock starts and are not counted."""
+    result = LoadResult(concurrency)
+
+    async def connect() -> Conn:
+        return await asyncio.open_connection(host, port)
 
     async def run() -> None:
-        stop_at = time.monotonic() + duration_s
-        cap = [max_requests]
-        t0 = time.perf_counter_ns()
-        await asyncio.gather(
-            *(
-                _client(host, port, requests, k * 7, stop_at, warmup, cap, result)
-                for k in range(concurrency)
-            )
-        )
-        result.seconds = (time.perf_counter_ns() - t0) / 1e9
+        conns = [await connect() for _ in range(concurrency)]
+        for j in range(warmup):
+            await asyncio.gather(*(_exchange(c, requests[(k + j) % len(requests)])
+                                   for k, c in enumerate(conns)))  # fmt: skip
+        issued = 0
+        start = time.perf_counter_ns()
+        stop = start + int(duration_s * 1e9)
+
+        async def client(k: int) -> None:
+            nonlocal issued
+            i = k
+            while issued < max_requests and time.perf_counter_ns() < stop:
+                issued += 1
+                payload = requests[i % len(requests)]
+                i += concurrency
+                t0 = time.perf_counter_ns()
+                try:
+                    status = await _exchange(conns[k], payload)
+                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                    status = type(exc).__name__
+                    conns[k][1].close()
+                    conns[k] = await connect()
+                result.statuses[status] += 1
+                if status.startswith("2"):
+                    result.latencies_ns.append(time.perf_counter_ns() - t0)
+
+        await asyncio.gather(*(client(k) for k in range(concurrency)))
+        result.seconds = (time.perf_counter_ns() - start) / 1e9
+        for _, writer in conns:
+            writer.close()
 
     asyncio.run(run())
     return result
 
 
 def percentiles_ms(ns: list[int]) -> dict[str, float | None]:
-    """p50 / p90 / p99 / max in ms (the runtime's own percentile definition), None when empty."""
+    """p50 / p90 / p99 / mean / max in ms (the runtime's ``LatencyStats``); None if empty."""
+    keys = ("p50", "p90", "p99", "mean", "max")
     if not ns:
-        return {"p50": None, "p90": None, "p99": None, "max": None}
-    from edge_runtime.stats import percentile
+        return dict.fromkeys(keys)
+    from edge_runtime.stats import LatencyStats
 
-    ms = [v / 1e6 for v in ns]
-    out: dict[str, float | None] = {k: round(percentile(ms, q), 3) for k, q in
-                                    (("p50", 50), ("p90", 90), ("p99", 99))}  # fmt: skip
-    out["max"] = round(max(ms), 3)
-    return out
+    stats = LatencyStats.from_ns(ns).to_dict(digits=3)
+    return {k: stats[k] for k in keys}
 
 
 __all__ = [

@@ -168,7 +168,9 @@ def test_buffered_budget_holds_reads_until_room_is_given_back() -> None:
     guarded = BodyLimitMiddleware(app, limit=1000, budget=budget)
 
     async def request(body: bytes) -> int:
-        scope = {"type": "http", "method": "POST", "path": "/", "headers": []}
+        length = str(len(body)).encode()
+        scope = {"type": "http", "method": "POST", "path": "/",
+                 "headers": [(b"content-length", length)]}  # fmt: skip
         chunks = [{"type": "http.request", "body": body, "more_body": False}]
         sent: list = []
 
@@ -191,9 +193,49 @@ def test_buffered_budget_holds_reads_until_room_is_given_back() -> None:
         return held, waiting, list(await asyncio.gather(first, second))
 
     held, waiting, statuses = asyncio.run(scenario())
-    assert held == 1000 and waiting  # the second body was not taken while the first was held
+    assert held == 1000 and waiting  # the second body was not read while the first was held
     assert statuses == [200, 200]
     assert budget.held == 0  # every byte given back when its request was answered
+
+
+def test_waiting_bodies_hold_nothing_so_they_cannot_starve_each_other() -> None:
+    """Bodies counted chunk by chunk once deadlocked: each held part of the budget while waiting
+    for room for its next chunk, and none could finish."""
+    from edge_runtime.server.middleware import BodyBudget, BodyLimitMiddleware
+
+    budget = BodyBudget(2500)
+    snapshots: list[int] = []
+
+    async def app(scope, receive, send) -> None:
+        while (await receive()).get("more_body"):
+            await asyncio.sleep(0.01)  # let the others run between chunks
+        snapshots.append(budget.held)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    guarded = BodyLimitMiddleware(app, limit=1000, budget=budget)
+
+    async def request() -> int:
+        scope = {"type": "http", "method": "POST", "path": "/",
+                 "headers": [(b"content-length", b"1000")]}  # fmt: skip
+        chunks = [{"type": "http.request", "body": b"x" * 500, "more_body": more}
+                  for more in (True, False)]  # fmt: skip
+        sent: list = []
+
+        async def receive():
+            return chunks.pop(0)
+
+        async def send(message) -> None:
+            sent.append(message)
+
+        await guarded(scope, receive, send)
+        return sent[0]["status"]
+
+    async def scenario() -> list[int]:
+        return list(await asyncio.wait_for(asyncio.gather(*(request() for _ in range(6))), 30))
+
+    assert asyncio.run(scenario()) == [200] * 6
+    assert max(snapshots) <= 2000 and budget.held == 0  # two whole bodies at a time, at most
 
 
 @pytest.mark.parametrize("key", ["clé-secrète", "tab\tkey", "ключ"])

@@ -72,9 +72,9 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
     message = str(exc.detail)
     if exc.status_code == 404:
-        message = f"no route {request.url.path!r}; see /docs for the API"
+        message = f"no route {request.url.path!r}; see /openapi.json for the API"
     elif exc.status_code == 405:
-        message = f"{request.method} is not allowed on {request.url.path!r}; see /docs for the API"
+        message = f"{request.method} is not allowed on {request.url.path!r}; see /openapi.json for the API"
     return error_response(exc.status_code, code, message, getattr(exc, "headers", None))
 
 

@@ -4,12 +4,14 @@ The size limit is enforced while the body streams in, so an oversized upload is 
 most ``limit`` bytes have been read: a declared ``Content-Length`` over the limit is refused before
 a single body byte is read, and a chunked body is cut off the moment it passes the limit.
 
-The buffered budget bounds the bodies of all requests together: each byte received counts until
-its request has been answered (an upload is held while it waits for and goes through a worker).
-A request whose next chunk would pass the budget waits for room, without reading: uvicorn's flow
-control then holds its connection at one small buffer, and the request deadline
-(``protocol.py``) ends the wait of a client that never finishes. Memory grows with the budget,
-not with connections x ``limit``.
+The buffered budget bounds the bodies of all requests together. Before a request reads its first
+body byte it reserves its whole body (the declared ``Content-Length``, or ``limit`` for a chunked
+body), and keeps the reservation until it has been answered (an upload is held while it waits
+for and goes through a worker). A request that does not fit waits, holding nothing and reading
+nothing: uvicorn's flow control holds its connection at one small buffer and the request
+deadline (``protocol.py``) ends a client that never finishes. Reserving all at once means no
+request ever waits while holding part of the budget, so waiting requests cannot starve each
+other. Memory grows with the budget, not with connections x ``limit``.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def _too_large(limit: int) -> ApiError:
 
 
 class BodyBudget:
-    """Bytes of request bodies held by the whole service (event loop only: no lock needed)."""
+    """Bytes of request bodies reserved in the whole service (event loop only: no lock needed)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -46,7 +48,7 @@ class BodyBudget:
         self._waiters: list[asyncio.Future[None]] = []
 
     async def take(self, n: int) -> None:
-        """Count ``n`` more bytes, first waiting until they fit under the limit."""
+        """Reserve ``n`` bytes, first waiting until they fit under the limit."""
         while self.held + n > self.limit:
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
@@ -66,8 +68,8 @@ class BodyBudget:
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies over ``limit`` bytes with 413 without buffering them; hold reads
-    while all bodies together would pass ``budget``."""
+    """Refuse request bodies over ``limit`` bytes with 413 without buffering them; hold a
+    body's reading until it fits in ``budget`` with all the others."""
 
     def __init__(self, app: ASGIApp, limit: int, budget: BodyBudget | None = None) -> None:
         self.app = app
@@ -89,16 +91,20 @@ class BodyLimitMiddleware:
         started = False
         budget = self.budget
         body_pending = bool(declared) or _chunked(scope)
+        # The whole body is reserved before its first byte is read (see the module docstring).
+        reserve = (declared if declared is not None else self.limit) if body_pending else 0
+        reserved = 0
 
         async def limited_receive() -> Message:
-            nonlocal seen, body_pending
+            nonlocal seen, body_pending, reserved
+            if budget is not None and reserve and not reserved:
+                await budget.take(reserve)
+                reserved = reserve
             message = await receive()
             if message["type"] == "http.request":
                 n = len(message.get("body", b""))
                 if seen + n > self.limit:
                     raise _too_large(self.limit)
-                if budget is not None:
-                    await budget.take(n)
                 seen += n
                 body_pending = body_pending and message.get("more_body", False)
             return message
@@ -125,8 +131,8 @@ class BodyLimitMiddleware:
                 scope, receive, send
             )
         finally:
-            if budget is not None:
-                budget.give_back(seen)
+            if budget is not None and reserved:
+                budget.give_back(reserved)
 
 
 def _chunked(scope: Scope) -> bool:
