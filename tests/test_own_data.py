@@ -264,6 +264,8 @@ def _edgetk(*args: str, cwd: Path) -> subprocess.CompletedProcess:
         (["eda", "--test-fraction", "0"], "'--test-fraction'"),
         (["eda", "--augment", "mirror"], "--augment mirror"),
         (["train", "--stage", "transfer", "--backbone-size", "0"], "'--backbone-size'"),
+        (["run", "--formats", "tflite_fp32,bogus"], "'--formats'"),
+        (["run", "--resize", "squash"], "'--resize'"),
     ],
 )
 def test_bad_option_values_name_the_flag(tmp_path: Path, args: list[str], flag: str) -> None:
