@@ -229,8 +229,10 @@ def write_markdown(record: dict, path: Path) -> None:
     lines = [
         "# edgetk run on own image folders (issue 9 acceptance)",
         "",
-        f"Machine: {m.get('cpu_model', '?')}, {m.get('logical_cpus', '?')} logical CPUs, "
-        f"{m.get('system', '')} {m.get('machine', '')}; shared with other jobs. One run per "
+        f"Machine: {m.get('cpu_model', '?')}, {m.get('cores_logical', '?')} logical CPUs, "
+        f"{m.get('memory_total_mb', 0) / 1024:.0f} GiB, {m.get('os', '')} {m.get('arch', '')}, no "
+        "GPU; shared with other engineers' jobs (load average above 10), so wall times are "
+        "upper bounds. One run per "
         "dataset (`edgetk run --data-dir DIR --profile quick`), numbers read from the run's files "
         "by scripts/own_data_benchmark.py.",
         "",
@@ -282,7 +284,13 @@ def main() -> None:
         action="store_true",
         help="read a finished run in RUNS_ROOT/<dataset> instead of running it again",
     )
+    ap.add_argument(
+        "--markdown-only", action="store_true", help="rewrite results.md from results.json"
+    )
     args = ap.parse_args()
+    if args.markdown_only:
+        write_markdown(_read(args.out / "results.json"), args.out / "results.md")
+        return
     from scripts.bench_common import machine
 
     args.out.mkdir(parents=True, exist_ok=True)
