@@ -261,6 +261,32 @@ def write_markdown(record: dict, path: Path) -> None:
             )
             + f" | {r['wall_seconds'] / 60:.1f} min |"
         )
+    lines += [
+        "",
+        "| dataset | model input (contract) | original files: distinct sizes, height / width "
+        "min-median-max, aspect w/h |",
+        "|---|---|---|",
+    ]
+    for r in record["results"]:
+        sp, sz = r.get("input_spec") or {}, r.get("original_sizes") or {}
+        lines.append(
+            f"| {r['dataset']} | "
+            + (
+                f"{sp['height']}x{sp['width']}x{sp['channels']} {sp['color']}, resize "
+                f"{sp['resize']}, polarity {sp['polarity']}"
+                if sp
+                else "-"
+            )
+            + " | "
+            + (
+                f"{sz['distinct']}, {'-'.join(map(str, sz['height']))} / "
+                f"{'-'.join(map(str, sz['width']))}, {sz['aspect_w_over_h'][0]}..."
+                f"{sz['aspect_w_over_h'][1]}"
+                if sz
+                else "-"
+            )
+            + " |"
+        )
     for r in record["results"]:
         fb = r.get("parity_failure_fallback")
         if fb:
