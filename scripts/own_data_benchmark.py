@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 DATASETS = ("glyphs_grey", "shapes_rgb_mixed", "signs_small")
 STAGES = ("baseline", "transfer", "finetune")
+FIRST_RUN_NAME = "own_data_first_run.json"  # the acceptance run's outcome, kept in its run dir
 
 
 def _edgetk() -> list[str]:
@@ -84,21 +85,86 @@ def _keras_vs_device(run: Path, data: Path, rows: list[dict]) -> dict:
     }
 
 
-def bench_one(name: str, data: Path, run: Path, out_dir: Path) -> dict[str, Any]:
-    if run.exists():
-        shutil.rmtree(run)
-    cmd = [*_edgetk(), "run", "--data-dir", str(data), "--profile", "quick", "--run-dir", str(run)]
+def _state(run: Path) -> dict[str, Any]:
+    return (_read(run / "pipeline.json") or {}).get("stages", {})
+
+
+def _exit_code_of(stages: dict[str, Any]) -> int | None:
+    """The exit code a recorded run ended with (None: unfinished or unknown)."""
+    if stages and all(s.get("status") in ("done", "skipped") for s in stages.values()):
+        return 0
+    failed = [s for s in stages.values() if s.get("status") == "failed"]
+    if failed and "ParityGateError" in failed[0].get("error", ""):
+        return 3
+    if failed and "CollapseError" in failed[0].get("error", ""):
+        return 4
+    return None
+
+
+def _run(cmd: list[str], log_path: Path) -> tuple[int, float]:
     t0 = time.perf_counter_ns()
-    with open(out_dir / f"{name}.log", "w") as log:
-        rc = subprocess.run(
-            cmd, stdout=log, stderr=subprocess.STDOUT, env=_env(), cwd=ROOT
-        ).returncode
-    wall = (time.perf_counter_ns() - t0) / 1e9
+    with open(log_path, "a") as log:
+        rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=_env(), cwd=ROOT)
+    return rc.returncode, (time.perf_counter_ns() - t0) / 1e9
+
+
+def bench_one(name: str, data: Path, run: Path, out_dir: Path, reuse: bool) -> dict[str, Any]:
+    base = [*_edgetk(), "run", "--data-dir", str(data), "--profile", "quick", "--run-dir", str(run)]
+    log_path = out_dir / f".{name}.log"
+    first = _read(run / FIRST_RUN_NAME) if reuse else None
+    recorded = _exit_code_of(_state(run)) if reuse else None
+    fallback = None
+    if first is not None:
+        # The acceptance run ended at the gate and the bundle was made with the failure
+        # accepted; the first run's outcome was kept beside it.
+        rc, wall, timing, fallback = (
+            first["exit_code"],
+            first["wall_seconds"],
+            first["wall_time_source"],
+            first["fallback"],
+        )
+    elif recorded is not None:
+        # An earlier run of the same command: wall time is the sum of its stages' seconds as
+        # pipeline.json recorded them (process start-up not included).
+        rc = recorded
+        wall = sum(s.get("seconds", 0.0) for s in _state(run).values())
+        timing = "sum of stage seconds in pipeline.json (earlier run of the same command)"
+    else:
+        if run.exists():
+            shutil.rmtree(run)
+        log_path.unlink(missing_ok=True)
+        rc, wall = _run(base, log_path)
+        timing = "wall clock around the edgetk run command"
+    if rc == 3 and not (run / "bundle" / "manifest.json").is_file():
+        # The gate refused the bundle. To still measure the data contract (predict on the saved
+        # split, Keras vs device), export again with the failure accepted, and say so.
+        gate_error = next(
+            (s["error"] for s in _state(run).values() if s.get("status") == "failed"), ""
+        )
+        frc, fwall = _run([*base, "--from", "export", "--allow-parity-failure"], log_path)
+        fallback = {
+            "command": "edgetk run ... --from export --allow-parity-failure",
+            "exit_code": frc,
+            "wall_seconds": round(fwall, 1),
+            "gate_error": gate_error[:800],
+        }
+        (run / FIRST_RUN_NAME).write_text(
+            json.dumps(
+                {
+                    "exit_code": rc,
+                    "wall_seconds": wall,
+                    "wall_time_source": timing,
+                    "fallback": fallback,
+                }
+            )
+        )
     counts = _read(run / "splits" / "counts.json") or {}
     row: dict[str, Any] = {
         "dataset": name,
         "exit_code": rc,
         "wall_seconds": round(wall, 1),
+        "wall_time_source": timing,
+        "parity_failure_fallback": fallback,
         "classes": len(counts.get("class_names", [])),
         "images": counts.get("totals"),
         "min_images_per_class": min(
@@ -163,8 +229,10 @@ def write_markdown(record: dict, path: Path) -> None:
     lines = [
         "# edgetk run on own image folders (issue 9 acceptance)",
         "",
-        f"Machine: {m.get('cpu_model', '?')}, {m.get('logical_cpus', '?')} logical CPUs, "
-        f"{m.get('system', '')} {m.get('machine', '')}; shared with other jobs. One run per "
+        f"Machine: {m.get('cpu_model', '?')}, {m.get('cores_logical', '?')} logical CPUs, "
+        f"{m.get('memory_total_mb', 0) / 1024:.0f} GiB, {m.get('os', '')} {m.get('arch', '')}, no "
+        "GPU; shared with other engineers' jobs (load average above 10), so wall times are "
+        "upper bounds. One run per "
         "dataset (`edgetk run --data-dir DIR --profile quick`), numbers read from the run's files "
         "by scripts/own_data_benchmark.py.",
         "",
@@ -185,8 +253,44 @@ def write_markdown(record: dict, path: Path) -> None:
             f"{_pct(r.get('predict_accuracy'))} ({r.get('predict_images', '-')}) | "
             f"{'yes' if r.get('predict_reproduces_gate') else 'no'} | "
             + (f"{kv['agree']}/{kv['images']} = {_pct(kv['agreement'])}" if kv else "-")
-            + f" | {r['exit_code']} | {r['wall_seconds'] / 60:.1f} min |"
+            + f" | {r['exit_code']}"
+            + (
+                " (gate; bundle via --allow-parity-failure)"
+                if r.get("parity_failure_fallback")
+                else ""
+            )
+            + f" | {r['wall_seconds'] / 60:.1f} min |"
         )
+    lines += [
+        "",
+        "| dataset | model input (contract) | original files: distinct sizes, height / width "
+        "min-median-max, aspect w/h |",
+        "|---|---|---|",
+    ]
+    for r in record["results"]:
+        sp, sz = r.get("input_spec") or {}, r.get("original_sizes") or {}
+        lines.append(
+            f"| {r['dataset']} | "
+            + (
+                f"{sp['height']}x{sp['width']}x{sp['channels']} {sp['color']}, resize "
+                f"{sp['resize']}, polarity {sp['polarity']}"
+                if sp
+                else "-"
+            )
+            + " | "
+            + (
+                f"{sz['distinct']}, {'-'.join(map(str, sz['height']))} / "
+                f"{'-'.join(map(str, sz['width']))}, {sz['aspect_w_over_h'][0]}..."
+                f"{sz['aspect_w_over_h'][1]}"
+                if sz
+                else "-"
+            )
+            + " |"
+        )
+    for r in record["results"]:
+        fb = r.get("parity_failure_fallback")
+        if fb:
+            lines += ["", f"{r['dataset']}: exit {r['exit_code']}: {fb['gate_error']}"]
     lines += [
         "",
         "Images are decoded and resized by the runtime's own functions in training, the gate and "
@@ -201,7 +305,18 @@ def main() -> None:
     ap.add_argument("--runs-root", type=Path, required=True)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "own_data")
     ap.add_argument("--datasets", default=",".join(DATASETS))
+    ap.add_argument(
+        "--reuse-runs",
+        action="store_true",
+        help="read a finished run in RUNS_ROOT/<dataset> instead of running it again",
+    )
+    ap.add_argument(
+        "--markdown-only", action="store_true", help="rewrite results.md from results.json"
+    )
     args = ap.parse_args()
+    if args.markdown_only:
+        write_markdown(_read(args.out / "results.json"), args.out / "results.md")
+        return
     from scripts.bench_common import machine
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -210,23 +325,29 @@ def main() -> None:
             [sys.executable, str(ROOT / "scripts" / "make_own_datasets.py"), str(args.data_root)],
             check=True,
         )
-    results = []
-    for name in args.datasets.split(","):
+    previous = _read(args.out / "results.json") or {}
+    names = args.datasets.split(",")
+    results = [r for r in previous.get("results", []) if r["dataset"] not in names]
+    for name in names:
         print(f"== {name}", flush=True)
-        row = bench_one(name, args.data_root / name, args.runs_root / name, args.out)
+        row = bench_one(
+            name, args.data_root / name, args.runs_root / name, args.out, args.reuse_runs
+        )
         print(json.dumps({k: v for k, v in row.items() if k != "input_spec"}), flush=True)
         results.append(row)
-    record = {
-        "command": "edgetk run --data-dir DIR --profile quick",
-        "runs_per_dataset": 1,
-        "generator": "scripts/make_own_datasets.py (seed 0, scale 1.0)",
-        "machine": machine(),
-        "results": results,
-    }
-    tmp = args.out / ".results.json.tmp"
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, args.out / "results.json")
-    write_markdown(record, args.out / "results.md")
+        results.sort(key=lambda r: DATASETS.index(r["dataset"]) if r["dataset"] in DATASETS else 99)
+        record = {
+            "command": "edgetk run --data-dir DIR --profile quick",
+            "runs_per_dataset": 1,
+            "generator": "scripts/make_own_datasets.py (seed 0, scale 1.0)",
+            "machine": machine(),
+            "results": results,
+        }
+        # Written after every dataset, so a long session keeps what has finished.
+        tmp = args.out / ".results.json.tmp"
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
+        os.replace(tmp, args.out / "results.json")
+        write_markdown(record, args.out / "results.md")
     print(f"wrote {args.out / 'results.json'} and results.md")
 
 

@@ -264,6 +264,8 @@ def _edgetk(*args: str, cwd: Path) -> subprocess.CompletedProcess:
         (["eda", "--test-fraction", "0"], "'--test-fraction'"),
         (["eda", "--augment", "mirror"], "--augment mirror"),
         (["train", "--stage", "transfer", "--backbone-size", "0"], "'--backbone-size'"),
+        (["run", "--formats", "tflite_fp32,bogus"], "'--formats'"),
+        (["run", "--resize", "squash"], "'--resize'"),
     ],
 )
 def test_bad_option_values_name_the_flag(tmp_path: Path, args: list[str], flag: str) -> None:
@@ -314,3 +316,64 @@ def test_predict_cli_split_file(space_dir: Path) -> None:
     r = _edgetk("predict", str(bundle), str(data), "--split-file", str(split), cwd=space_dir)
     assert r.returncode == 0, r.stderr
     assert "classified 2 image(s)" in r.stderr
+
+
+# --- small data and data-aware report text -----------------------------------------------------
+
+
+def test_small_data_gets_enough_steps_and_says_so(caplog) -> None:
+    from trainer.training.config import StageConfig
+    from trainer.training.small_data import MAX_EPOCHS, scale_for_small_data
+
+    quick = StageConfig.quick("baseline")
+    with caplog.at_level(logging.WARNING):
+        small = scale_for_small_data(quick, 130)  # 5 steps per epoch at batch 32
+    assert small.epochs == min(MAX_EPOCHS, 60) and small.patience > quick.patience
+    assert "130 training images" in caplog.text
+    assert scale_for_small_data(quick, 5400) == quick  # Fashion-MNIST's quick subset: unchanged
+    assert scale_for_small_data(quick.replace(min_steps=0), 130) == quick.replace(min_steps=0)
+
+
+def test_report_text_follows_the_data(space_dir: Path) -> None:
+    from trainer.data import Dataset
+    from trainer.eda import run_eda
+    from trainer.report import write_report
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 10)
+    x = rng.integers(0, 256, (30, 16, 24, 3), dtype=np.uint8)
+    spec = {
+        "height": 16,
+        "width": 24,
+        "channels": 3,
+        "layout": "NHWC",
+        "color": "rgb",
+        "value_range": [0.0, 255.0],
+        "polarity": "natural",
+        "resize": "pad",
+    }
+    ds = Dataset(
+        x,
+        y,
+        x[:6],
+        y[:6],
+        ("a", "b", "c"),
+        "mine",
+        "here",
+        polarity="natural",
+        input_spec=spec,
+        extra={"polarity_evidence": {"images": 30, "dark_on_light_share": 0.5}},
+    )
+    run = space_dir / "run"
+    run_eda(ds, run / "eda", samples_per_class=2)
+    (run / "transfer").mkdir()
+    (run / "transfer" / "config.json").write_text(
+        '{"config": {"image_size": 96, "augment": {"flip": false, "rotation": 0.0, '
+        '"translation": 0.06, "zoom": 0.0}}, "data_config": {"augment": null}}'
+    )
+    md = write_report(run)[0].read_text()
+    assert "16x24 RGB" in md and "**pad**" in md and "polarity **natural**" in md
+    assert "30 training images (50.0 % look dark-on-light)" in md
+    assert "repeat the grey channel" not in md and "garments" not in md
+    assert "transfer: shifts up to 6 % of the size" in md and "random horizontal flips" not in md
+    assert "takes pictures as they are" in md

@@ -104,6 +104,17 @@ def run(
     from trainer.pipeline.stages import run_pipeline
     from trainer.training.pipeline import profile_data_config
 
+    wanted = tuple(f.strip() for f in formats.split(",") if f.strip()) if formats else None
+    if wanted is not None:
+        # Checked now, not after the training stages: a typo must not cost a training run.
+        from export.formats import FORMAT_KEYS
+
+        unknown = [f for f in wanted if f not in FORMAT_KEYS]
+        if unknown or not wanted:
+            raise click.BadParameter(
+                f"{formats!r}: unknown {unknown or 'empty list'}; choose from {list(FORMAT_KEYS)}",
+                param_hint="'--formats'",
+            )
     explicit = data_config_from_options(**data_opts)
     preset = profile_data_config(profile)
     # The profile's subset applies unless the user asked for sizes or another source.
@@ -124,7 +135,7 @@ def run(
         tune=tune,
         seed=explicit.seed,
         allow_parity_failure=allow_parity_failure,
-        formats=tuple(f.strip() for f in formats.split(",")) if formats else None,
+        formats=wanted,
         candidates_file=str(candidates_file) if candidates_file else None,
         candidate_names=tuple(m.strip() for m in models.split(",") if m.strip())
         if models
