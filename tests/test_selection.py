@@ -153,3 +153,19 @@ def test_missing_validation_numbers_are_a_clear_error(tmp_path: Path) -> None:
         ConfigError, match="candidate 'a' has no validation numbers.*--val-fraction"
     ):
         validation_table(tmp_path, ["a"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--budget-ms", "0"], "--budget-ms"),
+        (["--budget-kb", "-1"], "--budget-kb"),
+        (["--budget-ram-mb", "lots"], "--budget-ram-mb"),
+    ],
+)
+def test_budget_flags_are_parsed_and_checked(args, message, tmp_path, capsys) -> None:  # noqa: ANN001
+    from edgetk.cli import main
+
+    rc = main(["run", *args, "--run-dir", str(tmp_path / "r")])
+    assert rc == 2
+    assert message in capsys.readouterr().err
