@@ -42,9 +42,10 @@ _STAGES = ("baseline", "transfer", "finetune")
 @click.command()
 @click.option(
     "--stage",
-    type=click.Choice([*_STAGES, "all"]),
+    type=click.Choice([*_STAGES, "resnet", "all"]),
     required=True,
-    help="Which stage to train; 'all' runs baseline -> transfer -> finetune.",
+    help="Which stage to train ('resnet': the native residual CNN); 'all' runs baseline -> "
+    "transfer -> finetune.",
 )
 @click.option(
     "--profile",
