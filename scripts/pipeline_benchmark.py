@@ -224,10 +224,11 @@ def load_from_log(path: Path) -> dict[str, Any]:
     }
 
 
-def write_record(rec: dict[str, Any], out: Path) -> None:
+def write_record(rec: dict[str, Any], out: Path, name: str | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / f"{rec['profile']}_profile.json", rec)
-    write_text(out / f"{rec['profile']}_profile.md", markdown(rec))
+    stem = name or f"{rec['profile']}_profile"
+    write_json(out / f"{stem}.json", rec)
+    write_text(out / f"{stem}.md", markdown(rec))
 
 
 def main() -> int:
@@ -244,6 +245,7 @@ def main() -> int:
         "pipeline.json; seed runs found beside it as <run>_seed<N>)",
     )
     ap.add_argument("--load-log", type=Path, default=None, help="with --collect-only: load samples")
+    ap.add_argument("--name", default=None, help="record file name (default <profile>_profile)")
     ap.add_argument("extra", nargs="*", help="more edgetk run options, after --")
     a = ap.parse_args()
     if a.seeds < 1:
@@ -280,7 +282,7 @@ def main() -> int:
         rec["load"] = sampler.stop()
         sampler = LoadSampler()
         sampler.start()
-    write_record(rec, a.out)  # the main run's record stands even if the seed runs are cut short
+    write_record(rec, a.out, a.name)  # the main run's record stands even if the seed runs are cut short
     if a.seeds > 1 and rec.get("selection") and rec["selection"].get("chosen"):
         winner = rec["selection"]["chosen"]["candidate"]
         records, seeds = [rec], [a.seed]
@@ -305,7 +307,7 @@ def main() -> int:
         )
         if not a.collect_only:
             rec["seed_runs_load"] = sampler.stop()
-        write_record(rec, a.out)
+        write_record(rec, a.out, a.name)
     print(markdown(rec))
     return rc
 
