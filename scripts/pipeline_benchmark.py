@@ -282,7 +282,9 @@ def main() -> int:
         rec["load"] = sampler.stop()
         sampler = LoadSampler()
         sampler.start()
-    write_record(rec, a.out, a.name)  # the main run's record stands even if the seed runs are cut short
+    write_record(
+        rec, a.out, a.name
+    )  # the main run's record stands even if the seed runs are cut short
     if a.seeds > 1 and rec.get("selection") and rec["selection"].get("chosen"):
         winner = rec["selection"]["chosen"]["candidate"]
         records, seeds = [rec], [a.seed]
