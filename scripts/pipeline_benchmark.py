@@ -51,7 +51,7 @@ class LoadSampler(threading.Thread):
         s = self.samples
         return {
             "one_minute_load_samples": len(s),
-            "median": statistics.median(s) if s else None,
+            "median": round(statistics.median(s), 2) if s else None,
             "max": max(s) if s else None,
             "every_s": self.every,
         }
@@ -215,12 +215,15 @@ def wall_from_state(run: Path) -> float:
 
 def load_from_log(path: Path) -> dict[str, Any]:
     """A load log of lines "<utc time> <1-minute load>" written beside the run."""
-    vals = [float(line.split()[1]) for line in path.read_text().splitlines() if line.strip()]
+    rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
+    vals = [float(r[1]) for r in rows]
     return {
         "one_minute_load_samples": len(vals),
-        "median": statistics.median(vals) if vals else None,
+        "median": round(statistics.median(vals), 2) if vals else None,
         "max": max(vals) if vals else None,
         "source": str(path.name),
+        "first_sample_utc": rows[0][0] if rows else None,
+        "last_sample_utc": rows[-1][0] if rows else None,
     }
 
 
