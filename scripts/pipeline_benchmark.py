@@ -51,7 +51,7 @@ class LoadSampler(threading.Thread):
         s = self.samples
         return {
             "one_minute_load_samples": len(s),
-            "median": statistics.median(s) if s else None,
+            "median": round(statistics.median(s), 2) if s else None,
             "max": max(s) if s else None,
             "every_s": self.every,
         }
@@ -201,6 +201,39 @@ def markdown(rec: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def wall_from_state(run: Path) -> float:
+    """Seconds from the first stage's start to the last stage's end, from ``pipeline.json``."""
+    from datetime import datetime
+
+    stages = read_json(run / "pipeline.json")["stages"].values()
+
+    def t(v: dict[str, Any]) -> float:
+        return datetime.fromisoformat(v["started_utc"].replace("Z", "+00:00")).timestamp()
+
+    return max(t(v) + v["seconds"] for v in stages) - min(t(v) for v in stages)
+
+
+def load_from_log(path: Path) -> dict[str, Any]:
+    """A load log of lines "<utc time> <1-minute load>" written beside the run."""
+    rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
+    vals = [float(r[1]) for r in rows]
+    return {
+        "one_minute_load_samples": len(vals),
+        "median": round(statistics.median(vals), 2) if vals else None,
+        "max": max(vals) if vals else None,
+        "source": str(path.name),
+        "first_sample_utc": rows[0][0] if rows else None,
+        "last_sample_utc": rows[-1][0] if rows else None,
+    }
+
+
+def write_record(rec: dict[str, Any], out: Path, name: str | None = None) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    stem = name or f"{rec['profile']}_profile"
+    write_json(out / f"{stem}.json", rec)
+    write_text(out / f"{stem}.md", markdown(rec))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--profile", choices=["quick", "full"], required=True)
@@ -208,21 +241,35 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "pipeline")
     ap.add_argument("--seeds", type=int, default=1, help="runs of the chosen candidate (>= 1)")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument(
+        "--collect-only",
+        action="store_true",
+        help="run nothing: rebuild the record from an existing run directory (wall time from its "
+        "pipeline.json; seed runs found beside it as <run>_seed<N>)",
+    )
+    ap.add_argument("--load-log", type=Path, default=None, help="with --collect-only: load samples")
+    ap.add_argument("--name", default=None, help="record file name (default <profile>_profile)")
     ap.add_argument("extra", nargs="*", help="more edgetk run options, after --")
     a = ap.parse_args()
     if a.seeds < 1:
         ap.error(f"--seeds {a.seeds}: use at least 1")
     run = a.run_dir or ROOT / "runs" / f"bench_{a.profile}"
-    shutil.rmtree(run, ignore_errors=True)  # a clean run directory: nothing is resumed
     args = ["--profile", a.profile, "--seed", str(a.seed), "--run-dir", str(run), *a.extra]
     sampler = LoadSampler()
-    sampler.start()
-    rc, wall = run_edgetk(args, run.with_name(run.name + ".log"))
+    if a.collect_only:
+        if not (run / "pipeline.json").is_file():
+            ap.error(f"--collect-only: {run} holds no pipeline.json")
+        rc, wall = 0 if (run / "selection.json").is_file() else 1, wall_from_state(run)
+    else:
+        shutil.rmtree(run, ignore_errors=True)  # a clean run directory: nothing is resumed
+        sampler.start()
+        rc, wall = run_edgetk(args, run.with_name(run.name + ".log"))
     rec: dict[str, Any] = {
         "profile": a.profile,
         "command": "edgetk run " + " ".join(args),
         "exit_code": rc,
         "wall_seconds": round(wall, 1),
+        "wall_from": "pipeline.json stage times" if a.collect_only else "this script's clock",
         "runs": 1,
         "machine": {
             "cpu": device_info().get("cpu_model"),
@@ -231,28 +278,41 @@ def main() -> int:
         },
         **collect(run),
     }
+    if a.collect_only:
+        rec["load"] = load_from_log(a.load_log) if a.load_log else {"median": None, "max": None,
+                                                                     "one_minute_load_samples": 0}  # fmt: skip
+    else:
+        rec["load"] = sampler.stop()
+        sampler = LoadSampler()
+        sampler.start()
+    write_record(
+        rec, a.out, a.name
+    )  # the main run's record stands even if the seed runs are cut short
     if a.seeds > 1 and rec.get("selection") and rec["selection"].get("chosen"):
         winner = rec["selection"]["chosen"]["candidate"]
         records, seeds = [rec], [a.seed]
         for s in range(1, a.seeds):
             seed = a.seed + s
             srun = run.with_name(f"{run.name}_seed{seed}")
-            shutil.rmtree(srun, ignore_errors=True)
             sargs = ["--profile", a.profile, "--seed", str(seed), "--models", winner,
                      "--run-dir", str(srun), *a.extra]  # fmt: skip
-            src, swall = run_edgetk(sargs, srun.with_name(srun.name + ".log"))
+            if not a.collect_only:
+                shutil.rmtree(srun, ignore_errors=True)
+                src, _ = run_edgetk(sargs, srun.with_name(srun.name + ".log"))
+            else:
+                src = 0 if (srun / "selection.json").is_file() else 1
             if src == 0:
                 records.append(collect(srun))
                 seeds.append(seed)
         rec["seed_list"] = seeds
         rec["seeds"] = seed_stats(records, winner)
         rec["seeds"]["note"] = (
-            "each seed changes the weight initialisation, the data order and the validation split"
+            "each seed changes the weight initialisation, the data order and the validation split; "
+            f"seeds after the first ran `edgetk run --models {winner}`"
         )
-    rec["load"] = sampler.stop()
-    a.out.mkdir(parents=True, exist_ok=True)
-    write_json(a.out / f"{a.profile}_profile.json", rec)
-    write_text(a.out / f"{a.profile}_profile.md", markdown(rec))
+        if not a.collect_only:
+            rec["seed_runs_load"] = sampler.stop()
+        write_record(rec, a.out, a.name)
     print(markdown(rec))
     return rc
 

@@ -27,6 +27,16 @@ TINY = {
         "latency_runs": 5,
         "batch_size": 32,
     },
+    "resnet": {
+        "epochs": 8,
+        "learning_rate": 0.005,
+        "warmup_steps": 10,
+        "filters": [8, 16],
+        "blocks_per_stage": 1,
+        "latency_runs": 5,
+        "batch_size": 32,
+        "bn_momentum": 0.9,
+    },
     "transfer": {
         "epochs": 4,
         "learning_rate": 0.005,
@@ -45,6 +55,21 @@ TINY = {
         "batch_size": 32,
     },
 }
+
+
+STAGES = (
+    "eda",
+    "baseline",
+    "resnet",
+    "transfer",
+    "finetune",
+    "classical",
+    "export",
+    "select",
+    "bundle",
+    "bench",
+    "report",
+)
 
 
 def learnable_idx(
@@ -84,6 +109,7 @@ def tiny_config(data_dir: Path, **changes) -> PipelineConfig:
         "bench_runs": 10,
         "bench_threads": (1,),
         "stage_overrides": TINY,
+        "candidate_names": ("baseline", "resnet", "transfer", "finetune", "classical"),
     }
     return PipelineConfig(**{**base, **changes})
 
@@ -106,15 +132,7 @@ def finished_run(
 def test_every_stage_ran_and_report_has_every_section(finished_run) -> None:
     run, _, lines = finished_run
     state = json.loads((run / "pipeline.json").read_text())
-    assert [k for k, v in state["stages"].items() if v["status"] == "done"] == [
-        "eda",
-        "baseline",
-        "transfer",
-        "finetune",
-        "export",
-        "bench",
-        "report",
-    ]
+    assert [k for k, v in state["stages"].items() if v["status"] == "done"] == list(STAGES)
     md = (run / "report" / "report.md").read_text()
     for heading in (
         "Summary",
@@ -124,6 +142,8 @@ def test_every_stage_ran_and_report_has_every_section(finished_run) -> None:
         "Learning curves",
         "Evaluation and error analysis",
         "Export and the parity gate",
+        "Which model ships: selection on validation",
+        "The classical anchor",
         "Size and latency per artifact",
         "Limitations",
         "What the numbers mean on a device",
@@ -137,7 +157,8 @@ def test_every_stage_ran_and_report_has_every_section(finished_run) -> None:
 def test_report_numbers_equal_json(finished_run) -> None:
     run, _, _ = finished_run
     md = (run / "report" / "report.md").read_text()
-    metrics = json.loads((run / "finetune" / "metrics.json").read_text())
+    chosen = json.loads((run / "selection.json").read_text())["chosen"]["candidate"]
+    metrics = json.loads((run / chosen / "metrics.json").read_text())
     assert f"test accuracy **{100 * metrics['accuracy']:.2f} %**" in md
     for c in metrics["per_class"]:
         assert (
@@ -176,11 +197,11 @@ def test_resume_skips_and_from_redoes(finished_run) -> None:
     before = json.loads((run / "pipeline.json").read_text())["stages"]
     lines: list[str] = []
     run_pipeline(tiny_config(data), run, echo=lines.append)
-    assert sum("skipped" in line for line in lines) == 7
+    assert sum("skipped" in line for line in lines) == len(STAGES)
     lines.clear()
     run_pipeline(tiny_config(data), run, from_stage="bench", echo=lines.append)
     after = json.loads((run / "pipeline.json").read_text())["stages"]
-    assert sum("skipped" in line for line in lines) == 5
+    assert sum("skipped" in line for line in lines) == len(STAGES) - 2
     assert after["export"]["started_utc"] == before["export"]["started_utc"]
     assert after["bench"]["started_utc"] >= before["bench"]["started_utc"]
 
@@ -217,7 +238,66 @@ def test_tune_stage_joins_the_pipeline_and_the_report(finished_run, tmp_path: Pa
     run_pipeline(tiny_config(data, tune=True), copy, echo=lines.append)
     state = json.loads((copy / "pipeline.json").read_text())["stages"]
     assert state["tune"]["status"] == "done" and state["tune"]["summary"]["trials"] >= 1
-    assert sum("skipped" in line for line in lines) == 4  # eda + three training stages
+    assert sum("skipped" in line for line in lines) == 6  # eda + the five candidates
     md = (copy / "report" / "report.md").read_text()
     assert "## Hyperparameter search" in md
     assert (copy / "tune" / "best_hyperparameters.json").is_file()
+
+
+@pytest.mark.slow
+def test_selection_json_and_a_budget_only_small_candidates_meet(
+    finished_run, tmp_path: Path
+) -> None:
+    import shutil
+
+    from trainer.pipeline.budget import Budget
+    from trainer.pipeline.stages import run_pipeline
+
+    run, data, _ = finished_run
+    sel = json.loads((run / "selection.json").read_text())
+    assert sel["status"] == "chosen" and sel["points"]
+    assert set(sel["validation"]) == {"baseline", "resnet", "transfer", "finetune", "classical"}
+    best = max(p["val_accuracy"] for p in sel["points"])
+    assert sel["chosen"]["val_accuracy"] == best  # picked on validation
+    manifest = json.loads((run / "bundle" / "manifest.json").read_text())
+    assert manifest["default_artifact"] == sel["chosen"]["artifact"]
+    assert "classical" in sel["anchor_comparison"]
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    small = min(p["size_kb"] for p in sel["points"])
+    big = [p for p in sel["points"] if p["candidate"] in ("transfer", "finetune")]
+    assert big and min(p["size_kb"] for p in big) > 2 * small
+    budget = Budget(max_kb=2 * small)  # only the small native candidates fit
+    run_pipeline(tiny_config(data, budget=budget), copy, from_stage="select", echo=lambda s: None)
+    sel2 = json.loads((copy / "selection.json").read_text())
+    assert sel2["chosen"]["candidate"] in ("baseline", "resnet")
+    assert sel2["chosen"]["size_kb"] <= 2 * small
+    manifest = json.loads((copy / "bundle" / "manifest.json").read_text())
+    assert manifest["default_artifact"] == sel2["chosen"]["artifact"]
+    assert manifest["name"].endswith(sel2["chosen"]["candidate"])
+    md = (copy / "report" / "report.md").read_text()
+    assert "select/pareto.png" in md and "over budget" in md
+
+
+@pytest.mark.slow
+def test_impossible_budget_exits_1_naming_the_closest(finished_run, tmp_path: Path) -> None:
+    import shutil
+
+    from trainer.pipeline.budget import Budget
+    from trainer.pipeline.runner import StageFailed
+    from trainer.pipeline.stages import run_pipeline
+
+    run, data, _ = finished_run
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    with pytest.raises(StageFailed, match=r"no artifact fits the budget.*closest is") as e:
+        run_pipeline(
+            tiny_config(data, budget=Budget(max_kb=0.5)),
+            copy,
+            from_stage="select",
+            echo=lambda s: None,
+        )
+    assert e.value.exit_code == 1
+    sel = json.loads((copy / "selection.json").read_text())
+    assert sel["status"] == "nothing fits" and "closest is" in sel["error"]

@@ -21,11 +21,11 @@ def resnet_params(
     total = 9 * channels * widths[0] + 2 * widths[0]  # stem conv + BN (trainable gamma/beta)
     total += 2 * widths[0]  # BN moving statistics
     prev = widths[0]
-    for w in widths:
+    for s, w in enumerate(widths):
         for b in range(blocks_per_stage):
             cin = prev if b == 0 else w
             total += 9 * cin * w + 4 * w + 9 * w * w + 4 * w
-            if b == 0 and cin != w:
+            if b == 0 and (cin != w or s > 0):  # the projection shortcut of _block
                 total += cin * w + 4 * w
         prev = w
     return total + widths[-1] * num_classes + num_classes

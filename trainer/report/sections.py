@@ -13,8 +13,9 @@ from typing import Any
 
 from edge_runtime.common.fileio import read_json
 from trainer.report.blocks import Bullets, Figure, Heading, Para, Report, Table
+from trainer.report.selection_sections import anchor_section, selection_section
 
-TRAIN_STAGES = ("baseline", "transfer", "finetune")
+TRAIN_STAGES = ("baseline", "resnet", "transfer", "finetune")
 
 
 def pct(v: float | None, digits: int = 2) -> str:
@@ -60,9 +61,13 @@ class RunFiles:
         self.extra_bench = [b for b in (_json(p) for p in extra_bench) if b]
         self.pipeline = _json(run_dir / "pipeline.json")
         self.run_info = _json(run_dir / "run.json")
+        self.selection = _json(run_dir / "selection.json")
 
     @property
     def final_stage(self) -> str | None:
+        chosen = ((self.selection or {}).get("chosen") or {}).get("candidate")
+        if chosen in self.metrics and self.metrics[chosen]:
+            return chosen  # the model selection shipped
         for s in reversed(TRAIN_STAGES):
             if self.metrics[s]:
                 return s
@@ -723,6 +728,8 @@ SECTIONS = (
     data_section,
     preprocessing_section,
     models_section,
+    selection_section,
+    anchor_section,
     curves_section,
     evaluation_section,
     tuning_section,
