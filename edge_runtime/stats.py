@@ -23,6 +23,7 @@ class LatencyStats:
     min: float
     p50: float
     p90: float
+    p95: float
     p99: float
     max: float
 
@@ -37,7 +38,7 @@ class LatencyStats:
         a = np.asarray(ms, dtype=np.float64)
         if a.size == 0:
             raise ValueError("no latency samples")
-        p50, p90, p99 = np.percentile(a, (50, 90, 99))
+        p50, p90, p95, p99 = np.percentile(a, (50, 90, 95, 99))
         return cls(
             n=int(a.size),
             mean=float(a.mean()),
@@ -45,6 +46,7 @@ class LatencyStats:
             min=float(a.min()),
             p50=float(p50),
             p90=float(p90),
+            p95=float(p95),
             p99=float(p99),
             max=float(a.max()),
         )

@@ -51,7 +51,16 @@ def _budget(flag: str):
     type=float,
     default=None,
     callback=_budget("--budget-ms"),
-    help="Most p95 latency per image (ms, 1 thread, this machine) the shipped artifact may have.",
+    help="Most p95 latency per image (ms, 1 thread) the shipped artifact may have: on this "
+    "machine, or on the device of --budget-bench.",
+)
+@click.option(
+    "--budget-bench",
+    "budget_bench",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An edgetk bench JSON made on the target (repeatable; e.g. "
+    "`edgetk bench RUN/exports/NAME --remote DEST`): --budget-ms is judged on its p95.",
 )
 @click.option(
     "--budget-kb",
@@ -91,6 +100,7 @@ def run(
     budget_ms: float | None,
     budget_kb: float | None,
     budget_ram_mb: float | None,
+    budget_bench: tuple[Path, ...],
     run_dir: Path | None,
     **data_opts,
 ) -> None:
@@ -141,6 +151,7 @@ def run(
         if models
         else None,
         budget=Budget(max_ms=budget_ms, max_kb=budget_kb, max_ram_mb=budget_ram_mb),
+        budget_bench=tuple(str(p) for p in budget_bench),
     )
     target = run_dir or Path("runs") / f"{profile}"
     t0 = time.perf_counter()

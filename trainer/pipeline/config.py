@@ -27,6 +27,8 @@ class PipelineConfig(JsonConfig):
     candidates_file: str | None = None  # None: trainer/candidates/default.json
     candidate_names: tuple[str, ...] | None = None  # None: the profile's list in that file
     budget: Budget = field(default_factory=Budget)
+    # edgetk bench records made on the target: the latency budget is judged on their p95
+    budget_bench: tuple[str, ...] = ()
 
     def validate(self) -> None:
         if self.bench_runs < 10:

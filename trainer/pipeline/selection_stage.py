@@ -114,12 +114,30 @@ def select_and_record(run_dir: Path, cfg: Any, dataset: Any, keras_names: list[s
         points += measure_points(
             run_dir / EXPORTS_DIR / name, name, splits.x_val, splits.y_val, cfg.bench_runs
         )
+    latency_source = "this machine, 1 thread, p95"
+    if cfg.budget_bench:
+        from trainer.pipeline.device_latency import apply_device_latency, load_device_latency
+
+        latency, devices = load_device_latency(cfg.budget_bench)
+        hashes = {}
+        for name in keras_names:
+            manifest = read_json(run_dir / EXPORTS_DIR / name / "manifest.json")
+            for a in manifest["artifacts"]:
+                hashes[f"{name}/{a['file']}"] = a["sha256"]
+        points = apply_device_latency(points, hashes, latency)
+        latency_source = "device bench: " + "; ".join(devices)
+        missing = [p.key for p in points if p.p95_ms is None]
+        if missing:
+            log.warning(
+                "no device latency for %s: they cannot meet --budget-ms", ", ".join(missing)
+            )
     choice, error = None, None
     try:
         choice = choose(points, cfg.budget)
     except NothingFitsError as exc:
         error = str(exc)
     body = _record(run_dir, cfg, val_table, points, choice, error, all_names, classical)
+    body["latency_source"] = latency_source
     figure = plot_pareto(points, choice, cfg.budget, run_dir / SELECT_DIR / "pareto.png")
     body["figure"] = str(figure.relative_to(run_dir)) if figure else None
     write_json(run_dir / SELECTION_NAME, body)

@@ -293,7 +293,14 @@ def pipeline_stages(config: PipelineConfig | None = None) -> list[Stage]:
         Stage(
             "select",
             run_select,
-            lambda ctx: {"budget": _cfg(ctx).budget.to_dict(), "runs": _cfg(ctx).bench_runs},
+            lambda ctx: {
+                "budget": _cfg(ctx).budget.to_dict(),
+                "runs": _cfg(ctx).bench_runs,
+                # only when given, so runs without device records keep their stage key
+                **(
+                    {"budget_bench": list(_cfg(ctx).budget_bench)} if _cfg(ctx).budget_bench else {}
+                ),
+            },
             description="the most accurate artifact on validation within budget",
         ),
         Stage(
