@@ -52,6 +52,34 @@ def machine() -> dict[str, Any]:
     }
 
 
+def _gate_row(
+    artifact: str,
+    file: str | None,
+    size_bytes: int,
+    fp32_bytes: int | None,
+    p: dict[str, Any],
+    verdict: str,
+) -> dict[str, Any]:
+    """The columns an artifact's gate record gives, whether it was kept or left out."""
+    return {
+        "artifact": artifact,
+        "file": file,
+        "size_bytes": size_bytes,
+        "size_ratio": size_bytes / fp32_bytes if fp32_bytes is not None else None,
+        "keras_accuracy": p["keras_accuracy"],
+        "accuracy": p["accuracy"],
+        "accuracy_delta": p["accuracy_delta"],
+        "accuracy_drop": -p["accuracy_delta"],
+        "macro_f1_delta": p["macro_f1_delta"],
+        "worst_class": p["worst_class"],
+        "worst_class_f1_delta": p["worst_class_f1_delta"],
+        "agreement": p["agreement"],
+        "max_abs_diff": p["max_abs_diff"],
+        "verdict": verdict,
+        "failures": p["failures"],
+    }
+
+
 def rows_from_manifest(bundle: Path) -> list[dict[str, Any]]:
     from edge_runtime.manifest import load_manifest
 
@@ -59,24 +87,16 @@ def rows_from_manifest(bundle: Path) -> list[dict[str, Any]]:
     fp32 = {a.format: a.size_bytes for a in m.artifacts if a.precision == "fp32"}
     rows = []
     for a in m.artifacts:
-        p = a.parity
         rows.append(
             {
-                "artifact": f"{a.format}_{a.precision}",
-                "file": a.file,
-                "size_bytes": a.size_bytes,
-                "size_ratio": a.size_bytes / fp32[a.format] if a.format in fp32 else None,
-                "keras_accuracy": p["keras_accuracy"],
-                "accuracy": p["accuracy"],
-                "accuracy_delta": p["accuracy_delta"],
-                "accuracy_drop": -p["accuracy_delta"],
-                "macro_f1_delta": p["macro_f1_delta"],
-                "worst_class": p["worst_class"],
-                "worst_class_f1_delta": p["worst_class_f1_delta"],
-                "agreement": p["agreement"],
-                "max_abs_diff": p["max_abs_diff"],
-                "verdict": p["verdict"],
-                "failures": p["failures"],
+                **_gate_row(
+                    f"{a.format}_{a.precision}",
+                    a.file,
+                    a.size_bytes,
+                    fp32.get(a.format),
+                    a.parity,
+                    a.parity["verdict"],
+                ),
                 "float_layers": len(a.float_layers),
                 "input_dtype": a.input.dtype,
                 "input_quantization": a.input.quantization.to_dict()
@@ -85,24 +105,11 @@ def rows_from_manifest(bundle: Path) -> list[dict[str, Any]]:
             }
         )
     for e in m.excluded:  # failed the gate, left out of the bundle: still a row, with numbers
-        p = e["parity"]
+        name = f"{e['format']}_{e['precision']}"
+        size, fp32_size = e["size_bytes"], fp32.get(e["format"])
         rows.append(
             {
-                "artifact": f"{e['format']}_{e['precision']}",
-                "file": None,
-                "size_bytes": e["size_bytes"],
-                "size_ratio": e["size_bytes"] / fp32[e["format"]] if e["format"] in fp32 else None,
-                "keras_accuracy": p["keras_accuracy"],
-                "accuracy": p["accuracy"],
-                "accuracy_delta": p["accuracy_delta"],
-                "accuracy_drop": -p["accuracy_delta"],
-                "macro_f1_delta": p["macro_f1_delta"],
-                "worst_class": p["worst_class"],
-                "worst_class_f1_delta": p["worst_class_f1_delta"],
-                "agreement": p["agreement"],
-                "max_abs_diff": p["max_abs_diff"],
-                "verdict": "fail (left out)",
-                "failures": p["failures"],
+                **_gate_row(name, None, size, fp32_size, e["parity"], "fail (left out)"),
                 "float_layers": None,
                 "input_dtype": None,
                 "input_quantization": None,

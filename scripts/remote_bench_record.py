@@ -20,6 +20,17 @@ from typing import Any
 from edge_runtime.bench.device import cpu_model, device_info
 from edge_runtime.common.fileio import read_json, write_json, write_text
 
+# What one remote run cost: environment reuse, setup, push and measurement times.
+_RUN_KEYS = (
+    "env_reused",
+    "setup_s",
+    "pushed_files",
+    "pushed_bytes",
+    "measure_s",
+    "overhead_s",
+    "total_s",
+)
+
 
 def _device_summary(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
     r1, r2 = first["remote"], second["remote"]
@@ -28,30 +39,8 @@ def _device_summary(first: dict[str, Any], second: dict[str, Any]) -> dict[str, 
         "label": second["label"],
         "device": {k: d[k] for k in ("cpu_model", "arch", "cores_logical", "os", "python")},
         "runtime_versions": second["versions"],
-        "first_run": {
-            k: r1[k]
-            for k in (
-                "env_reused",
-                "setup_s",
-                "pushed_files",
-                "pushed_bytes",
-                "measure_s",
-                "overhead_s",
-                "total_s",
-            )
-        },  # fmt: skip
-        "second_run": {
-            k: r2[k]
-            for k in (
-                "env_reused",
-                "setup_s",
-                "pushed_files",
-                "pushed_bytes",
-                "measure_s",
-                "overhead_s",
-                "total_s",
-            )
-        },  # fmt: skip
+        "first_run": {k: r1[k] for k in _RUN_KEYS},
+        "second_run": {k: r2[k] for k in _RUN_KEYS},
         "thermal_first_run": r1["thermal"],
         "parity_first_run": {
             art: {

@@ -12,6 +12,25 @@ from trainer.data.config import AUGMENTATIONS, DataConfig, DataSource, parse_aug
 from trainer.data.contract import DEFAULT_RESIZE, POLARITIES, RESIZE_MODES
 
 
+def _subset_option(flag: str, split: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The size of a stratified subset of one split (at least 10 images)."""
+    return click.option(
+        flag,
+        type=click.IntRange(min=10),
+        default=None,
+        help=f"Stratified subset of the {split} split.",
+    )
+
+
+def _share_option(
+    flag: str, low: float, high: float, default: float, help: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A stratified share of the images, as a fraction in [low, high]."""
+    return click.option(
+        flag, type=click.FloatRange(low, high), default=default, show_default=True, help=help
+    )
+
+
 def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The data options shared by eda / train / run / tune (see :class:`DataConfig`)."""
     options = [
@@ -28,31 +47,21 @@ def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="A folder with the four IDX .gz files, or one subfolder of images per class.",
         ),
-        click.option(
-            "--train-size",
-            type=click.IntRange(min=10),
-            default=None,
-            help="Stratified subset of the training split.",
-        ),
-        click.option(
-            "--test-size",
-            type=click.IntRange(min=10),
-            default=None,
-            help="Stratified subset of the test split.",
-        ),
-        click.option(
+        _subset_option("--train-size", "training"),
+        _subset_option("--test-size", "test"),
+        _share_option(
             "--val-fraction",
-            type=click.FloatRange(0.0, 0.5),
-            default=0.1,
-            show_default=True,
-            help="Stratified validation share carved from the training split.",
+            0.0,
+            0.5,
+            0.1,
+            "Stratified validation share carved from the training split.",
         ),
-        click.option(
+        _share_option(
             "--test-fraction",
-            type=click.FloatRange(0.01, 0.9),
-            default=0.2,
-            show_default=True,
-            help="Image folders without train/ and test/ subfolders: stratified test share.",
+            0.01,
+            0.9,
+            0.2,
+            "Image folders without train/ and test/ subfolders: stratified test share.",
         ),
         click.option(
             "--image-size",

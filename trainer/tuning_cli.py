@@ -2,13 +2,67 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from trainer.cli_options import data_config_from_options, data_options, run_dir_option
 
 PRESETS = ("full", "quick")
+
+# Settings that override the preset when given: (option, config key, type, help). Options left out
+# keep the preset's value, so every one defaults to None.
+_SEARCH = (
+    (
+        "--algorithm",
+        "algorithm",
+        click.Choice(["hyperband", "bayesian", "random"]),
+        "Search algorithm (default: hyperband).",
+    ),
+    ("--max-trials", "max_trials", int, "Total trials in the project."),
+    (
+        "--time-budget",
+        "time_budget_min",
+        float,
+        "Minutes of wall clock for this run; no new trial starts after it.",
+    ),
+    ("--executions-per-trial", "executions_per_trial", int, "Repeats averaged per trial."),
+    ("--max-epochs", "max_epochs", int, "Longest trial, in epochs."),
+    ("--batch-size", "batch_size", int, "Head training batch size."),
+    (
+        "--recycle-every",
+        "recycle_every",
+        int,
+        "Trials per child process (memory stays flat); 0 runs all in this process. [10]",
+    ),
+)
+_BACKBONE = (
+    ("--backbone", "backbone", None, "Feature extractor (default mobilenet_v2, alpha 0.35)."),
+    ("--alpha", "alpha", float, "Backbone width multiplier."),
+    ("--backbone-size", "image_size", int, "Resolution fed to the backbone (96)."),
+    ("--weights", "weights", None, "'imagenet', 'none' or a weights file."),
+)
+
+
+def _param(flag: str) -> str:
+    return flag[2:].replace("-", "_")
+
+
+def _override_options(table: tuple) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for flag, _key, kind, text in reversed(table):
+            fn = click.option(flag, type=kind, default=None, help=text)(fn)
+        return fn
+
+    return decorate
+
+
+def _overrides(table: tuple, opts: dict[str, Any]) -> dict[str, Any]:
+    """Take the table's options out of ``opts``; the config keys of those that were given."""
+    given = {key: opts.pop(_param(flag)) for flag, key, _kind, _text in table}
+    return {key: value for key, value in given.items() if value is not None}
 
 
 @click.command()
@@ -20,36 +74,8 @@ PRESETS = ("full", "quick")
     show_default=True,
     help="full: whole dataset, 30 trials; quick: 6,000 training images, 10 short trials.",
 )
-@click.option(
-    "--algorithm",
-    type=click.Choice(["hyperband", "bayesian", "random"]),
-    default=None,
-    help="Search algorithm (default: hyperband).",
-)
-@click.option("--max-trials", type=int, default=None, help="Total trials in the project.")
-@click.option(
-    "--time-budget",
-    type=float,
-    default=None,
-    help="Minutes of wall clock for this run; no new trial starts after it.",
-)
-@click.option("--executions-per-trial", type=int, default=None, help="Repeats averaged per trial.")
-@click.option("--max-epochs", type=int, default=None, help="Longest trial, in epochs.")
-@click.option("--batch-size", type=int, default=None, help="Head training batch size.")
-@click.option(
-    "--recycle-every",
-    type=int,
-    default=None,
-    help="Trials per child process (memory stays flat); 0 runs all in this process. [10]",
-)
-@click.option(
-    "--backbone", default=None, help="Feature extractor (default mobilenet_v2, alpha 0.35)."
-)
-@click.option("--alpha", type=float, default=None, help="Backbone width multiplier.")
-@click.option(
-    "--backbone-size", type=int, default=None, help="Resolution fed to the backbone (96)."
-)
-@click.option("--weights", default=None, help="'imagenet', 'none' or a weights file.")
+@_override_options(_SEARCH)
+@_override_options(_BACKBONE)
 @click.option("--overwrite", is_flag=True, help="Delete an earlier search here and start over.")
 @click.option("--no-compare", is_flag=True, help="Skip the best-vs-default test comparison.")
 @click.option("--features-only", is_flag=True, help="Compute and cache the features, then stop.")
@@ -57,21 +83,10 @@ PRESETS = ("full", "quick")
 def tune(
     run_dir: Path | None,
     preset: str,
-    algorithm: str | None,
-    max_trials: int | None,
-    time_budget: float | None,
-    executions_per_trial: int | None,
-    max_epochs: int | None,
-    batch_size: int | None,
-    recycle_every: int | None,
-    backbone: str | None,
-    alpha: float | None,
-    backbone_size: int | None,
-    weights: str | None,
     overwrite: bool,
     no_compare: bool,
     features_only: bool,
-    **data_opts,
+    **opts,
 ) -> None:
     """Search the head's learning rate, dropout, dense layers and label smoothing.
 
@@ -87,33 +102,14 @@ def tune(
 
     env.prepare()
     base = TuneConfig.quick() if preset == "quick" else TuneConfig.full()
-    if data_opts["train_size"] is None:
-        data_opts["train_size"] = base.data.train_size
-    data = data_config_from_options(**data_opts)
-    bb = base.backbone.to_dict()
-    for key, value in (
-        ("backbone", backbone),
-        ("alpha", alpha),
-        ("image_size", backbone_size),
-        ("weights", weights),
-    ):
-        if value is not None:
-            bb[key] = value
-    if backbone is not None and alpha is None:
+    if opts["train_size"] is None:
+        opts["train_size"] = base.data.train_size
+    changes = _overrides(_SEARCH, opts)
+    backbone = _overrides(_BACKBONE, opts)
+    data = data_config_from_options(**opts)
+    bb = {**base.backbone.to_dict(), **backbone}
+    if "backbone" in backbone and "alpha" not in backbone:
         bb["alpha"] = None  # the family's own default, not MobileNetV2's 0.35
-    changes = {
-        k: v
-        for k, v in {
-            "algorithm": algorithm,
-            "max_trials": max_trials,
-            "time_budget_min": time_budget,
-            "executions_per_trial": executions_per_trial,
-            "max_epochs": max_epochs,
-            "batch_size": batch_size,
-            "recycle_every": recycle_every,
-        }.items()
-        if v is not None
-    }
     if changes.get("recycle_every") == 0:
         changes["recycle_every"] = None
     cfg = TuneConfig.from_dict(

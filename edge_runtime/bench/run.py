@@ -7,7 +7,7 @@ import logging
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from edge_runtime.common.errors import DataError
 from edge_runtime.common.fileio import sha256_file
 from edge_runtime.inputs import collect_inputs
 from edge_runtime.integrity import verify_artifact_file
-from edge_runtime.manifest import Manifest, load_manifest
+from edge_runtime.manifest import Artifact, Manifest, load_manifest
 
 log = logging.getLogger(__name__)
 
@@ -97,17 +97,18 @@ def _check_data(data: str, manifest: Manifest) -> None:
         )
 
 
+def chosen_artifacts(manifest: Manifest, names: Sequence[str]) -> list[Artifact]:
+    """The artifacts named (by file or format:precision), or all of the bundle's when none are."""
+    return [manifest.artifact(a) for a in names] if names else list(manifest.artifacts)
+
+
 def run_bench(
     config: BenchConfig, progress: Callable[[dict[str, Any]], None] | None = None
 ) -> dict[str, Any]:
     """Measure and return the benchmark record (see docs/edge_runtime.md for the schema)."""
     bundle = Path(config.bundle)
     manifest = load_manifest(bundle)
-    chosen = (
-        [manifest.artifact(a) for a in config.artifacts]
-        if config.artifacts
-        else list(manifest.artifacts)
-    )
+    chosen = chosen_artifacts(manifest, config.artifacts)
     # Refuse before measuring: these would otherwise fail every row alike and still exit 0.
     for art in chosen:
         verify_artifact_file(bundle / art.file, art.sha256, verify=config.verify)

@@ -9,6 +9,12 @@ from typing import Any
 
 import click
 
+
+def _path_option(*decls: str, help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A file or folder on this machine; left out, the command picks (each help says what)."""
+    return click.option(*decls, type=click.Path(path_type=Path), default=None, help=help)
+
+
 _OPTIONS = [
     click.option(
         "--remote",
@@ -18,30 +24,21 @@ _OPTIONS = [
         help="Measure on this SSH destination (user@host or a Host alias); repeat for several "
         "devices, measured in parallel.",
     ),
-    click.option(
+    _path_option(
         "--devices",
         "devices_file",
-        type=click.Path(path_type=Path),
-        default=None,
         help="JSON file of named devices (destination, label, per-device options).",
     ),
-    click.option(
-        "--ssh-config",
-        type=click.Path(path_type=Path),
-        default=None,
-        help="OpenSSH client config file to use instead of ~/.ssh/config.",
+    _path_option(
+        "--ssh-config", help="OpenSSH client config file to use instead of ~/.ssh/config."
     ),
-    click.option(
+    _path_option(
         "--wheelhouse",
-        type=click.Path(path_type=Path),
-        default=None,
         help="Folder of wheels for the device: install offline from it (no network there).",
     ),
-    click.option(
+    _path_option(
         "--constraints",
         "constraints",
-        type=click.Path(path_type=Path),
-        default=None,
         help="pip constraints file applied to the device's install (pin runtime versions).",
     ),
     click.option(
@@ -69,22 +66,12 @@ _OPTIONS = [
         help="Also run N labelled images (from --parity-data) on each device and report accuracy "
         "and top-1 agreement with this machine.",
     ),
-    click.option(
-        "--parity-data",
-        type=click.Path(path_type=Path),
-        default=None,
-        help="Labelled folder for --check-parity (default: --data).",
+    _path_option("--parity-data", help="Labelled folder for --check-parity (default: --data)."),
+    _path_option(
+        "--split-file", help="Only these files of the parity folder (a run's splits/test.txt)."
     ),
-    click.option(
-        "--split-file",
-        type=click.Path(path_type=Path),
-        default=None,
-        help="Only these files of the parity folder (a run's splits/test.txt).",
-    ),
-    click.option(
+    _path_option(
         "--results-dir",
-        type=click.Path(path_type=Path),
-        default=None,
         help="Where per-device results go (default: bench/remote/ beside the bundle).",
     ),
 ]

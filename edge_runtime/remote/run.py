@@ -12,6 +12,7 @@ from typing import Any
 
 from edge_runtime.bench.config import BenchConfig
 from edge_runtime.bench.report import format_comparison
+from edge_runtime.bench.run import chosen_artifacts
 from edge_runtime.common.errors import EdgetkError
 from edge_runtime.common.fileio import write_json
 from edge_runtime.manifest import LABELS_NAME, MANIFEST_NAME, load_manifest
@@ -44,11 +45,7 @@ class Outcome:
 def _bundle_blobs(bench: BenchConfig) -> tuple[list[Blob], list[str]]:
     bundle = Path(bench.bundle)
     manifest = load_manifest(bundle)
-    chosen = (
-        [manifest.artifact(a) for a in bench.artifacts]
-        if bench.artifacts
-        else list(manifest.artifacts)
-    )
+    chosen = chosen_artifacts(manifest, bench.artifacts)
     blobs = [Blob.of(bundle / MANIFEST_NAME)]
     if (bundle / LABELS_NAME).is_file():
         blobs.append(Blob.of(bundle / LABELS_NAME))

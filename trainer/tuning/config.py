@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from edge_runtime.common.configbase import JsonConfig, check_range
+from edge_runtime.common.configbase import JsonConfig, check_fields
 from edge_runtime.common.errors import ConfigError
 from trainer.data import DataConfig
 from trainer.tuning.features import BackboneConfig
@@ -55,11 +55,16 @@ class TuneConfig(JsonConfig):
                 "a search needs a budget: set max_trials (--max-trials) and/or "
                 "time_budget_min (--time-budget)"
             )
-        check_range("executions_per_trial", self.executions_per_trial, 1, 10)
-        check_range("max_epochs", self.max_epochs, 1, 1000)
-        check_range("hyperband_factor", self.hyperband_factor, 2, 10)
-        check_range("patience", self.patience, 0, 1000)
-        check_range("batch_size", self.batch_size, 1, 65536)
+        check_fields(
+            self,
+            {
+                "executions_per_trial": (1, 10),
+                "max_epochs": (1, 1000),
+                "hyperband_factor": (2, 10),
+                "patience": (0, 1000),
+                "batch_size": (1, 65536),
+            },
+        )
         if self.recycle_every is not None and self.recycle_every < 1:
             raise ConfigError(
                 f"recycle_every={self.recycle_every}; use at least 1, or None to keep every "
