@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 DATASETS = ("glyphs_grey", "shapes_rgb_mixed", "signs_small")
-STAGES = ("baseline", "transfer", "finetune")
+# Candidate stages whose test accuracy the table shows when the run trained them.
+STAGES = ("baseline", "resnet", "transfer", "finetune", "classical")
 FIRST_RUN_NAME = "own_data_first_run.json"  # the acceptance run's outcome, kept in its run dir
 
 
@@ -59,19 +60,14 @@ def _predict(bundle: Path, data: Path, split: Path, out: Path, artifact: str | N
     return {"rc": 0, "evaluation": _read(out), "rows": rows}
 
 
-def _keras_vs_device(run: Path, data: Path, rows: list[dict]) -> dict:
+def _keras_vs_device(run: Path, data: Path, rows: list[dict], candidate: str) -> dict:
     """Top-1 agreement: Keras on the trainer's test arrays vs the fp32 artifact on the files."""
     import numpy as np
 
     from trainer.data import DataConfig, load_dataset
     from trainer.registry import get_model
 
-    for stage in ("finetune", "transfer", "baseline"):
-        try:
-            model = get_model(run, stage)
-            break
-        except Exception:  # noqa: BLE001 - the next stage down may be the exported one
-            continue
+    model = get_model(run, candidate)
     ds = load_dataset(DataConfig.from_dict(model.metadata["data_config"]))
     keras_top1 = np.argmax(model.load().predict(ds.x_test, verbose=0), axis=1)
     by_file = {Path(r["path"]).resolve(): r["index"] for r in rows if "index" in r}
@@ -179,6 +175,12 @@ def bench_one(name: str, data: Path, run: Path, out_dir: Path, reuse: bool) -> d
         s = _read(run / stage / "summary.json")
         if s:
             row["stages"][stage] = s.get("metrics", {}).get("accuracy")
+    selection = _read(run / "selection.json") or {}
+    chosen = selection.get("chosen") or {}
+    row["chosen"] = chosen.get("key")
+    row["chosen_val_accuracy"] = chosen.get("val_accuracy")
+    row["chosen_reason"] = chosen.get("reason")
+    row["anchor_comparison"] = selection.get("anchor_comparison")
     dataset = (_read(run / "baseline" / "config.json") or {}).get("dataset", {})
     row["input_spec"] = dataset.get("input_spec")
     row["original_sizes"] = dataset.get("extra", {}).get("original_sizes")
@@ -203,18 +205,23 @@ def bench_one(name: str, data: Path, run: Path, out_dir: Path, reuse: bool) -> d
         and ev.get("accuracy") is not None
         and round(ev["accuracy"], 6) == round(row["gate_accuracy"], 6)
     )
+    # The bundle may hold the chosen artifact alone; every gated artifact of the chosen candidate
+    # stays in exports/<candidate>/, the fp32 TFLite among them.
+    candidate = chosen.get("candidate")
+    export_dir = run / "exports" / candidate if candidate else run / "bundle"
+    emanifest = _read(export_dir / "manifest.json") or manifest
     fp32 = next(
         (
             a["file"]
-            for a in manifest["artifacts"]
+            for a in emanifest["artifacts"]
             if (a["format"], a["precision"]) == ("tflite", "fp32")
         ),
         None,
     )
-    if fp32:
-        p32 = _predict(run / "bundle", data, split, out_dir / f".{name}_fp32.json", fp32)
+    if fp32 and candidate:
+        p32 = _predict(export_dir, data, split, out_dir / f".{name}_fp32.json", fp32)
         if p32["rc"] == 0:
-            row["keras_vs_device_fp32"] = _keras_vs_device(run, data, p32["rows"])
+            row["keras_vs_device_fp32"] = _keras_vs_device(run, data, p32["rows"], candidate)
     for f in out_dir.glob(f".{name}_*.json"):
         f.unlink()
     return row
@@ -231,27 +238,37 @@ def write_markdown(record: dict, path: Path) -> None:
         "",
         f"Machine: {m.get('cpu_model', '?')}, {m.get('cores_logical', '?')} logical CPUs, "
         f"{m.get('memory_total_mb', 0) / 1024:.0f} GiB, {m.get('os', '')} {m.get('arch', '')}, no "
-        "GPU; shared with other engineers' jobs (load average above 10), so wall times are "
-        "upper bounds. One run per "
+        "GPU; load average at the start "
+        f"{record['machine'].get('load_average_start', '?')} (the machine is shared, so wall "
+        "times are upper bounds). One run per "
         "dataset (`edgetk run --data-dir DIR --profile quick`), numbers read from the run's files "
         "by scripts/own_data_benchmark.py.",
         "",
-        "| dataset | images (train/val/test) | classes | baseline | transfer | finetune | "
-        "default artifact | gate acc (n) | predict --split-file acc (n) | equal | Keras vs "
-        "device fp32 top-1 | exit | wall |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| dataset | images (train/val/test) | classes | test accuracy per candidate | "
+        "chosen on validation (val acc) | gate acc (n) | predict --split-file acc (n) | equal | "
+        "beats classical anchor | Keras vs device fp32 top-1 | exit | wall |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in record["results"]:
         t = r.get("images") or {}
         kv = r.get("keras_vs_device_fp32") or {}
         st = r.get("stages", {})
+        anchors = r.get("anchor_comparison") or {}
+        beats = (
+            ", ".join(
+                f"{'yes' if a['beats_anchor'] else 'NO'} ({a['gain_pts']:+.2f} pt)"
+                for a in anchors.values()
+            )
+            or "-"
+        )
+        per_stage = ", ".join(f"{k} {_pct(v)}" for k, v in st.items()) or "-"
         lines.append(
             f"| {r['dataset']} | {t.get('train', '?')}/{t.get('val', '?')}/{t.get('test', '?')} | "
-            f"{r['classes']} | {_pct(st.get('baseline'))} | {_pct(st.get('transfer'))} | "
-            f"{_pct(st.get('finetune'))} | {r.get('default_artifact', 'none')} | "
+            f"{r['classes']} | {per_stage} | {r.get('chosen') or 'none'} "
+            f"({_pct(r.get('chosen_val_accuracy'))}) | "
             f"{_pct(r.get('gate_accuracy'))} ({r.get('gate_images', '-')}) | "
             f"{_pct(r.get('predict_accuracy'))} ({r.get('predict_images', '-')}) | "
-            f"{'yes' if r.get('predict_reproduces_gate') else 'no'} | "
+            f"{'yes' if r.get('predict_reproduces_gate') else 'no'} | {beats} | "
             + (f"{kv['agree']}/{kv['images']} = {_pct(kv['agreement'])}" if kv else "-")
             + f" | {r['exit_code']}"
             + (
@@ -325,6 +342,7 @@ def main() -> None:
             [sys.executable, str(ROOT / "scripts" / "make_own_datasets.py"), str(args.data_root)],
             check=True,
         )
+    load_start = [round(v, 2) for v in os.getloadavg()]
     previous = _read(args.out / "results.json") or {}
     names = args.datasets.split(",")
     results = [r for r in previous.get("results", []) if r["dataset"] not in names]
@@ -340,7 +358,7 @@ def main() -> None:
             "command": "edgetk run --data-dir DIR --profile quick",
             "runs_per_dataset": 1,
             "generator": "scripts/make_own_datasets.py (seed 0, scale 1.0)",
-            "machine": machine(),
+            "machine": {**machine(), "load_average_start": load_start},
             "results": results,
         }
         # Written after every dataset, so a long session keeps what has finished.

@@ -38,8 +38,6 @@ def _val_accuracy(predictor: Any, x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _p95_ms(predictor: Any, image: np.ndarray, runs: int) -> float:
-    from edge_runtime.stats import percentile
-
     for _ in range(max(5, runs // 10)):
         predictor.predict([image])
     samples = []
@@ -47,7 +45,7 @@ def _p95_ms(predictor: Any, image: np.ndarray, runs: int) -> float:
         t0 = time.perf_counter_ns()
         predictor.predict([image])
         samples.append((time.perf_counter_ns() - t0) / 1e6)
-    return percentile(samples, 95)
+    return float(np.percentile(samples, 95))
 
 
 def _peak_ram(export_dir: Path, files: list[str]) -> dict[str, float | None]:
