@@ -10,7 +10,9 @@ native libraries included), summed without pip / setuptools; and the whole venv 
 (disk blocks, pip included). Cold start: wall time of a fresh process (``perf_counter_ns`` around
 it) and its peak RSS (``ru_maxrss`` from ``os.wait4``); after every install is in place, ``--runs``
 rounds each start every command of every install once (interleaved), medians. Writes
-``benchmarks/edge/install_footprint.json`` and ``.md``.
+``benchmarks/edge/install_footprint.json`` and ``.md``; the record with ai-edge-litert 1.4.0
+pinned, ``benchmarks/edge/install_footprint_litert14.json`` / ``.md``, was made by this script with
+``--extras edge-litert-1.4 --out benchmarks/edge/install_footprint_litert14``.
 """
 
 from __future__ import annotations

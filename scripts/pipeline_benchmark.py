@@ -1,5 +1,5 @@
 """Run ``edgetk run --profile P`` from a clean run directory and write its record from the run's
-own files: ``benchmarks/pipeline/<P>_profile.json`` + ``.md``.
+own files: ``benchmarks/pipeline/<P>_profile.json`` + ``.md`` (``quick_profile.json``, ``full_profile.json``).
 
 The record holds the wall time of every stage (from ``pipeline.json``), every candidate's
 validation and test numbers, the selection (``selection.json``), the deployed artifact's accuracy,

@@ -7,6 +7,10 @@ Reads ``WORK/run1/<device>/bench.json`` and ``WORK/run2/...`` (the results each
 command) and ``WORK/run2.out`` (the comparison table the command printed), and writes under OUT:
 ``summary.json``, ``README.md`` (tables), ``comparison.txt`` and each device's records.
 Nothing here is typed by hand.
+
+Besides ``README.md`` and ``summary.json`` it copies each target's records as
+``<target>_run1.json`` / ``<target>_run2.json`` (here ``x86-loopback_run1.json``,
+``arm64-emulated_run2.json``, ...) into ``benchmarks/edge/remote/``.
 """
 
 from __future__ import annotations
