@@ -71,3 +71,47 @@ def test_failure_names_stage_and_keeps_earlier_outputs(tmp_path: Path) -> None:
     # fixed: resumes at b, a not rerun
     run_stages(make_stages(calls), Context(tmp_path, {}), echo=lambda s: None)
     assert calls == ["a", "b", "b", "c"]
+
+
+def _collapse_ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, collapsing: set[str]):
+    """A Context whose training stages collapse for the names in ``collapsing``."""
+    import trainer.training.complexity as complexity
+    import trainer.training.runner as training_runner
+    from edge_runtime.common.errors import CollapseError
+    from trainer.pipeline.config import PipelineConfig
+
+    class _Res:
+        metrics, model_path, epochs_run, train_seconds = {"accuracy": 0.9}, "m", 1, 1.0
+
+    def fake_run_stage(run_dir, config, data, dataset=None):
+        if config.stage.value in collapsing:
+            raise CollapseError(f"stage {config.stage.value!r} collapsed: predicts one class")
+        return _Res()
+
+    monkeypatch.setattr(training_runner, "run_stage", fake_run_stage)
+    monkeypatch.setattr(complexity, "write_return_on_complexity", lambda run_dir: None)
+    cfg = PipelineConfig(candidate_names=("baseline", "resnet", "classical"))
+    return Context(tmp_path, {"config": cfg, "_dataset": object()})
+
+
+def test_one_collapsed_candidate_is_left_out_not_fatal(tmp_path: Path, monkeypatch) -> None:
+    from trainer.pipeline import stages
+
+    ctx = _collapse_ctx(tmp_path, monkeypatch, {"resnet"})
+    for name in ("baseline", "resnet"):
+        ctx.results[name] = stages.train(name)(ctx)
+    assert ctx.results["resnet"]["collapsed"] is True
+    assert stages._keras_names(ctx) == ["baseline"]
+    assert "predicts one class" in stages._collapsed(ctx)["resnet"]
+
+
+def test_every_candidate_collapsed_stops_the_run(tmp_path: Path, monkeypatch) -> None:
+    from edge_runtime.common.errors import CollapseError
+    from trainer.pipeline import stages
+
+    ctx = _collapse_ctx(tmp_path, monkeypatch, {"baseline", "resnet"})
+    for name in ("baseline", "resnet"):
+        ctx.results[name] = stages.train(name)(ctx)  # each has another candidate left
+    assert stages._keras_names(ctx) == []
+    with pytest.raises(CollapseError, match="every Keras candidate collapsed"):
+        stages.run_export(ctx)

@@ -92,8 +92,18 @@ def _record(
     return body
 
 
-def select_and_record(run_dir: Path, cfg: Any, dataset: Any, keras_names: list[str]) -> dict:
-    """Measure the points, choose, write ``selection.json`` and the Pareto figure."""
+def select_and_record(
+    run_dir: Path,
+    cfg: Any,
+    dataset: Any,
+    keras_names: list[str],
+    collapsed: dict[str, str] | None = None,
+) -> dict:
+    """Measure the points, choose, write ``selection.json`` and the Pareto figure.
+
+    ``collapsed``: candidates whose training collapsed (``{name: why}``); they have no exports and
+    are recorded as left out.
+    """
     from trainer.data import make_splits
     from trainer.pipeline.points import measure_points
     from trainer.pipeline.validation_table import validation_table
@@ -138,6 +148,7 @@ def select_and_record(run_dir: Path, cfg: Any, dataset: Any, keras_names: list[s
         error = str(exc)
     body = _record(run_dir, cfg, val_table, points, choice, error, all_names, classical)
     body["latency_source"] = latency_source
+    body["collapsed"] = dict(collapsed or {})
     figure = plot_pareto(points, choice, cfg.budget, run_dir / SELECT_DIR / "pareto.png")
     body["figure"] = str(figure.relative_to(run_dir)) if figure else None
     write_json(run_dir / SELECTION_NAME, body)

@@ -48,7 +48,21 @@ def _stage_config(ctx: Context, name: str):
 
 
 def _keras_names(ctx: Context) -> list[str]:
-    return [c.name for c in _candidates(ctx) if not c.is_classical]
+    """The Keras candidates still in the race: one whose training collapsed is left out."""
+    return [
+        c.name
+        for c in _candidates(ctx)
+        if not c.is_classical and not (ctx.results.get(c.name) or {}).get("collapsed")
+    ]
+
+
+def _collapsed(ctx: Context) -> dict[str, str]:
+    """``{candidate: why}`` for the Keras candidates whose training collapsed."""
+    return {
+        c.name: str(ctx.results[c.name].get("collapse_reason", "collapsed"))
+        for c in _candidates(ctx)
+        if (ctx.results.get(c.name) or {}).get("collapsed")
+    }
 
 
 def run_eda(ctx: Context) -> dict[str, Any]:
@@ -69,12 +83,23 @@ def run_eda(ctx: Context) -> dict[str, Any]:
 
 def train(name: str):
     def run(ctx: Context) -> dict[str, Any]:
+        from edge_runtime.common.errors import CollapseError
         from trainer.training.complexity import write_return_on_complexity
         from trainer.training.runner import run_stage
 
-        res = run_stage(
-            ctx.run_dir, _stage_config(ctx, name), _cfg(ctx).data, dataset=_dataset(ctx)
-        )
+        others = [c.name for c in _candidates(ctx) if not c.is_classical and c.name != name]
+        try:
+            res = run_stage(
+                ctx.run_dir, _stage_config(ctx, name), _cfg(ctx).data, dataset=_dataset(ctx)
+            )
+        except CollapseError as exc:
+            if not others:
+                raise
+            # One candidate that collapsed does not end a run that has others: it is left out of
+            # export and selection, and selection.json and the report say why.
+            log.warning("candidate %r collapsed and is left out: %s", name, exc)
+            write_return_on_complexity(ctx.run_dir)
+            return {"collapsed": True, "collapse_reason": str(exc)}
         write_return_on_complexity(ctx.run_dir)
         return {
             "metrics": res.metrics,
@@ -181,6 +206,11 @@ def run_export(ctx: Context) -> dict[str, Any]:
     from trainer.rundir import RunDir
 
     ecfg = _export_config(ctx, allow_parity_failure=True)
+    if not _keras_names(ctx):
+        from edge_runtime.common.errors import CollapseError
+
+        why = "; ".join(f"{n}: {r}" for n, r in _collapsed(ctx).items())
+        raise CollapseError(f"every Keras candidate collapsed, nothing to export ({why})")
     RunDir(ctx.run_dir).write_stage_config("export", ecfg, candidates=_keras_names(ctx))
     out: dict[str, Any] = {}
     for name in _keras_names(ctx):
@@ -197,7 +227,9 @@ def run_export(ctx: Context) -> dict[str, Any]:
 def run_select(ctx: Context) -> dict[str, Any]:
     from trainer.pipeline.selection_stage import select_and_record
 
-    return select_and_record(ctx.run_dir, _cfg(ctx), _dataset(ctx), _keras_names(ctx))
+    return select_and_record(
+        ctx.run_dir, _cfg(ctx), _dataset(ctx), _keras_names(ctx), collapsed=_collapsed(ctx)
+    )
 
 
 def run_bundle(ctx: Context) -> dict[str, Any]:

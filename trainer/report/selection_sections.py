@@ -68,6 +68,8 @@ def selection_section(r: Report, f: Any) -> None:
             + (", ".join(f"{k} = {v:g}" for k, v in budget.items()) if budget else "none"),
         )
     )
+    for name, why in (sel.get("collapsed") or {}).items():
+        r.add(Para(f"Left out: **{name}** collapsed in training ({why}); it was not exported."))
     if sel.get("figure"):
         r.add(Figure(f.run / sel["figure"], "Accuracy / latency / size of every gated artifact"))
     if sel["status"] != "chosen":
