@@ -23,8 +23,16 @@ def test_presets_validate_and_round_trip(profile: Profile, stage: Stage, space_d
 
 
 def test_full_profile_is_bigger_than_quick() -> None:
+    """Full trains on all 54,000 training images, quick on 6,000: compare images seen."""
+    from trainer.training.pipeline import profile_data_config
+
+    quick_images = profile_data_config("quick").train_size
+    assert quick_images is not None and profile_data_config("full").train_size is None
     for stage in Stage:
-        assert StageConfig.full(stage).epochs >= StageConfig.quick(stage).epochs
+        full, quick = StageConfig.full(stage), StageConfig.quick(stage)
+        assert full.epochs * 54_000 > max(
+            quick.epochs * quick_images, quick.min_steps * quick.batch_size
+        )
 
 
 @pytest.mark.parametrize(
