@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from edge_runtime.cli_options import path_option
 from trainer.data.config import AUGMENTATIONS, DataConfig, DataSource, parse_augment
 from trainer.data.contract import DEFAULT_RESIZE, POLARITIES, RESIZE_MODES
 
@@ -144,9 +145,32 @@ def data_config_from_options(
 
 
 def run_dir_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--run-dir",
-        type=click.Path(path_type=Path),
-        default=None,
-        help="Where this run's outputs go (default: runs/<dataset name>).",
+    return path_option(
+        "--run-dir", help="Where this run's outputs go (default: runs/<dataset name>)."
     )(fn)
+
+
+# A table of settings that override a preset when given: (option, config key, type, help).
+# Options left out keep the preset's value, so every one defaults to None.
+OverrideTable = tuple[tuple[str, str, Any, str], ...]
+
+
+def _param(flag: str) -> str:
+    return flag[2:].replace("-", "_")
+
+
+def override_options(table: OverrideTable) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """One option per row of ``table``, in its order."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for flag, _key, kind, text in reversed(table):
+            fn = click.option(flag, type=kind, default=None, help=text)(fn)
+        return fn
+
+    return decorate
+
+
+def overrides(table: OverrideTable, opts: dict[str, Any]) -> dict[str, Any]:
+    """Take the table's options out of ``opts``; the config keys of those that were given."""
+    given = {key: opts.pop(_param(flag)) for flag, key, _kind, _text in table}
+    return {key: value for key, value in given.items() if value is not None}

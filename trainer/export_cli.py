@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from edge_runtime.cli_options import path_option
 from edge_runtime.common.errors import ConfigError, DataError, ModelError, ParityGateError
 from export.formats import FORMATS
 
@@ -143,11 +144,9 @@ def resolve_input_spec(
 
 @click.command("export")
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option(
+@path_option(
     "--out",
     "out",
-    type=click.Path(path_type=Path),
-    default=None,
     help="Bundle folder (default: <run_dir>/export/<name>-vN, or <model>_bundle).",
 )
 @click.option(
@@ -186,24 +185,18 @@ def resolve_input_spec(
     default=None,
     help="Judge on a stratified subset of the test split (default: all of it).",
 )
-@click.option(
+@path_option(
     "--config",
     "config_path",
-    type=click.Path(path_type=Path),
-    default=None,
     help="An ExportConfig JSON file (options given here override it).",
 )
-@click.option(
+@path_option(
     "--labels",
     "labels_path",
-    type=click.Path(path_type=Path),
-    default=None,
     help="Class names, one per line (plain .keras models without a registry).",
 )
-@click.option(
+@path_option(
     "--data-dir",
-    type=click.Path(path_type=Path),
-    default=None,
     help="IDX folder or image folder for plain .keras models (default Fashion-MNIST).",
 )
 @click.option(
