@@ -6,7 +6,7 @@ a command may word the help for its own context (``serve``'s thread count is per
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,11 @@ def path_option(*decls: str, **attrs: Any) -> Decorator:
 def shown_option(*decls: str, default: Any, **attrs: Any) -> Decorator:
     """An option whose default ``--help`` shows; its type is the default's (click's rule)."""
     return click.option(*decls, default=default, show_default=True, **attrs)
+
+
+def choice_option(*decls: str, choices: Sequence[str], **attrs: Any) -> Decorator:
+    """One of ``choices``; left out, None and the command picks (each help says what)."""
+    return click.option(*decls, type=click.Choice(choices), default=None, **attrs)
 
 
 _VERIFY_HELP = (
@@ -70,6 +75,7 @@ __all__ = [
     "LOG_LEVELS",
     "Decorator",
     "artifact_option",
+    "choice_option",
     "log_level_option",
     "path_option",
     "polarity_option",

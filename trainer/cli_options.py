@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from edge_runtime.cli_options import path_option
+from edge_runtime.cli_options import Decorator, choice_option, path_option
 from trainer.data.config import AUGMENTATIONS, DataConfig, DataSource, parse_augment
 from trainer.data.contract import DEFAULT_RESIZE, POLARITIES, RESIZE_MODES
 
@@ -32,16 +32,24 @@ def _share_option(
     )
 
 
+def data_source_option(
+    help: str = "Where the images come from (default: fashion_mnist, or idx / image_folder when "
+    "--data-dir is given).",
+) -> Decorator:
+    return choice_option("--data-source", choices=[s.value for s in DataSource], help=help)
+
+
+def image_polarity_option(
+    *dest: str, help: str = "How the images look (default: detected from the training images)."
+) -> Decorator:
+    """``--polarity``: how the training pictures look (``dest``: the parameter's name)."""
+    return choice_option("--polarity", *dest, choices=POLARITIES, help=help)
+
+
 def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The data options shared by eda / train / run / tune (see :class:`DataConfig`)."""
     options = [
-        click.option(
-            "--data-source",
-            type=click.Choice([s.value for s in DataSource]),
-            default=None,
-            help="Where the images come from (default: fashion_mnist, or idx / image_folder when "
-            "--data-dir is given).",
-        ),
+        data_source_option(),
         click.option(
             "--data-dir",
             type=click.Path(path_type=Path),
@@ -79,13 +87,7 @@ def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             help="How an image of another aspect ratio becomes the model size, in training and "
             "on the device alike.",
         ),
-        click.option(
-            "--polarity",
-            "data_polarity",
-            type=click.Choice(POLARITIES),
-            default=None,
-            help="How the images look (default: detected from the training images).",
-        ),
+        image_polarity_option("data_polarity"),
         click.option(
             "--augment",
             default=None,

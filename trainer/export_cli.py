@@ -14,9 +14,10 @@ from typing import Any
 
 import click
 
-from edge_runtime.cli_options import path_option
+from edge_runtime.cli_options import choice_option, path_option
 from edge_runtime.common.errors import ConfigError, DataError, ModelError, ParityGateError
 from export.formats import FORMATS
+from trainer.cli_options import data_source_option, image_polarity_option
 
 # The choices come from the one table of formats (light to import: no TensorFlow).
 _FORMAT_CHOICES = tuple(dict.fromkeys(f.format for f in FORMATS))
@@ -166,17 +167,15 @@ def resolve_input_spec(
     help="Calibration images (default 300; clamped, with a warning, to the training split).",
 )
 @click.option("--calib-seed", type=int, default=None, help="Calibration sampling seed.")
-@click.option(
+@choice_option(
     "--onnx-calibration",
-    type=click.Choice(["minmax", "entropy", "percentile"]),
-    default=None,
+    choices=["minmax", "entropy", "percentile"],
     help="ONNX Runtime calibration method (default minmax).",
 )
-@click.option(
+@choice_option(
     "--gate",
     "gate",
-    type=click.Choice(["default", "strict", "lenient"]),
-    default=None,
+    choices=["default", "strict", "lenient"],
     help="Parity threshold preset (default: 'default', or the --config file's thresholds).",
 )
 @click.option(
@@ -199,16 +198,8 @@ def resolve_input_spec(
     "--data-dir",
     help="IDX folder or image folder for plain .keras models (default Fashion-MNIST).",
 )
-@click.option(
-    "--data-source",
-    type=click.Choice(["fashion_mnist", "idx", "image_folder"]),
-    default=None,
-    help="What --data-dir holds (default: idx when --data-dir is given).",
-)
-@click.option(
-    "--polarity",
-    type=click.Choice(["light_on_dark", "dark_on_light", "natural"]),
-    default=None,
+@data_source_option("What --data-dir holds (default: idx when --data-dir is given).")
+@image_polarity_option(
     help="How the training pictures look, for the manifest (default: the run's recorded "
     "contract, else detected from the training images).",
 )
