@@ -111,17 +111,16 @@ def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def data_config_from_options(
     data_source: str | None,
     data_dir: Path | None,
-    train_size: int | None,
-    test_size: int | None,
-    val_fraction: float,
-    test_fraction: float,
     image_size: tuple[int, int] | None,
-    resize: str,
     data_polarity: str | None,
     augment: str | None,
-    seed: int,
+    **fields: Any,
 ) -> DataConfig:
-    """Build the DataConfig the options describe (an IDX folder is recognised by its files)."""
+    """Build the DataConfig the options describe (an IDX folder is recognised by its files).
+
+    ``fields``: the options named after DataConfig's own fields, taken as they are (train_size,
+    test_size, val_fraction, test_fraction, resize, seed).
+    """
     if data_source is None:
         if data_dir is None:
             source = DataSource.FASHION_MNIST
@@ -134,15 +133,10 @@ def data_config_from_options(
     return DataConfig(
         source=source,
         path=str(data_dir) if data_dir is not None else None,
-        train_size=train_size,
-        test_size=test_size,
-        val_fraction=val_fraction,
-        test_fraction=test_fraction,
         image_size=tuple(image_size) if image_size else None,
         polarity=data_polarity,
-        resize=resize,
         augment=parse_augment(augment),
-        seed=seed,
+        **fields,
     )
 
 
