@@ -21,7 +21,7 @@ from edge_runtime.common.configbase import JsonConfig
 from edge_runtime.common.errors import ConfigError
 from edge_runtime.errors import CameraError
 from edge_runtime.latest_frame import Frame, LatestFrame
-from edge_runtime.polarity import POLARITY_CHOICES
+from edge_runtime.polarity import check_polarity_choice
 from edge_runtime.prediction import Prediction
 from edge_runtime.predictor import Predictor
 from edge_runtime.stats import LatencyStats
@@ -51,10 +51,7 @@ class CameraConfig(JsonConfig):
     verify: bool = True  # check the artifact's sha256 against the manifest before loading it
 
     def validate(self) -> None:
-        if self.polarity not in POLARITY_CHOICES:
-            raise ConfigError(
-                f"polarity={self.polarity!r} is not allowed; choose one of {list(POLARITY_CHOICES)}"
-            )
+        check_polarity_choice(self.polarity)
         if self.max_frames is not None and self.max_frames < 1:
             raise ConfigError(f"max_frames={self.max_frames} must be at least 1")
         if self.duration is not None and self.duration <= 0:

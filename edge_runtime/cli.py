@@ -12,20 +12,15 @@ from pathlib import Path
 
 import click
 
-from edge_runtime.cli_options import artifact_option, polarity_option, threads_option
-from edge_runtime.remote.cli_options import remote_options
-
-_VERIFY_HELP = (
-    "Check the artifact's sha256 against the manifest before loading it (default); "
-    "--no-verify runs a changed file anyway, with a warning."
+from edge_runtime.cli_options import (
+    artifact_option,
+    path_option,
+    polarity_option,
+    shown_option,
+    threads_option,
+    verify_option,
 )
-
-
-def verify_option(fn):  # type: ignore[no-untyped-def]
-    """``--verify/--no-verify``: the artifact integrity check every bundle-loading command has."""
-    return click.option("--verify/--no-verify", default=True, show_default=True, help=_VERIFY_HELP)(
-        fn
-    )
+from edge_runtime.remote.cli_options import remote_options
 
 
 def _threads_list(value: str) -> tuple[int, ...]:
@@ -46,33 +41,18 @@ def _threads_list(value: str) -> tuple[int, ...]:
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @artifact_option()
-@click.option("--top-k", default=3, show_default=True, type=int, help="Labels shown per image.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "jsonl", "csv"]),
-    default="table",
-    show_default=True,
-)
+@shown_option("--top-k", default=3, help="Labels shown per image.")
+@shown_option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table")
 @threads_option()
 @polarity_option()
-@click.option(
-    "--batch-size", default=16, show_default=True, type=int, help="Images per runtime call."
-)
-@click.option(
-    "--metrics-out",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Write a labelled folder's evaluation as JSON.",
-)
-@click.option(
+@shown_option("--batch-size", default=16, help="Images per runtime call.")
+@path_option("--metrics-out", help="Write a labelled folder's evaluation as JSON.")
+@path_option(
     "--split-file",
-    type=click.Path(path_type=Path),
-    default=None,
     help="Evaluate exactly the images this file lists (<run>/splits/test.txt), relative to the "
     "one DATA_DIR given as PATH.",
 )
-@verify_option
+@verify_option()
 def predict(
     bundle: Path,
     paths: tuple[Path, ...],
@@ -137,12 +117,7 @@ def predict(
 
 @click.command()
 @click.argument("bundle", type=click.Path(path_type=Path))
-@click.option(
-    "--source",
-    default="0",
-    show_default=True,
-    help="Camera index, video file or stream URL (rtsp://...).",
-)
+@shown_option("--source", default="0", help="Camera index, video file or stream URL (rtsp://...).")
 @artifact_option()
 @threads_option()
 @polarity_option()
@@ -153,14 +128,13 @@ def predict(
     "--max-frames", type=int, default=None, help="Stop after classifying this many frames."
 )
 @click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
-@click.option(
+@shown_option(
     "--pace/--no-pace",
     default=True,
-    show_default=True,
     help="Read video files at their frame rate, like a live camera.",
 )
-@click.option("--top-k", default=3, show_default=True, type=int)
-@verify_option
+@shown_option("--top-k", default=3)
+@verify_option()
 def camera(
     bundle: Path,
     source: str,
@@ -229,46 +203,30 @@ def camera(
     default=None,
     help="Comma-separated artifacts (file or format:precision); default: all.",
 )
-@click.option(
-    "--threads",
-    "threads_csv",
-    default="1,2",
-    show_default=True,
-    help="Thread counts, comma-separated.",
-)
-@click.option("--runs", default=200, show_default=True, type=int, help="Timed runs after warm-up.")
-@click.option("--warmup", default=20, show_default=True, type=int, help="Untimed warm-up runs.")
-@click.option(
-    "--batch", default=8, show_default=True, type=int, help="Batch size for batched throughput."
-)
-@click.option(
-    "--data", type=click.Path(path_type=Path), default=None, help="Labelled folder for accuracy."
-)
+@shown_option("--threads", "threads_csv", default="1,2", help="Thread counts, comma-separated.")
+@shown_option("--runs", default=200, help="Timed runs after warm-up.")
+@shown_option("--warmup", default=20, help="Untimed warm-up runs.")
+@shown_option("--batch", default=8, help="Batch size for batched throughput.")
+@path_option("--data", help="Labelled folder for accuracy.")
 @click.option(
     "--data-limit", type=int, default=None, help="Evaluate at most this many images of --data."
 )
-@click.option(
-    "--out", type=click.Path(path_type=Path), default=None, help="Write the JSON record here."
-)
+@path_option("--out", help="Write the JSON record here.")
 @click.option(
     "--label", default="", help="Free text stored with the record (e.g. 'Raspberry Pi 5')."
 )
-@click.option(
-    "--isolate/--no-isolate",
-    default=True,
-    show_default=True,
-    help="Measure each artifact in its own process.",
+@shown_option(
+    "--isolate/--no-isolate", default=True, help="Measure each artifact in its own process."
 )
-@click.option(
+@path_option(
     "--compare",
     "compare",
     multiple=True,
-    type=click.Path(path_type=Path),
     help="A benchmark JSON file to show side by side; repeat it (--compare A.json --compare "
     "B.json ...), or give two as --compare A.json B.json.",
 )
 @remote_options
-@verify_option
+@verify_option()
 def bench(
     bundle: Path | None,
     artifacts: str | None,

@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from edge_runtime.common.errors import ConfigError
+from edge_runtime.common.configbase import check_choice
 
 PolarityChoice = Literal["auto", "as-is", "invert"]
 POLARITY_CHOICES: tuple[str, ...] = ("auto", "as-is", "invert")
@@ -24,10 +24,7 @@ _MAX_SAMPLE_SIDE = 64
 
 def check_polarity_choice(choice: str) -> PolarityChoice:
     """Return ``choice`` if it is one of auto / as-is / invert, else raise ConfigError."""
-    if choice not in POLARITY_CHOICES:
-        raise ConfigError(
-            f"polarity={choice!r} is not allowed; choose one of {list(POLARITY_CHOICES)}"
-        )
+    check_choice("polarity=", choice, POLARITY_CHOICES)
     return choice  # type: ignore[return-value]
 
 

@@ -14,7 +14,7 @@ from edge_runtime.common.errors import ConfigError
 from edge_runtime.errors import DataError, ImageDecodeError
 from edge_runtime.evaluation import Evaluation, evaluate
 from edge_runtime.inputs import InputItem, collect_inputs, collect_split
-from edge_runtime.polarity import POLARITY_CHOICES
+from edge_runtime.polarity import check_polarity_choice
 from edge_runtime.prediction import Prediction
 from edge_runtime.predictor import Predictor
 from edge_runtime.preprocess import MAX_PIXELS, load_image
@@ -50,10 +50,7 @@ class PredictConfig(JsonConfig):
             raise ConfigError(f"threads={self.threads} must be at least 1")
         if self.batch_size < 1:
             raise ConfigError(f"batch_size={self.batch_size} must be at least 1")
-        if self.polarity not in POLARITY_CHOICES:
-            raise ConfigError(
-                f"polarity={self.polarity!r} is not allowed; choose one of {list(POLARITY_CHOICES)}"
-            )
+        check_polarity_choice(self.polarity)
         if self.max_pixels is not None and self.max_pixels < 1:
             raise ConfigError(f"max_pixels={self.max_pixels} must be positive (or unset)")
         if self.split_file is not None and len(self.paths) != 1:

@@ -77,23 +77,7 @@ in_root() { chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/usr/local/bin:/usr/b
 
 extra_deps() {
   # Requirement names of one extra, following edgetk[...] self-references, from pyproject.toml.
-  "${HOST_PYTHON:-python3}" - "$REPO/pyproject.toml" "$1" <<'PYEOF'
-import re, sys, tomllib
-extras = tomllib.load(open(sys.argv[1], "rb"))["project"]["optional-dependencies"]
-seen, out, todo = set(), [], [sys.argv[2]]
-while todo:
-    name = todo.pop()
-    if name in seen:
-        continue
-    seen.add(name)
-    for req in extras[name]:
-        m = re.match(r"edgetk\[(.*)\]", req)
-        if m:
-            todo.extend(x.strip() for x in m.group(1).split(","))
-        else:
-            out.append(re.split(r"[<>=!;\[ ]", req)[0])
-print(" ".join(sorted(set(out))))
-PYEOF
+  "${HOST_PYTHON:-python3}" "$REPO/scripts/extra_deps.py" "$REPO/pyproject.toml" "$1"
 }
 
 setup() {

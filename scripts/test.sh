@@ -8,4 +8,6 @@ cd "$(dirname "$0")/.."
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/lint-imports
-.venv/bin/python -m pytest "$@"
+# One worker per core (pytest-xdist); a test file stays on one worker (--dist loadfile), so a
+# module's shared fixture (the end-to-end pipeline run) is built once. EDGETK_TEST_WORKERS=0: serial.
+.venv/bin/python -m pytest -n "${EDGETK_TEST_WORKERS:-auto}" --dist loadfile "$@"

@@ -32,6 +32,16 @@ def _args(ws, out, *extra):
             "--data-dir", str(ws["idx"]), *extra]  # fmt: skip
 
 
+def _gate_failing_args(ws, out, failing: str, precisions: str, calib_size: str) -> list[str]:
+    """tflite export args whose --config (a path with a space) gives the ``failing`` precision a
+    zero tolerance on output differences, which its artifact cannot meet."""
+    gate = GateConfig.default().replace(**{failing: ParityThresholds(0.5, 0.5, 0.5, 0.0, 0.0)})
+    cfg_file = ws["root"] / f"{failing} config.json"
+    ExportConfig(gate=gate).save(cfg_file)
+    return _args(ws, out, "--formats", "tflite", "--precisions", precisions,
+                 "--config", str(cfg_file), "--calib-size", calib_size)  # fmt: skip
+
+
 def test_plain_keras_exports_fp32(workspace, capsys) -> None:
     out = workspace["root"] / "bundle fp32"
     rc = main(_args(workspace, out, "--formats", "tflite,onnx", "--precisions", "fp32"))
@@ -54,12 +64,8 @@ def test_plain_keras_exports_fp32(workspace, capsys) -> None:
 
 def test_failed_gate_exits_3_and_names_the_numbers(workspace, capsys) -> None:
     # A zero tolerance on int8 output differences cannot be met: the gate must fail.
-    gate = GateConfig.default().replace(int8=ParityThresholds(0.5, 0.5, 0.5, 0.0, 0.0))
-    cfg_file = workspace["root"] / "export config.json"
-    ExportConfig(gate=gate).save(cfg_file)
     out = workspace["root"] / "bundle int8"
-    args = _args(workspace, out, "--formats", "tflite", "--precisions", "int8",
-                 "--config", str(cfg_file), "--calib-size", "40")  # fmt: skip
+    args = _gate_failing_args(workspace, out, "int8", "int8", "40")
     assert main(args) == EXIT_PARITY_GATE
     cap = capsys.readouterr()
     assert (
@@ -137,13 +143,9 @@ def test_user_mistakes_are_clear_errors(workspace, space_dir, capsys, setup, cod
 
 def test_failing_non_default_artifact_is_left_out_exit_0(workspace, capsys) -> None:
     # dynamic gets an impossible output tolerance: it fails; the default int8 passes.
-    gate = GateConfig.default().replace(dynamic=ParityThresholds(0.5, 0.5, 0.5, 0.0, 0.0))
-    cfg_file = workspace["root"] / "dynamic config.json"
-    ExportConfig(gate=gate).save(cfg_file)
     out = workspace["root"] / "bundle kept"
     # 5000 calibration images asked for, 540 in the training split: clamped, not exit 2.
-    args = _args(workspace, out, "--formats", "tflite", "--precisions", "int8,dynamic",
-                 "--config", str(cfg_file), "--calib-size", "5000")  # fmt: skip
+    args = _gate_failing_args(workspace, out, "dynamic", "int8,dynamic", "5000")
     rc = main(args)
     cap = capsys.readouterr()
     printed = cap.out

@@ -6,8 +6,8 @@ into a brand-new venv from the package index and run the device commands there, 
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -83,20 +83,11 @@ def _extras() -> dict[str, list[str]]:
 
 
 def _closure(extra: str) -> set[str]:
-    """Distribution names an extra installs, following ``edgetk[...]`` references."""
-    extras, out, todo, seen = _extras(), set(), [extra], set()
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        for req in extras[name]:
-            m = re.match(r"edgetk\[(.*)\]", req)
-            if m:
-                todo.extend(x.strip() for x in m.group(1).split(","))
-            else:
-                out.add(re.split(r"[<>=!;\[ ]", req)[0].lower())
-    return out
+    """Distribution names (lower case) an extra installs, as scripts/extra_deps.py finds them."""
+    spec = importlib.util.spec_from_file_location("extra_deps", ROOT / "scripts" / "extra_deps.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {name.lower() for name in module.closure(_extras(), extra)}
 
 
 def test_extras_split_by_need() -> None:

@@ -26,6 +26,7 @@ TINY = {
         "dense_units": [16],
         "latency_runs": 5,
         "batch_size": 32,
+        "min_steps": 0,  # the quick presets' small-data floor would triple these tiny runs
     },
     "resnet": {
         "epochs": 8,
@@ -35,6 +36,7 @@ TINY = {
         "blocks_per_stage": 1,
         "latency_runs": 5,
         "batch_size": 32,
+        "min_steps": 0,  # the quick presets' small-data floor would triple these tiny runs
         "bn_momentum": 0.9,
     },
     "transfer": {
@@ -45,6 +47,7 @@ TINY = {
         "dense_units": [16],
         "latency_runs": 5,
         "batch_size": 32,
+        "min_steps": 0,  # the quick presets' small-data floor would triple these tiny runs
     },
     "finetune": {
         "epochs": 1,
@@ -53,6 +56,7 @@ TINY = {
         "dense_units": [16],
         "latency_runs": 5,
         "batch_size": 32,
+        "min_steps": 0,  # the quick presets' small-data floor would triple these tiny runs
     },
 }
 
@@ -235,7 +239,10 @@ def test_tune_stage_joins_the_pipeline_and_the_report(finished_run, tmp_path: Pa
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
     lines: list[str] = []
-    run_pipeline(tiny_config(data, tune=True), copy, echo=lines.append)
+    tiny_search = {"max_trials": 3, "max_epochs": 2, "recycle_every": None}
+    run_pipeline(
+        tiny_config(data, tune=True, tune_overrides=tiny_search), copy, echo=lines.append
+    )
     state = json.loads((copy / "pipeline.json").read_text())["stages"]
     assert state["tune"]["status"] == "done" and state["tune"]["summary"]["trials"] >= 1
     assert sum("skipped" in line for line in lines) == 6  # eda + the five candidates

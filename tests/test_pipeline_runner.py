@@ -115,3 +115,11 @@ def test_every_candidate_collapsed_stops_the_run(tmp_path: Path, monkeypatch) ->
     assert stages._keras_names(ctx) == []
     with pytest.raises(CollapseError, match="every Keras candidate collapsed"):
         stages.run_export(ctx)
+
+
+def test_tune_overrides_are_checked_before_any_training() -> None:
+    from trainer.pipeline.config import PipelineConfig
+
+    assert PipelineConfig(tune_overrides={"max_trials": 2}).tune_overrides == {"max_trials": 2}
+    with pytest.raises(ConfigError, match=r"unknown TuneConfig field\(s\) \['max_trial'\]"):
+        PipelineConfig(tune_overrides={"max_trial": 2})

@@ -6,17 +6,24 @@ from pathlib import Path
 
 import click
 
-from trainer.cli_options import data_config_from_options, data_options, run_dir_option
+from edge_runtime.cli_options import path_option, shown_option
+from trainer.cli_options import (
+    OverrideTable,
+    data_config_from_options,
+    data_options,
+    override_options,
+    overrides,
+    run_dir_option,
+)
 
 
 @click.command()
 @data_options
 @run_dir_option
-@click.option(
+@shown_option(
     "--samples-per-class",
     type=click.IntRange(1, 64),
     default=8,
-    show_default=True,
     help="Images per class in the sample grid.",
 )
 def eda(run_dir: Path | None, samples_per_class: int, **data_opts) -> None:
@@ -44,6 +51,47 @@ def eda(run_dir: Path | None, samples_per_class: int, **data_opts) -> None:
 
 _STAGES = ("baseline", "transfer", "finetune")
 
+# StageConfig settings that override the preset / --config when given (see OverrideTable); the
+# messages name the option a user typed for a field.
+_OVERRIDES: OverrideTable = (
+    ("--epochs", "epochs", click.IntRange(min=1), "Override the preset's epochs."),
+    ("--batch-size", "batch_size", click.IntRange(min=1), "Override the preset's batch size."),
+    ("--learning-rate", "learning_rate", click.FloatRange(1e-7, 1.0), "Override the initial LR."),
+    (
+        "--backbone",
+        "backbone",
+        click.Choice(["mobilenet_v2", "efficientnet_b0", "mobilenet_v3_small"]),
+        "transfer: the pretrained backbone (default mobilenet_v2).",
+    ),
+    ("--alpha", "alpha", float, "transfer: backbone width multiplier."),
+    (
+        "--backbone-size",
+        "image_size",
+        click.IntRange(min=32),
+        "transfer: backbone resolution in pixels (default 96, at least 32).",
+    ),
+    (
+        "--weights",
+        "weights",
+        str,
+        "transfer: 'imagenet' (Keras cache), 'none', or a weights file path.",
+    ),
+    (
+        "--unfreeze-fraction",
+        "unfreeze_fraction",
+        click.FloatRange(0.0, 1.0, min_open=True),
+        "finetune: top share.",
+    ),
+    ("--unfreeze-layers", "unfreeze_layers", click.IntRange(min=1), "finetune: top layer count."),
+    (
+        "--strategy",
+        "strategy",
+        click.Choice(["default", "mirrored"]),
+        "mirrored: tf.distribute.MirroredStrategy over all local GPUs.",
+    ),
+)
+_FLAG_OF = {key: flag for flag, key, _kind, _text in _OVERRIDES}
+
 
 @click.command()
 @click.option(
@@ -53,96 +101,33 @@ _STAGES = ("baseline", "transfer", "finetune")
     help="Which stage to train ('resnet': the native residual CNN); 'all' runs baseline -> "
     "transfer -> finetune.",
 )
-@click.option(
+@shown_option(
     "--profile",
     type=click.Choice(["quick", "full"]),
     default="quick",
-    show_default=True,
     help="quick: a stratified 6,000 / 2,000 subset and few epochs; full: all data, the "
     "acceptance recipe.",
 )
 @data_options
 @run_dir_option
-@click.option(
+@path_option(
     "--config",
     "config_file",
-    type=click.Path(path_type=Path),
-    default=None,
     help="A StageConfig JSON file to start from instead of the profile preset.",
 )
-@click.option(
+@path_option(
     "--hyperparameters",
     "hparams_file",
-    type=click.Path(path_type=Path),
-    default=None,
     help="best_hyperparameters.json from `edgetk tune`: applied on top of the preset / --config.",
 )
-@click.option(
-    "--epochs", type=click.IntRange(min=1), default=None, help="Override the preset's epochs."
-)
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Override the preset's batch size.",
-)
-@click.option(
-    "--learning-rate",
-    type=click.FloatRange(1e-7, 1.0),
-    default=None,
-    help="Override the initial LR.",
-)
-@click.option(
-    "--backbone",
-    type=click.Choice(["mobilenet_v2", "efficientnet_b0", "mobilenet_v3_small"]),
-    default=None,
-    help="transfer: the pretrained backbone (default mobilenet_v2).",
-)
-@click.option("--alpha", type=float, default=None, help="transfer: backbone width multiplier.")
-@click.option(
-    "--backbone-size",
-    type=click.IntRange(min=32),
-    default=None,
-    help="transfer: backbone resolution in pixels (default 96, at least 32).",
-)
-@click.option(
-    "--weights",
-    type=str,
-    default=None,
-    help="transfer: 'imagenet' (Keras cache), 'none', or a weights file path.",
-)
-@click.option(
-    "--unfreeze-fraction",
-    type=click.FloatRange(0.0, 1.0, min_open=True),
-    default=None,
-    help="finetune: top share.",
-)
-@click.option(
-    "--unfreeze-layers", type=click.IntRange(min=1), default=None, help="finetune: top layer count."
-)
-@click.option(
-    "--strategy",
-    type=click.Choice(["default", "mirrored"]),
-    default=None,
-    help="mirrored: tf.distribute.MirroredStrategy over all local GPUs.",
-)
+@override_options(_OVERRIDES)
 def train(
     stage: str,
     profile: str,
     run_dir: Path | None,
     config_file: Path | None,
     hparams_file: Path | None,
-    epochs: int | None,
-    batch_size: int | None,
-    learning_rate: float | None,
-    backbone: str | None,
-    alpha: float | None,
-    backbone_size: int | None,
-    weights: str | None,
-    unfreeze_fraction: float | None,
-    unfreeze_layers: int | None,
-    strategy: str | None,
-    **data_opts,
+    **opts,
 ) -> None:
     """Train a stage (or all three), evaluate it on the test set and register the model."""
     from edge_runtime.common.errors import ConfigError
@@ -156,7 +141,8 @@ def train(
         from trainer.tuning.hyperparameters import apply_overrides, load_overrides
 
         hparams = load_overrides(hparams_file)
-    data_cfg = data_config_from_options(**data_opts)
+    given = overrides(_OVERRIDES, opts)
+    data_cfg = data_config_from_options(**opts)
     ds = load_dataset(data_cfg)
     if profile == "quick" and data_cfg.train_size is None and data_cfg.test_size is None:
         # The quick profile trains on a stratified subset of a large dataset (small ones whole).
@@ -165,19 +151,6 @@ def train(
         if len(ds.y_train) > (quick.train_size or len(ds.y_train)):
             data_cfg = data_cfg.replace(train_size=quick.train_size)
             ds = load_dataset(data_cfg)
-    overrides = {
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "learning_rate": learning_rate,
-        "backbone": backbone,
-        "alpha": alpha,
-        "image_size": backbone_size,
-        "weights": weights,
-        "unfreeze_fraction": unfreeze_fraction,
-        "unfreeze_layers": unfreeze_layers,
-        "strategy": strategy,
-    }
-    given = {k: v for k, v in overrides.items() if v is not None}
     if config_file is not None and stage == "all":
         raise ConfigError(
             "--config holds one stage's config; use it with --stage baseline|transfer|finetune"
@@ -231,14 +204,10 @@ def train(
     click.echo(_summary_line(r))
 
 
-# StageConfig field -> the option a user typed for it (messages name what the user can change).
-_FLAG_OF = {"image_size": "--backbone-size", "unfreeze_fraction": "--unfreeze-fraction"}
-
-
 def _with_flags(message: str, given: dict) -> str:
     """``message`` with config field names the user set by option replaced by those options."""
     for field in given:
-        flag = _FLAG_OF.get(field, "--" + field.replace("_", "-"))
+        flag = _FLAG_OF[field]
         message = message.replace(f"{field}=", f"{flag} ")
     return message
 
@@ -262,12 +231,7 @@ def models() -> None:
 
 
 @models.command("list")
-@click.option(
-    "--run-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="One run directory (default: every run under runs/).",
-)
+@path_option("--run-dir", help="One run directory (default: every run under runs/).")
 def models_list(run_dir: Path | None) -> None:
     """Show registered models as a table."""
     from trainer.registry import MODELS_DIR, format_table, list_models

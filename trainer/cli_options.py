@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from edge_runtime.cli_options import Decorator, choice_option, path_option
 from trainer.data.config import AUGMENTATIONS, DataConfig, DataSource, parse_augment
 from trainer.data.contract import DEFAULT_RESIZE, POLARITIES, RESIZE_MODES
 
@@ -31,16 +32,24 @@ def _share_option(
     )
 
 
+def data_source_option(
+    help: str = "Where the images come from (default: fashion_mnist, or idx / image_folder when "
+    "--data-dir is given).",
+) -> Decorator:
+    return choice_option("--data-source", choices=[s.value for s in DataSource], help=help)
+
+
+def image_polarity_option(
+    *dest: str, help: str = "How the images look (default: detected from the training images)."
+) -> Decorator:
+    """``--polarity``: how the training pictures look (``dest``: the parameter's name)."""
+    return choice_option("--polarity", *dest, choices=POLARITIES, help=help)
+
+
 def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The data options shared by eda / train / run / tune (see :class:`DataConfig`)."""
     options = [
-        click.option(
-            "--data-source",
-            type=click.Choice([s.value for s in DataSource]),
-            default=None,
-            help="Where the images come from (default: fashion_mnist, or idx / image_folder when "
-            "--data-dir is given).",
-        ),
+        data_source_option(),
         click.option(
             "--data-dir",
             type=click.Path(path_type=Path),
@@ -78,13 +87,7 @@ def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             help="How an image of another aspect ratio becomes the model size, in training and "
             "on the device alike.",
         ),
-        click.option(
-            "--polarity",
-            "data_polarity",
-            type=click.Choice(POLARITIES),
-            default=None,
-            help="How the images look (default: detected from the training images).",
-        ),
+        image_polarity_option("data_polarity"),
         click.option(
             "--augment",
             default=None,
@@ -108,17 +111,16 @@ def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def data_config_from_options(
     data_source: str | None,
     data_dir: Path | None,
-    train_size: int | None,
-    test_size: int | None,
-    val_fraction: float,
-    test_fraction: float,
     image_size: tuple[int, int] | None,
-    resize: str,
     data_polarity: str | None,
     augment: str | None,
-    seed: int,
+    **fields: Any,
 ) -> DataConfig:
-    """Build the DataConfig the options describe (an IDX folder is recognised by its files)."""
+    """Build the DataConfig the options describe (an IDX folder is recognised by its files).
+
+    ``fields``: the options named after DataConfig's own fields, taken as they are (train_size,
+    test_size, val_fraction, test_fraction, resize, seed).
+    """
     if data_source is None:
         if data_dir is None:
             source = DataSource.FASHION_MNIST
@@ -131,22 +133,40 @@ def data_config_from_options(
     return DataConfig(
         source=source,
         path=str(data_dir) if data_dir is not None else None,
-        train_size=train_size,
-        test_size=test_size,
-        val_fraction=val_fraction,
-        test_fraction=test_fraction,
         image_size=tuple(image_size) if image_size else None,
         polarity=data_polarity,
-        resize=resize,
         augment=parse_augment(augment),
-        seed=seed,
+        **fields,
     )
 
 
 def run_dir_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--run-dir",
-        type=click.Path(path_type=Path),
-        default=None,
-        help="Where this run's outputs go (default: runs/<dataset name>).",
+    return path_option(
+        "--run-dir", help="Where this run's outputs go (default: runs/<dataset name>)."
     )(fn)
+
+
+# A table of settings that override a preset when given: (option, config key, type, help).
+# Options left out keep the preset's value, so every one defaults to None.
+OverrideTable = tuple[tuple[str, str, Any, str], ...]
+
+
+def _param(flag: str) -> str:
+    return flag[2:].replace("-", "_")
+
+
+def override_options(table: OverrideTable) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """One option per row of ``table``, in its order."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for flag, _key, kind, text in reversed(table):
+            fn = click.option(flag, type=kind, default=None, help=text)(fn)
+        return fn
+
+    return decorate
+
+
+def overrides(table: OverrideTable, opts: dict[str, Any]) -> dict[str, Any]:
+    """Take the table's options out of ``opts``; the config keys of those that were given."""
+    given = {key: opts.pop(_param(flag)) for flag, key, _kind, _text in table}
+    return {key: value for key, value in given.items() if value is not None}

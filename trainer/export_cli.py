@@ -14,8 +14,10 @@ from typing import Any
 
 import click
 
+from edge_runtime.cli_options import choice_option, path_option
 from edge_runtime.common.errors import ConfigError, DataError, ModelError, ParityGateError
 from export.formats import FORMATS
+from trainer.cli_options import data_source_option, image_polarity_option
 
 # The choices come from the one table of formats (light to import: no TensorFlow).
 _FORMAT_CHOICES = tuple(dict.fromkeys(f.format for f in FORMATS))
@@ -143,11 +145,9 @@ def resolve_input_spec(
 
 @click.command("export")
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option(
+@path_option(
     "--out",
     "out",
-    type=click.Path(path_type=Path),
-    default=None,
     help="Bundle folder (default: <run_dir>/export/<name>-vN, or <model>_bundle).",
 )
 @click.option(
@@ -167,17 +167,15 @@ def resolve_input_spec(
     help="Calibration images (default 300; clamped, with a warning, to the training split).",
 )
 @click.option("--calib-seed", type=int, default=None, help="Calibration sampling seed.")
-@click.option(
+@choice_option(
     "--onnx-calibration",
-    type=click.Choice(["minmax", "entropy", "percentile"]),
-    default=None,
+    choices=["minmax", "entropy", "percentile"],
     help="ONNX Runtime calibration method (default minmax).",
 )
-@click.option(
+@choice_option(
     "--gate",
     "gate",
-    type=click.Choice(["default", "strict", "lenient"]),
-    default=None,
+    choices=["default", "strict", "lenient"],
     help="Parity threshold preset (default: 'default', or the --config file's thresholds).",
 )
 @click.option(
@@ -186,36 +184,22 @@ def resolve_input_spec(
     default=None,
     help="Judge on a stratified subset of the test split (default: all of it).",
 )
-@click.option(
+@path_option(
     "--config",
     "config_path",
-    type=click.Path(path_type=Path),
-    default=None,
     help="An ExportConfig JSON file (options given here override it).",
 )
-@click.option(
+@path_option(
     "--labels",
     "labels_path",
-    type=click.Path(path_type=Path),
-    default=None,
     help="Class names, one per line (plain .keras models without a registry).",
 )
-@click.option(
+@path_option(
     "--data-dir",
-    type=click.Path(path_type=Path),
-    default=None,
     help="IDX folder or image folder for plain .keras models (default Fashion-MNIST).",
 )
-@click.option(
-    "--data-source",
-    type=click.Choice(["fashion_mnist", "idx", "image_folder"]),
-    default=None,
-    help="What --data-dir holds (default: idx when --data-dir is given).",
-)
-@click.option(
-    "--polarity",
-    type=click.Choice(["light_on_dark", "dark_on_light", "natural"]),
-    default=None,
+@data_source_option("What --data-dir holds (default: idx when --data-dir is given).")
+@image_polarity_option(
     help="How the training pictures look, for the manifest (default: the run's recorded "
     "contract, else detected from the training images).",
 )

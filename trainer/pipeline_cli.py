@@ -7,24 +7,26 @@ from pathlib import Path
 
 import click
 
+from edge_runtime.cli_options import Decorator, path_option, shown_option
 from trainer.cli_options import data_config_from_options, data_options, run_dir_option
 
 
-def _budget(flag: str):
+def _budget_option(flag: str, help: str) -> Decorator:
+    """One limit of the shipped artifact: a positive number, or left out for no limit."""
+
     def check(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
         if value is not None and value <= 0:
             raise click.BadParameter(f"{value:g}: give a positive number, or leave {flag} out")
         return value
 
-    return check
+    return click.option(flag, type=float, default=None, callback=check, help=help)
 
 
 @click.command()
-@click.option(
+@shown_option(
     "--profile",
     type=click.Choice(["quick", "full"]),
     default="quick",
-    show_default=True,
     help="quick: a stratified subset and few epochs (minutes); full: all data.",
 )
 @click.option(
@@ -34,11 +36,10 @@ def _budget(flag: str):
     help="Redo this stage and every stage after it (eda, a candidate's name, tune, export, "
     "select, bundle, bench, report).",
 )
-@click.option(
+@path_option(
     "--candidates",
     "candidates_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
     help="Candidates file (JSON) listing the models to train; default: the shipped one.",
 )
 @click.option(
@@ -46,12 +47,9 @@ def _budget(flag: str):
     default=None,
     help="Candidates to train, comma-separated (default: the profile's list in the file).",
 )
-@click.option(
+@_budget_option(
     "--budget-ms",
-    type=float,
-    default=None,
-    callback=_budget("--budget-ms"),
-    help="Most p95 latency per image (ms, 1 thread) the shipped artifact may have: on this "
+    "Most p95 latency per image (ms, 1 thread) the shipped artifact may have: on this "
     "machine, or on the device of --budget-bench.",
 )
 @click.option(
@@ -62,23 +60,13 @@ def _budget(flag: str):
     help="An edgetk bench JSON made on the target (repeatable; e.g. "
     "`edgetk bench RUN/exports/NAME --remote DEST`): --budget-ms is judged on its p95.",
 )
-@click.option(
-    "--budget-kb",
-    type=float,
-    default=None,
-    callback=_budget("--budget-kb"),
-    help="Largest artifact file (KB, 1000 bytes) the shipped artifact may be.",
+@_budget_option(
+    "--budget-kb", "Largest artifact file (KB, 1000 bytes) the shipped artifact may be."
 )
-@click.option(
-    "--budget-ram-mb",
-    type=float,
-    default=None,
-    callback=_budget("--budget-ram-mb"),
-    help="Most peak memory (MB) a process running the shipped artifact may use.",
+@_budget_option(
+    "--budget-ram-mb", "Most peak memory (MB) a process running the shipped artifact may use."
 )
-@click.option(
-    "--tune/--no-tune", default=False, show_default=True, help="Include the hyperparameter search."
-)
+@shown_option("--tune/--no-tune", default=False, help="Include the hyperparameter search.")
 @click.option(
     "--formats", default=None, help="Export formats, comma-separated (default: the profile's)."
 )
@@ -163,25 +151,14 @@ def run(
 
 @click.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@click.option(
-    "--bundle",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Bundle folder (default RUN_DIR/bundle).",
-)
-@click.option(
+@path_option("--bundle", help="Bundle folder (default RUN_DIR/bundle).")
+@path_option(
     "--bench",
     "benches",
     multiple=True,
-    type=click.Path(path_type=Path),
     help="Extra benchmark JSON files (other devices) to put side by side.",
 )
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Output folder (default RUN_DIR/report).",
-)
+@path_option("--out", help="Output folder (default RUN_DIR/report).")
 @click.option(
     "--copy-figures",
     is_flag=True,

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
-from trainer.cli_options import data_config_from_options, data_options, run_dir_option
+from edge_runtime.cli_options import shown_option
+from trainer.cli_options import (
+    OverrideTable,
+    data_config_from_options,
+    data_options,
+    override_options,
+    overrides,
+    run_dir_option,
+)
 
 PRESETS = ("full", "quick")
 
-# Settings that override the preset when given: (option, config key, type, help). Options left out
-# keep the preset's value, so every one defaults to None.
-_SEARCH = (
+# Settings that override the preset when given (see OverrideTable).
+_SEARCH: OverrideTable = (
     (
         "--algorithm",
         "algorithm",
@@ -38,7 +43,7 @@ _SEARCH = (
         "Trials per child process (memory stays flat); 0 runs all in this process. [10]",
     ),
 )
-_BACKBONE = (
+_BACKBONE: OverrideTable = (
     ("--backbone", "backbone", None, "Feature extractor (default mobilenet_v2, alpha 0.35)."),
     ("--alpha", "alpha", float, "Backbone width multiplier."),
     ("--backbone-size", "image_size", int, "Resolution fed to the backbone (96)."),
@@ -46,36 +51,16 @@ _BACKBONE = (
 )
 
 
-def _param(flag: str) -> str:
-    return flag[2:].replace("-", "_")
-
-
-def _override_options(table: tuple) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        for flag, _key, kind, text in reversed(table):
-            fn = click.option(flag, type=kind, default=None, help=text)(fn)
-        return fn
-
-    return decorate
-
-
-def _overrides(table: tuple, opts: dict[str, Any]) -> dict[str, Any]:
-    """Take the table's options out of ``opts``; the config keys of those that were given."""
-    given = {key: opts.pop(_param(flag)) for flag, key, _kind, _text in table}
-    return {key: value for key, value in given.items() if value is not None}
-
-
 @click.command()
 @run_dir_option
-@click.option(
+@shown_option(
     "--preset",
     type=click.Choice(PRESETS),
     default="full",
-    show_default=True,
     help="full: whole dataset, 30 trials; quick: 6,000 training images, 10 short trials.",
 )
-@_override_options(_SEARCH)
-@_override_options(_BACKBONE)
+@override_options(_SEARCH)
+@override_options(_BACKBONE)
 @click.option("--overwrite", is_flag=True, help="Delete an earlier search here and start over.")
 @click.option("--no-compare", is_flag=True, help="Skip the best-vs-default test comparison.")
 @click.option("--features-only", is_flag=True, help="Compute and cache the features, then stop.")
@@ -104,8 +89,8 @@ def tune(
     base = TuneConfig.quick() if preset == "quick" else TuneConfig.full()
     if opts["train_size"] is None:
         opts["train_size"] = base.data.train_size
-    changes = _overrides(_SEARCH, opts)
-    backbone = _overrides(_BACKBONE, opts)
+    changes = overrides(_SEARCH, opts)
+    backbone = overrides(_BACKBONE, opts)
     data = data_config_from_options(**opts)
     bb = {**base.backbone.to_dict(), **backbone}
     if "backbone" in backbone and "alpha" not in backbone:

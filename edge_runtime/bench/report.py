@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from edge_runtime.bench.run import SCHEMA
 from edge_runtime.common.errors import DataError
+from edge_runtime.common.fileio import read_json_or_raise
 
 
 def _f(v: Any, fmt: str = "{:.2f}") -> str:
@@ -49,14 +49,12 @@ def format_table(record: dict[str, Any]) -> str:
 def load_record(path: str | Path) -> dict[str, Any]:
     """Read a benchmark JSON written by ``edgetk bench --out``; DataError if it is not one."""
     p = Path(path)
-    try:
-        record = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"benchmark file {p} does not exist") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(
-            f"{p} is not JSON ({exc}); pass files written by `edgetk bench --out`"
-        ) from None
+    record = read_json_or_raise(
+        p,
+        DataError,
+        f"benchmark file {p} does not exist",
+        lambda exc: f"{p} is not JSON ({exc}); pass files written by `edgetk bench --out`",
+    )
     if not isinstance(record, dict) or record.get("schema") != SCHEMA:
         raise DataError(f"{p} is not an edgetk benchmark record (expected schema {SCHEMA!r})")
     return record

@@ -12,6 +12,7 @@ import enum
 import json
 import types
 import typing
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -54,8 +55,7 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
                 errors.append(str(exc))
         raise ConfigError("; ".join(errors))
     if origin is typing.Literal:
-        if value not in args:
-            raise ConfigError(f"{where}={value!r} is not allowed; choose one of {list(args)}")
+        check_choice(f"{where}=", value, args)
         return value
     if origin in (tuple, list):
         if not isinstance(value, (list, tuple)):
@@ -145,6 +145,14 @@ class JsonConfig:
     def replace(self: C, **changes: Any) -> C:
         """A copy with ``changes`` applied (the original is never mutated)."""
         return dataclasses.replace(self, **changes)
+
+
+def check_choice(label: str, value: Any, choices: Iterable[Any], hint: str = "") -> None:
+    """Raise ConfigError if ``value`` is not one of ``choices``. ``label`` leads the message:
+    ``"name="`` for a config field, ``"--flag "`` for an option; ``hint`` ends it."""
+    allowed = list(choices)
+    if value not in allowed:
+        raise ConfigError(f"{label}{value!r} is not allowed; choose one of {allowed}{hint}")
 
 
 def check_range(name: str, value: float, lo: float | None = None, hi: float | None = None) -> None:

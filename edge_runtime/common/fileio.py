@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,22 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
 def read_json(path: str | os.PathLike[str]) -> Any:
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
+
+
+def read_json_or_raise(
+    path: str | os.PathLike[str],
+    error: type[Exception],
+    missing: str,
+    invalid: Callable[[ValueError], str],
+) -> Any:
+    """``read_json(path)``; a file that does not exist raises ``error(missing)``, one that is not
+    JSON (or not UTF-8) ``error(invalid(exc))``: one clear line, no traceback."""
+    try:
+        return read_json(path)
+    except FileNotFoundError:
+        raise error(missing) from None
+    except ValueError as exc:  # json.JSONDecodeError, UnicodeDecodeError
+        raise error(invalid(exc)) from None
 
 
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:

@@ -9,11 +9,7 @@ from typing import Any
 
 import click
 
-
-def _path_option(*decls: str, help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """A file or folder on this machine; left out, the command picks (each help says what)."""
-    return click.option(*decls, type=click.Path(path_type=Path), default=None, help=help)
-
+from edge_runtime.cli_options import path_option, shown_option
 
 _OPTIONS = [
     click.option(
@@ -24,19 +20,17 @@ _OPTIONS = [
         help="Measure on this SSH destination (user@host or a Host alias); repeat for several "
         "devices, measured in parallel.",
     ),
-    _path_option(
+    path_option(
         "--devices",
         "devices_file",
         help="JSON file of named devices (destination, label, per-device options).",
     ),
-    _path_option(
-        "--ssh-config", help="OpenSSH client config file to use instead of ~/.ssh/config."
-    ),
-    _path_option(
+    path_option("--ssh-config", help="OpenSSH client config file to use instead of ~/.ssh/config."),
+    path_option(
         "--wheelhouse",
         help="Folder of wheels for the device: install offline from it (no network there).",
     ),
-    _path_option(
+    path_option(
         "--constraints",
         "constraints",
         help="pip constraints file applied to the device's install (pin runtime versions).",
@@ -47,11 +41,8 @@ _OPTIONS = [
         help="edgetk extras installed on the device, comma-separated "
         "[default: edge, plus onnx when an ONNX artifact is measured].",
     ),
-    click.option(
-        "--remote-python",
-        default="python3",
-        show_default=True,
-        help="Python 3.10+ interpreter on the device.",
+    shown_option(
+        "--remote-python", default="python3", help="Python 3.10+ interpreter on the device."
     ),
     click.option(
         "--remote-cache",
@@ -66,11 +57,11 @@ _OPTIONS = [
         help="Also run N labelled images (from --parity-data) on each device and report accuracy "
         "and top-1 agreement with this machine.",
     ),
-    _path_option("--parity-data", help="Labelled folder for --check-parity (default: --data)."),
-    _path_option(
+    path_option("--parity-data", help="Labelled folder for --check-parity (default: --data)."),
+    path_option(
         "--split-file", help="Only these files of the parity folder (a run's splits/test.txt)."
     ),
-    _path_option(
+    path_option(
         "--results-dir",
         help="Where per-device results go (default: bench/remote/ beside the bundle).",
     ),

@@ -13,13 +13,13 @@ override the command line's; relative paths are read from the devices file's fol
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from edge_runtime.common.configbase import JsonConfig
 from edge_runtime.common.errors import ConfigError
+from edge_runtime.common.fileio import read_json_or_raise
 from edge_runtime.remote.ssh import check_destination
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -81,12 +81,12 @@ def _resolve(base: Path, value: str | None) -> str | None:
 def load_devices_file(path: str | Path) -> list[DeviceTarget]:
     """Read a devices file; one clear line on any mistake, naming the file and the entry."""
     p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"--devices {p}: no such file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"--devices {p} is not JSON ({exc})") from None
+    data = read_json_or_raise(
+        p,
+        ConfigError,
+        f"--devices {p}: no such file",
+        lambda exc: f"--devices {p} is not JSON ({exc})",
+    )
     entries = data.get("devices") if isinstance(data, dict) else None
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f'--devices {p}: expected {{"devices": [{{"destination": ...}}, ...]}}')

@@ -2,54 +2,44 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 from pathlib import Path
 
 import click
 
 from edge_runtime.cli_options import (
+    Decorator,
     artifact_option,
     log_level_option,
     polarity_option,
+    shown_option,
     threads_option,
+    verify_option,
 )
 from edge_runtime.server.auth import API_KEY_ENV
 from edge_runtime.server.settings import ServeConfig
 
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(ServeConfig)}
+
+
+def _serve_option(flag: str, help: str, field: str | None = None) -> Decorator:
+    """The option of a ServeConfig field (named after the flag), with the field's default."""
+    field = field or flag.removeprefix("--").replace("-", "_")
+    return shown_option(flag, field, default=_DEFAULTS[field], help=help)
+
 
 @click.command("serve")
 @click.argument("bundle", type=click.Path(path_type=Path))
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    help="Interface to listen on; 0.0.0.0 exposes the service to the network.",
-)
-@click.option(
-    "--port", default=8000, show_default=True, type=int, help="TCP port; 0 picks a free one."
-)
+@_serve_option("--host", "Interface to listen on; 0.0.0.0 exposes the service to the network.")
+@_serve_option("--port", "TCP port; 0 picks a free one.")
 @artifact_option("Artifact file name or format:precision (default: the manifest's default).")
 @threads_option("Runtime CPU threads per worker (default: the runtime's).")
-@click.option(
-    "--workers",
-    default=1,
-    show_default=True,
-    type=int,
-    help="Inference workers, each with its own copy of the model.",
-)
-@click.option(
-    "--queue-size",
-    default=64,
-    show_default=True,
-    type=int,
-    help="Requests that may wait for a worker; more get 503.",
-)
-@click.option(
+@_serve_option("--workers", "Inference workers, each with its own copy of the model.")
+@_serve_option("--queue-size", "Requests that may wait for a worker; more get 503.")
+@_serve_option(
     "--max-batch",
-    default=16,
-    show_default=True,
-    type=int,
-    help="Most images in one model call when waiting requests are batched (1: no batching).",
+    "Most images in one model call when waiting requests are batched (1: no batching).",
 )
 @click.option(
     "--api-key",
@@ -58,57 +48,22 @@ from edge_runtime.server.settings import ServeConfig
     show_envvar=True,
     help="Require this key in the X-API-Key header (all routes except /v1/health and docs).",
 )
-@click.option(
-    "--max-body-mb", default=10.0, show_default=True, type=float, help="Largest request body."
+@_serve_option("--max-body-mb", "Largest request body.")
+@_serve_option(
+    "--max-buffered-mb", "Request bodies held at once, all requests together; beyond it, 503."
 )
-@click.option(
-    "--max-buffered-mb",
-    default=64.0,
-    show_default=True,
-    type=float,
-    help="Request bodies held at once, all requests together; beyond it, 503.",
+@_serve_option("--max-files", "Most images in one request.")
+@_serve_option(
+    "--max-pixels", "Largest image, in pixels (checked from the header, before decoding)."
 )
-@click.option(
-    "--max-files", default=16, show_default=True, type=int, help="Most images in one request."
-)
-@click.option(
-    "--max-pixels",
-    default=16_000_000,
-    show_default=True,
-    type=int,
-    help="Largest image, in pixels (checked from the header, before decoding).",
-)
-@click.option(
-    "--max-request-pixels",
-    default=32_000_000,
-    show_default=True,
-    type=int,
-    help="Most pixels of all images in one request together.",
-)
-@click.option(
-    "--max-side", default=12_000, show_default=True, type=int, help="Longest image side, in pixels."
-)
-@click.option(
-    "--max-connections",
-    default=1000,
-    show_default=True,
-    type=int,
-    help="Open connections and requests at once; beyond it, 503.",
-)
-@click.option(
-    "--max-header-kb",
-    default=16,
-    show_default=True,
-    type=int,
-    help="Largest request head (request line + headers); beyond it, 431.",
-)
-@click.option(
+@_serve_option("--max-request-pixels", "Most pixels of all images in one request together.")
+@_serve_option("--max-side", "Longest image side, in pixels.")
+@_serve_option("--max-connections", "Open connections and requests at once; beyond it, 503.")
+@_serve_option("--max-header-kb", "Largest request head (request line + headers); beyond it, 431.")
+@_serve_option(
     "--request-timeout",
-    "request_timeout_s",
-    default=20.0,
-    show_default=True,
-    type=float,
-    help="Seconds a client has to send a whole request; slower or idle connections are closed.",
+    "Seconds a client has to send a whole request; slower or idle connections are closed.",
+    field="request_timeout_s",
 )
 @click.option(
     "--allowed-hosts",
@@ -116,22 +71,14 @@ from edge_runtime.server.settings import ServeConfig
     help="Comma-separated Host header values to serve (default: the loopback names when bound "
     "to loopback, any otherwise).",
 )
-@click.option(
-    "--verify/--no-verify",
-    default=True,
-    show_default=True,
-    help="Check the artifact's sha256 against the manifest before serving it; --no-verify "
-    "serves a changed file anyway, with a warning.",
+@verify_option(
+    "Check the artifact's sha256 against the manifest before serving it; --no-verify "
+    "serves a changed file anyway, with a warning."
 )
-@click.option("--top-k", default=5, show_default=True, type=int, help="Default labels per image.")
+@_serve_option("--top-k", "Default labels per image.")
 @polarity_option("Default polarity handling (per request: ?polarity=).")
 @log_level_option()
-@click.option(
-    "--access-log/--no-access-log",
-    default=True,
-    show_default=True,
-    help="Log one line per request.",
-)
+@shown_option("--access-log/--no-access-log", default=True, help="Log one line per request.")
 def serve(bundle: Path, host: str, port: int, artifact: str | None, threads: int | None,
           workers: int, queue_size: int, max_batch: int, api_key: str | None, max_body_mb: float,
           max_buffered_mb: float, max_files: int, max_pixels: int, max_request_pixels: int,

@@ -27,33 +27,32 @@ class ServiceMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+
+        def latency(name: str, doc: str, labels: tuple[str, ...] = ()) -> Histogram:
+            """A histogram of seconds on the service's latency buckets."""
+            return Histogram(name, doc, labels, buckets=LATENCY_BUCKETS, registry=r)
+
         self.requests = Counter(
             "edgetk_http_requests",
             "HTTP requests by method, route template and status code.",
             ("method", "route", "status"),
             registry=r,
         )
-        self.request_seconds = Histogram(
+        self.request_seconds = latency(
             "edgetk_http_request_duration_seconds",
             "Time from the request's arrival to the end of its response, by route template.",
             ("route",),
-            buckets=LATENCY_BUCKETS,
-            registry=r,
         )
         self.in_flight = Gauge(
             "edgetk_http_requests_in_flight", "HTTP requests being handled now.", registry=r
         )
-        self.inference_seconds = Histogram(
+        self.inference_seconds = latency(
             "edgetk_inference_duration_seconds",
             "Decode + preprocess + model time of one predict request in a worker.",
-            buckets=LATENCY_BUCKETS,
-            registry=r,
         )
-        self.queue_seconds = Histogram(
+        self.queue_seconds = latency(
             "edgetk_inference_queue_seconds",
             "Time a predict request waited for a free inference worker.",
-            buckets=LATENCY_BUCKETS,
-            registry=r,
         )
         self.batch_images = Histogram(
             "edgetk_inference_batch_images",

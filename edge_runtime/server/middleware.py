@@ -67,7 +67,23 @@ class BodyBudget:
                 waiter.set_result(None)
 
 
-class BodyLimitMiddleware:
+class HttpMiddleware:
+    """An ASGI middleware that ``handle``s HTTP requests; other scopes (lifespan, websocket)
+    pass straight through to ``app``."""
+
+    app: ASGIApp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class BodyLimitMiddleware(HttpMiddleware):
     """Refuse request bodies over ``limit`` bytes with 413 without buffering them; hold a
     body's reading until it fits in ``budget`` with all the others."""
 
@@ -76,10 +92,7 @@ class BodyLimitMiddleware:
         self.limit = limit
         self.budget = budget
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = _content_length(scope)
         if declared is not None and declared > self.limit:
             err = _too_large(self.limit)
@@ -155,7 +168,7 @@ def _content_length(scope: Scope) -> int | None:
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
-class MetricsMiddleware:
+class MetricsMiddleware(HttpMiddleware):
     """Count each HTTP request by method, route template and status; time it; track in-flight.
 
     The route label is the matched route's template (``/v1/predict``), never the raw path, so a
@@ -172,10 +185,7 @@ class MetricsMiddleware:
         self.metrics = metrics
         self.known_paths = known_paths
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         status = 500  # if the app dies before answering, the client sees a 500 from the server
         t0 = time.perf_counter_ns()
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
 
-from edge_runtime.common.configbase import JsonConfig, check_range
+from edge_runtime.common.configbase import JsonConfig, check_choice, check_range
 from edge_runtime.common.errors import ConfigError
-from edge_runtime.polarity import POLARITY_CHOICES, PolarityChoice
+from edge_runtime.polarity import PolarityChoice, check_polarity_choice
 
 MIB = 1024 * 1024
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]  # uvicorn's names
@@ -94,14 +94,8 @@ class ServeConfig(JsonConfig):
                 f"allowed_hosts={list(self.allowed_hosts)}: give host names or IP addresses "
                 "(no scheme, path or spaces), e.g. edge.local,192.168.1.20"
             )
-        if self.polarity not in POLARITY_CHOICES:
-            raise ConfigError(
-                f"polarity={self.polarity!r} is not allowed; choose one of {list(POLARITY_CHOICES)}"
-            )
-        if self.log_level not in _LOG_LEVELS:
-            raise ConfigError(
-                f"log_level={self.log_level!r} is not allowed; choose one of {list(_LOG_LEVELS)}"
-            )
+        check_polarity_choice(self.polarity)
+        check_choice("log_level=", self.log_level, _LOG_LEVELS)
         if self.api_key is not None:
             self._check_api_key(self.api_key)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -79,15 +79,7 @@ class Candidate:
         return ClassicalSpec.from_dict(self.settings(profile))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "description": self.description,
-            "resolution": self.resolution,
-            "approx_params": self.approx_params,
-            "config": self.config,
-            "profiles": self.profiles,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from edge_runtime.common.configbase import JsonConfig
+from edge_runtime.common.configbase import JsonConfig, check_choice
 from edge_runtime.common.errors import ConfigError
 from trainer.data.contract import POLARITIES, RESIZE_MODES
 
@@ -64,15 +64,14 @@ class DataConfig(JsonConfig):
                 f"--image-size {' '.join(map(str, self.image_size))} is too small; "
                 "use HEIGHT WIDTH of at least 8 each"
             )
-        if self.polarity is not None and self.polarity not in POLARITIES:
-            raise ConfigError(
-                f"--polarity {self.polarity!r} is not allowed; choose one of {list(POLARITIES)} "
-                "or leave it unset to detect it from the training images"
+        if self.polarity is not None:
+            check_choice(
+                "--polarity ",
+                self.polarity,
+                POLARITIES,
+                " or leave it unset to detect it from the training images",
             )
-        if self.resize not in RESIZE_MODES:
-            raise ConfigError(
-                f"--resize {self.resize!r} is not allowed; choose one of {list(RESIZE_MODES)}"
-            )
+        check_choice("--resize ", self.resize, RESIZE_MODES)
         if self.augment is not None:
             unknown = [a for a in self.augment if a not in AUGMENTATIONS]
             if unknown:

@@ -28,37 +28,31 @@ class BackboneSpec:
     weight_file: Callable[[float | None], str]  # file name Keras looks for in $KERAS_HOME/models
 
 
-def _mobilenet_v2(alpha: float | None, weights: str | None) -> Any:
-    import keras
+def _application(
+    cls_name: str, width: bool = True, **extra: Any
+) -> Callable[[float | None, str | None], Any]:
+    """A builder ``(alpha, weights) -> model`` of ``keras.applications.<cls_name>`` named
+    "backbone", without its top and open to any input size; ``width``: the family takes ``alpha``."""
 
-    return keras.applications.MobileNetV2(
-        input_shape=(None, None, 3),
-        include_top=False,
-        weights=weights,
-        alpha=alpha,
-        name="backbone",
-    )
+    def build(alpha: float | None, weights: str | None) -> Any:
+        import keras
+
+        kwargs = {"alpha": alpha} if width else {}
+        return getattr(keras.applications, cls_name)(
+            input_shape=(None, None, 3),
+            include_top=False,
+            weights=weights,
+            **kwargs,
+            **extra,
+            name="backbone",
+        )
+
+    return build
 
 
-def _efficientnet_b0(alpha: float | None, weights: str | None) -> Any:
-    import keras
-
-    return keras.applications.EfficientNetB0(
-        input_shape=(None, None, 3), include_top=False, weights=weights, name="backbone"
-    )
-
-
-def _mobilenet_v3_small(alpha: float | None, weights: str | None) -> Any:
-    import keras
-
-    return keras.applications.MobileNetV3Small(
-        input_shape=(None, None, 3),
-        include_top=False,
-        weights=weights,
-        alpha=alpha,
-        include_preprocessing=True,
-        name="backbone",
-    )
+_mobilenet_v2 = _application("MobileNetV2")
+_efficientnet_b0 = _application("EfficientNetB0", width=False)
+_mobilenet_v3_small = _application("MobileNetV3Small", include_preprocessing=True)
 
 
 BACKBONES: dict[str, BackboneSpec] = {

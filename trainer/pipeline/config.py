@@ -24,6 +24,8 @@ class PipelineConfig(JsonConfig):
     seed: int = 42
     # candidate name -> StageConfig fields over the candidate's own settings
     stage_overrides: dict[str, Any] = field(default_factory=dict)
+    # TuneConfig fields over the profile's search preset (the tune stage, when --tune is on)
+    tune_overrides: dict[str, Any] = field(default_factory=dict)
     candidates_file: str | None = None  # None: trainer/candidates/default.json
     candidate_names: tuple[str, ...] | None = None  # None: the profile's list in that file
     budget: Budget = field(default_factory=Budget)
@@ -34,6 +36,12 @@ class PipelineConfig(JsonConfig):
         if self.bench_runs < 10:
             raise ConfigError(
                 f"bench_runs={self.bench_runs}: use at least 10 for stable percentiles"
+            )
+        if self.tune_overrides:  # refused before any training, not when the tune stage starts
+            from trainer.tuning.config import TuneConfig
+
+            TuneConfig.from_dict(
+                {**TuneConfig.quick().to_dict(), **self.tune_overrides}, "tune_overrides"
             )
 
     def candidate_list(self) -> list[Any]:

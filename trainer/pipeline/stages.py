@@ -131,6 +131,8 @@ def run_tune(ctx: Context) -> dict[str, Any]:
     cfg = _cfg(ctx)
     base = TuneConfig.quick() if cfg.profile.value == "quick" else TuneConfig()
     tc = base.replace(data=cfg.data, seed=cfg.seed)
+    if cfg.tune_overrides:  # from_dict: unknown fields and bad values get a ConfigError
+        tc = TuneConfig.from_dict({**tc.to_dict(), **cfg.tune_overrides}, "tune_overrides")
     res = run_search(tc, ctx.run_dir, overwrite=True)
     return {
         "best": res.best.to_dict() if res.best is not None else None,
@@ -308,7 +310,12 @@ def pipeline_stages(config: PipelineConfig | None = None) -> list[Stage]:
         Stage(
             "tune",
             run_tune,
-            lambda ctx: {"profile": _cfg(ctx).profile.value, "data": data_cfg(ctx)},
+            lambda ctx: {
+                "profile": _cfg(ctx).profile.value,
+                "data": data_cfg(ctx),
+                # only when given, so runs without overrides keep their stage key
+                **({"overrides": _cfg(ctx).tune_overrides} if _cfg(ctx).tune_overrides else {}),
+            },
             enabled=lambda ctx: _cfg(ctx).tune,
             description="KerasTuner search on cached features",
         ),

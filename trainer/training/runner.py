@@ -72,44 +72,35 @@ def _build(config: StageConfig, ds: Dataset, run_dir: Path) -> tuple[Any, dict[s
     from trainer.models import build_baseline, build_resnet, build_transfer, unfreeze_top
     from trainer.registry import get_model
 
+    # What every builder takes from the config; each adds its own architecture settings.
+    shape = (ds.image_shape, ds.num_classes)
+    shared = {"dropout": config.dropout, "augment": config.augment, "seed": config.seed}
     if config.stage is Stage.RESNET:
-        model = build_resnet(
-            ds.image_shape,
-            ds.num_classes,
+        return build_resnet(
+            *shape,
             widths=config.filters,
             blocks_per_stage=config.blocks_per_stage,
-            dropout=config.dropout,
             bn_momentum=config.bn_momentum,
-            augment=config.augment,
-            seed=config.seed,
-        )
-        return model, {}
-
+            **shared,
+        ), {}
     if config.stage is Stage.BASELINE:
-        model = build_baseline(
-            ds.image_shape,
-            ds.num_classes,
+        return build_baseline(
+            *shape,
             filters=config.filters,
             convs_per_block=config.convs_per_block,
             dense_units=config.dense_units,
-            dropout=config.dropout,
             bn_momentum=config.bn_momentum,
-            augment=config.augment,
-            seed=config.seed,
-        )
-        return model, {}
+            **shared,
+        ), {}
     if config.stage is Stage.TRANSFER:
         model = build_transfer(
-            ds.image_shape,
-            ds.num_classes,
+            *shape,
             backbone=config.backbone,
             alpha=config.alpha,
             image_size=config.image_size,
             weights=config.weights,
-            dropout=config.dropout,
             dense_units=config.dense_units,
-            augment=config.augment,
-            seed=config.seed,
+            **shared,
         )
         return model, {"weights": config.weights}
     source = get_model(run_dir, Stage.TRANSFER.value, config.source_version)

@@ -26,6 +26,7 @@ import numpy as np
 from edge_runtime.common.configbase import JsonConfig
 from edge_runtime.common.errors import DataError
 from edge_runtime.common.fileio import atomic_path, read_json, write_json
+from trainer.data.load import Splits
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +54,9 @@ class BackboneConfig(JsonConfig):
 
 
 @dataclass(frozen=True, eq=False)
-class FeatureSet:
+class FeatureSet(Splits):
     """Backbone features (float32, N x D) and integer labels for the three splits."""
 
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
     class_names: tuple[str, ...]
     key: str = ""
     path: Path | None = None

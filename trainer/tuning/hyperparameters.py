@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from edge_runtime.common.configbase import JsonConfig, check_range
 from edge_runtime.common.errors import ConfigError
-from edge_runtime.common.fileio import read_json, write_json
+from edge_runtime.common.fileio import read_json_or_raise, write_json
 
 C = TypeVar("C", bound=JsonConfig)
 
@@ -61,12 +61,12 @@ def save_best(path: str | Path, hps: HeadHyperparameters) -> Path:
 
 def load_overrides(path: str | Path) -> dict[str, Any]:
     """Read an overrides file back as a validated dict (unknown keys are an error, by name)."""
-    try:
-        data = read_json(path)
-    except FileNotFoundError:
-        raise ConfigError(f"hyperparameters file {path} does not exist") from None
-    except ValueError as exc:
-        raise ConfigError(f"hyperparameters file {path} is not valid JSON: {exc}") from None
+    data = read_json_or_raise(
+        path,
+        ConfigError,
+        f"hyperparameters file {path} does not exist",
+        lambda exc: f"hyperparameters file {path} is not valid JSON: {exc}",
+    )
     return HeadHyperparameters.from_dict(data).to_dict()
 
 

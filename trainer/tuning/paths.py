@@ -15,40 +15,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 STAGE = "tune"
 PROJECT_NAME = "search"
 STATS_DIR = "trial_stats"
 
 
+class _Below:
+    """A path below ``TunePaths.root``, as the tree above lays it out."""
+
+    def __init__(self, *parts: str) -> None:
+        self.parts = parts
+
+    def __get__(self, paths: TunePaths | None, owner: type | None = None) -> Any:
+        return self if paths is None else paths.root.joinpath(*self.parts)
+
+
 @dataclass(frozen=True)
 class TunePaths:
     root: Path
 
-    @property
-    def features(self) -> Path:
-        return self.root / "features"
-
-    @property
-    def tuner_dir(self) -> Path:
-        return self.root / "kt"
-
-    @property
-    def project(self) -> Path:
-        return self.tuner_dir / PROJECT_NAME
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config.json"
-
-    @property
-    def best(self) -> Path:
-        return self.root / "best_hyperparameters.json"
-
-    @property
-    def comparison(self) -> Path:
-        return self.root / "comparison.json"
-
-    @property
-    def summary(self) -> Path:
-        return self.root / "summary.json"
+    features = _Below("features")
+    tuner_dir = _Below("kt")
+    project = _Below("kt", PROJECT_NAME)
+    config = _Below("config.json")
+    best = _Below("best_hyperparameters.json")
+    comparison = _Below("comparison.json")
+    summary = _Below("summary.json")
