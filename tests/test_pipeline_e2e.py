@@ -240,9 +240,7 @@ def test_tune_stage_joins_the_pipeline_and_the_report(finished_run, tmp_path: Pa
     shutil.copytree(run, copy)
     lines: list[str] = []
     tiny_search = {"max_trials": 3, "max_epochs": 2, "recycle_every": None}
-    run_pipeline(
-        tiny_config(data, tune=True, tune_overrides=tiny_search), copy, echo=lines.append
-    )
+    run_pipeline(tiny_config(data, tune=True, tune_overrides=tiny_search), copy, echo=lines.append)
     state = json.loads((copy / "pipeline.json").read_text())["stages"]
     assert state["tune"]["status"] == "done" and state["tune"]["summary"]["trials"] >= 1
     assert sum("skipped" in line for line in lines) == 6  # eda + the five candidates
