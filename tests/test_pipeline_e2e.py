@@ -18,15 +18,17 @@ from trainer.data.idx import IMAGES_MAGIC, LABELS_MAGIC
 from trainer.pipeline.config import PipelineConfig
 from trainer.training.config import Profile
 
+# Every tiny stage: few latency runs, small batches, and no small-data floor (the quick presets'
+# min_steps would triple these runs).
+_EVERY = {"latency_runs": 5, "batch_size": 32, "min_steps": 0}
+_BACKBONE = {"weights": "imagenet", "image_size": 32, "dense_units": [16]}
 TINY = {
     "baseline": {
         "epochs": 8,
         "learning_rate": 0.005,
         "filters": [8, 16, 16],
         "dense_units": [16],
-        "latency_runs": 5,
-        "batch_size": 32,
-        "min_steps": 0,  # the quick presets' small-data floor would triple these tiny runs
+        **_EVERY,
     },
     "resnet": {
         "epochs": 8,
@@ -34,30 +36,11 @@ TINY = {
         "warmup_steps": 10,
         "filters": [8, 16],
         "blocks_per_stage": 1,
-        "latency_runs": 5,
-        "batch_size": 32,
-        "min_steps": 0,  # the quick presets' small-data floor would triple these tiny runs
         "bn_momentum": 0.9,
+        **_EVERY,
     },
-    "transfer": {
-        "epochs": 4,
-        "learning_rate": 0.005,
-        "weights": "imagenet",
-        "image_size": 32,
-        "dense_units": [16],
-        "latency_runs": 5,
-        "batch_size": 32,
-        "min_steps": 0,  # the quick presets' small-data floor would triple these tiny runs
-    },
-    "finetune": {
-        "epochs": 1,
-        "weights": "imagenet",
-        "image_size": 32,
-        "dense_units": [16],
-        "latency_runs": 5,
-        "batch_size": 32,
-        "min_steps": 0,  # the quick presets' small-data floor would triple these tiny runs
-    },
+    "transfer": {"epochs": 4, "learning_rate": 0.005, **_BACKBONE, **_EVERY},
+    "finetune": {"epochs": 1, **_BACKBONE, **_EVERY},
 }
 
 

@@ -1,14 +1,15 @@
 """A report is a list of blocks, rendered to Markdown and to self-contained HTML.
 
-Building the content once and rendering it twice keeps the two formats equal; HTML embeds every
-image as a data URI so the file can be mailed or archived on its own.
+The content is built once as blocks and written as Markdown; the HTML is that Markdown rendered
+by markdown-it-py (a kept CommonMark renderer, not ours), with every image embedded as a data URI
+so the file can be mailed or archived on its own.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,8 +57,14 @@ def _md_inline(text: str) -> str:
     return text.replace("\n", " ")
 
 
-def render_markdown(report: Report, out_dir: Path, run_dir: Path) -> str:
-    """Markdown with figures linked relative to ``out_dir`` (the report folder)."""
+def render_markdown(
+    report: Report,
+    out_dir: Path,
+    run_dir: Path,
+    image_src: Callable[[Figure, Path], str] | None = None,
+) -> str:
+    """Markdown with figures linked relative to ``out_dir`` (the report folder); ``image_src``
+    (figure, its absolute path) -> the image reference, to embed images instead."""
     import os
 
     lines = [f"# {report.title}", ""]
@@ -79,19 +86,9 @@ def render_markdown(report: Report, out_dir: Path, run_dir: Path) -> str:
             lines.append("")
         elif isinstance(b, Figure):
             target = b.path if b.path.is_absolute() else run_dir / b.path
-            rel = os.path.relpath(target, out_dir)
-            lines += [f"![{b.caption}]({rel})", "", f"*{b.caption}*", ""]
+            src = image_src(b, target) if image_src else os.path.relpath(target, out_dir)
+            lines += [f"![{b.caption}]({src})", "", f"*{b.caption}*", ""]
     return "\n".join(lines).rstrip() + "\n"
-
-
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
-_CODE = re.compile(r"`([^`]+)`")
-
-
-def _html_inline(text: str) -> str:
-    out = html.escape(text)
-    out = _BOLD.sub(r"<strong>\1</strong>", out)
-    return _CODE.sub(r"<code>\1</code>", out)
 
 
 _CSS = """
@@ -99,7 +96,7 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60
 padding:0 1rem;line-height:1.5;color:#222}
 table{border-collapse:collapse;margin:.5rem 0 1.2rem;font-size:.9rem}
 th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}th{background:#f3f3f3}
-figure{margin:1rem 0}figcaption{font-size:.85rem;color:#555}img{max-width:100%}
+img{max-width:100%}
 code{background:#f3f3f3;padding:0 .2rem}
 """
 
@@ -124,34 +121,18 @@ def _compact_png(path: Path, max_width: int) -> bytes:
 
 
 def render_html(report: Report, run_dir: Path) -> str:
-    """One self-contained HTML file: inline CSS, images as base64 data URIs, no external links."""
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(report.title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{html.escape(report.title)}</h1>",
-    ]
-    for b in report.blocks:
-        if isinstance(b, Heading):
-            parts.append(f"<h{b.level}>{html.escape(b.text)}</h{b.level}>")
-        elif isinstance(b, Para):
-            parts.append(f"<p>{_html_inline(b.text)}</p>")
-        elif isinstance(b, Bullets):
-            parts.append("<ul>" + "".join(f"<li>{_html_inline(i)}</li>" for i in b.items) + "</ul>")
-        elif isinstance(b, Table):
-            cap = f"<caption>{_html_inline(b.caption)}</caption>" if b.caption else ""
-            head = "".join(f"<th>{html.escape(str(h))}</th>" for h in b.header)
-            body = "".join(
-                "<tr>" + "".join(f"<td>{_html_inline(str(c))}</td>" for c in row) + "</tr>"
-                for row in b.rows
-            )
-            parts.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-        elif isinstance(b, Figure):
-            target = b.path if b.path.is_absolute() else run_dir / b.path
-            data = base64.b64encode(_compact_png(target, b.width)).decode("ascii")
-            parts.append(
-                f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(b.caption)}" '
-                f'style="max-width:{b.width}px"><figcaption>{_html_inline(b.caption)}</figcaption></figure>'
-            )
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    """One self-contained HTML file: the Markdown rendered by markdown-it-py (CommonMark + tables,
+    raw HTML escaped), inline CSS, every image a base64 data URI, no external links."""
+    from markdown_it import MarkdownIt
+
+    def embedded(fig: Figure, path: Path) -> str:
+        data = base64.b64encode(_compact_png(path, fig.width)).decode("ascii")
+        return f"data:image/png;base64,{data}"
+
+    text = render_markdown(report, run_dir, run_dir, image_src=embedded)
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+        f"<title>{html.escape(report.title)}</title><style>{_CSS}</style></head><body>\n"
+        f"{body}</body></html>\n"
+    )
