@@ -246,7 +246,11 @@ def test_selection_json_and_a_budget_only_small_candidates_meet(
     assert sel["status"] == "chosen" and sel["points"]
     assert set(sel["validation"]) == {"baseline", "resnet", "transfer", "finetune", "classical"}
     best = max(p["val_accuracy"] for p in sel["points"])
-    assert sel["chosen"]["val_accuracy"] == best  # picked on validation
+    # picked on validation: the most accurate, or the smallest of those statistically tied with it
+    tied = [p for p in sel["points"] if p["key"] in sel["tied_with_leader"]]
+    assert sel["chosen"]["key"] in sel["tied_with_leader"]
+    assert any(p["val_accuracy"] == best for p in tied)
+    assert sel["chosen"]["size_kb"] == min(p["size_kb"] for p in tied)
     manifest = json.loads((run / "bundle" / "manifest.json").read_text())
     assert manifest["default_artifact"] == sel["chosen"]["artifact"]
     assert "classical" in sel["anchor_comparison"]

@@ -169,3 +169,38 @@ def test_budget_flags_are_parsed_and_checked(args, message, tmp_path, capsys) ->
     rc = main(["run", *args, "--run-dir", str(tmp_path / "r")])
     assert rc == 2
     assert message in capsys.readouterr().err
+
+
+def _with_correct(p: Point, wrong: list[int], n: int = 1000) -> Point:
+    import dataclasses
+
+    import numpy as np
+
+    correct = np.ones(n, dtype=bool)
+    correct[wrong] = False
+    return dataclasses.replace(p, val_accuracy=float(correct.mean()), correct=correct)
+
+
+def test_a_smaller_artifact_tied_on_validation_ships_instead_of_the_leader() -> None:
+    # 9 images only fp32 gets right, 3 only int8 gets right, of the same 1000:
+    # exact one-sided McNemar p = P(X >= 9 | n = 12) = 0.073, not a real lead at 0.05.
+    fp32 = _with_correct(
+        pt("resnet", "model_fp32.tflite", 0, 700, 0.9), list(range(60, 111)) + [0, 1, 2]
+    )
+    int8 = _with_correct(pt("resnet", "model_int8.tflite", 0, 220, 0.4), list(range(60, 120)))
+    assert fp32.val_accuracy > int8.val_accuracy
+    c = choose([fp32, int8], Budget())
+    assert c.winner.key == "resnet/model_int8.tflite"
+    assert {p.key for p in c.tied} == {fp32.key, int8.key}
+    assert "statistically tied with the most accurate (resnet/model_fp32.tflite" in c.reason
+    assert "p = 0.07" in c.reason
+
+
+def test_a_real_lead_on_validation_keeps_the_more_accurate_artifact() -> None:
+    # 30 images only fp32 gets right, none the other way: p = 0.5**30, a real lead.
+    fp32 = _with_correct(pt("resnet", "model_fp32.tflite", 0, 700, 0.9), list(range(60, 90)))
+    int8 = _with_correct(pt("resnet", "model_int8.tflite", 0, 220, 0.4), list(range(30, 90)))
+    c = choose([fp32, int8], Budget())
+    assert c.winner.key == "resnet/model_fp32.tflite" and c.tied == (fp32,)
+    assert "highest validation accuracy" in c.reason
+    assert "correct" not in fp32.to_dict()  # per-image results stay out of selection.json

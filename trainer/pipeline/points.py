@@ -29,12 +29,13 @@ def gated_artifacts(export_dir: Path) -> list[Any]:
     return [a for a in load_manifest(export_dir).artifacts if a.parity_passed]
 
 
-def _val_accuracy(predictor: Any, x: np.ndarray, y: np.ndarray) -> float:
-    correct = 0
+def _val_correct(predictor: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per validation image: did the artifact's top-1 match the label."""
+    parts = []
     for i in range(0, len(y), EVAL_BATCH):
         probs = predictor.predict_batch(x[i : i + EVAL_BATCH].astype(np.float32))
-        correct += int(np.sum(np.argmax(probs, axis=1) == y[i : i + EVAL_BATCH]))
-    return correct / len(y)
+        parts.append(np.argmax(probs, axis=1) == y[i : i + EVAL_BATCH])
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
 def _p95_ms(predictor: Any, image: np.ndarray, runs: int) -> float:
@@ -77,7 +78,8 @@ def measure_points(
     for a in arts:
         predictor = Predictor.from_bundle(export_dir, a.file, threads=1)
         try:
-            acc = _val_accuracy(predictor, x_val, y_val)
+            correct = _val_correct(predictor, x_val, y_val)
+            acc = float(np.mean(correct)) if len(correct) else 0.0
             p95 = _p95_ms(predictor, x_val[0], runs)
         finally:
             predictor.close()
@@ -92,6 +94,7 @@ def measure_points(
                 size_kb=a.size_bytes / 1000.0,
                 p95_ms=p95,
                 peak_ram_mb=ram.get(a.file),
+                correct=correct,
             )
         )
         log.info(

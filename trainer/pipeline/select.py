@@ -3,15 +3,25 @@
 The inputs are :class:`Point` s, one per candidate x exported artifact that passed its gate, with
 VALIDATION accuracy, size, latency and memory. A point has no test-set field at all: the choice
 cannot read the test split. The test split is read once, after the choice, for the record.
+
+The most accurate point within budget leads; every point whose validation accuracy it cannot
+tell apart from the leader's (exact one-sided McNemar on the same validation images, p >= 0.05)
+is tied with it, and the smallest, then fastest, tied point ships: an int8 artifact that is as
+accurate as float32 on validation, within the noise of that split, is the one a device wants.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
 from edge_runtime.common.errors import EdgetkError
+from export.significance import mcnemar_p
 from trainer.pipeline.budget import LIMITS, Budget
+
+TIE_ALPHA = 0.05  # a lead on validation that is not significant at this level is a tie
 
 
 class NothingFitsError(EdgetkError):
@@ -31,13 +41,17 @@ class Point:
     size_kb: float
     p95_ms: float | None
     peak_ram_mb: float | None
+    # per validation image: was this artifact right (for the paired tie test; not serialized)
+    correct: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> str:
         return f"{self.candidate}/{self.artifact}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, **asdict(self)}
+        d = asdict(self)
+        d.pop("correct")
+        return {"key": self.key, **d}
 
 
 @dataclass(frozen=True)
@@ -46,6 +60,7 @@ class Choice:
     within_budget: tuple[Point, ...]
     pareto: tuple[Point, ...]
     reason: str
+    tied: tuple[Point, ...] = ()  # the points tied with the most accurate (the winner among them)
 
 
 def _better(a: Point, b: Point) -> bool:
@@ -105,14 +120,40 @@ def choose(points: list[Point], budget: Budget) -> Choice:
             f"no artifact fits the budget ({budget.describe()}); the closest is {_describe(best)}, "
             f"over {misses}. Raise the budget or add a smaller candidate to the candidates file"
         )
-    winner = min(fits, key=_rank)
+    leader = min(fits, key=_rank)
+    tied = [p for p in fits if tie_p(leader, p) >= TIE_ALPHA]
+    winner = min(tied, key=lambda p: (p.size_kb, _rank(p)[2], -p.val_accuracy))
     n_out = len(points) - len(fits)
-    reason = (
-        f"highest validation accuracy ({winner.val_accuracy:.4f} on {winner.val_count} images) "
-        f"among {len(fits)} gated artifact(s)"
-        + (f" within the budget ({budget.describe()}); {n_out} over it" if budget.active else "")
+    within = f" within the budget ({budget.describe()}); {n_out} over it" if budget.active else ""
+    if winner is leader:
+        reason = (
+            f"highest validation accuracy ({winner.val_accuracy:.4f} on {winner.val_count} images) "
+            f"among {len(fits)} gated artifact(s){within}"
+            + (f"; the smallest of {len(tied)} statistically tied" if len(tied) > 1 else "")
+        )
+    else:
+        reason = (
+            f"the smallest of {len(tied)} artifact(s) statistically tied with the most accurate "
+            f"({leader.key}: {leader.val_accuracy:.4f} against {winner.val_accuracy:.4f} on "
+            f"{winner.val_count} validation images, exact McNemar p = {tie_p(leader, winner):.2f} "
+            f">= {TIE_ALPHA}) among {len(fits)} gated artifact(s){within}"
+        )
+    return Choice(
+        winner=winner, within_budget=tuple(fits), pareto=front, reason=reason, tied=tuple(tied)
     )
-    return Choice(winner=winner, within_budget=tuple(fits), pareto=front, reason=reason)
+
+
+def tie_p(leader: Point, other: Point) -> float:
+    """One-sided exact McNemar p-value that ``leader`` is more accurate than ``other`` on the same
+    validation images (1.0 for the leader itself; without per-image results, only an equal
+    accuracy is a tie)."""
+    if other is leader:
+        return 1.0
+    if leader.correct is None or other.correct is None or len(leader.correct) != len(other.correct):
+        return 1.0 if other.val_accuracy == leader.val_accuracy else 0.0
+    only_leader = int(np.sum(leader.correct & ~other.correct))
+    only_other = int(np.sum(other.correct & ~leader.correct))
+    return mcnemar_p(only_leader, only_other)
 
 
 def budget_flags() -> list[str]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from edge_runtime.common.errors import ConfigError
 from edge_runtime.common.fileio import read_json, write_json
-from trainer.pipeline.select import Choice, NothingFitsError, Point, choose
+from trainer.pipeline.select import TIE_ALPHA, Choice, NothingFitsError, Point, choose
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,11 @@ def _record(
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "schema": 1,
-        "rule": "the most accurate artifact on the VALIDATION split among those that passed their "
-        "parity gate and fit the budget; ties: smaller, then faster. The test split is read once, "
-        "after the choice, for this record.",
+        "rule": "among the artifacts that passed their parity gate and fit the budget, the most "
+        "accurate on the VALIDATION split leads; every artifact whose validation accuracy is not "
+        f"significantly below the leader's (exact one-sided McNemar on the same images, p >= "
+        f"{TIE_ALPHA}) is tied with it, and the smallest, then fastest, tied artifact ships. The "
+        "test split is read once, after the choice, for this record.",
         "budget": cfg.budget.to_dict(),
         "validation": val_table,
         "points": [p.to_dict() for p in points],
@@ -71,6 +73,7 @@ def _record(
         return body
     w = choice.winner
     body["chosen"] = {**w.to_dict(), "reason": choice.reason}
+    body["tied_with_leader"] = [p.key for p in choice.tied]
     body["within_budget"] = [p.key for p in choice.within_budget]
     # --- the test split, read once, after the choice ---
     tests = _test_record(run_dir, all_names)
