@@ -150,9 +150,10 @@ class StageConfig(JsonConfig):
         # Small batches and a faster BatchNorm momentum: with a few hundred steps, moving
         # statistics at Keras' 0.99 lag the weights and validation accuracy sits near chance.
         if stage is Stage.BASELINE:
+            # 2 epochs (338 steps on 5,400 images): the README's main command has 5 minutes.
             return cls(
                 stage=stage,
-                epochs=4,
+                epochs=2,
                 batch_size=32,
                 learning_rate=1e-3,
                 bn_momentum=0.9,
@@ -161,9 +162,10 @@ class StageConfig(JsonConfig):
             )
         if stage is Stage.RESNET:
             # Few steps: warm-up kept short and BatchNorm's statistics fast (momentum 0.9).
+            # 7 epochs: 10 took 247 s of a 6.2-min quick run here (86.86 % test, int8).
             return cls(
                 stage=stage,
-                epochs=10,
+                epochs=7,
                 batch_size=64,
                 learning_rate=3e-3,
                 warmup_steps=100,
