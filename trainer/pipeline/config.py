@@ -38,11 +38,18 @@ class PipelineConfig(JsonConfig):
                 f"bench_runs={self.bench_runs}: use at least 10 for stable percentiles"
             )
         if self.tune_overrides:  # refused before any training, not when the tune stage starts
-            from trainer.tuning.config import TuneConfig
+            self.tune_config()
 
-            TuneConfig.from_dict(
-                {**TuneConfig.quick().to_dict(), **self.tune_overrides}, "tune_overrides"
-            )
+    def tune_config(self) -> Any:
+        """The tune stage's search: the profile's preset on this run's data and seed, with
+        ``tune_overrides`` over it (unknown fields and bad values: a ConfigError)."""
+        from trainer.tuning.config import TuneConfig
+
+        base = TuneConfig.quick() if self.profile is Profile.QUICK else TuneConfig()
+        tc = base.replace(data=self.data, seed=self.seed)
+        if not self.tune_overrides:
+            return tc
+        return TuneConfig.from_dict({**tc.to_dict(), **self.tune_overrides}, "tune_overrides")
 
     def candidate_list(self) -> list[Any]:
         """The candidates this run trains, in order (validated against the candidates file)."""

@@ -47,15 +47,6 @@ def _stage_config(ctx: Context, name: str):
     )
 
 
-def _keras_names(ctx: Context) -> list[str]:
-    """The Keras candidates still in the race: one whose training collapsed is left out."""
-    return [
-        c.name
-        for c in _candidates(ctx)
-        if not c.is_classical and not (ctx.results.get(c.name) or {}).get("collapsed")
-    ]
-
-
 def _collapsed(ctx: Context) -> dict[str, str]:
     """``{candidate: why}`` for the Keras candidates whose training collapsed."""
     return {
@@ -63,6 +54,12 @@ def _collapsed(ctx: Context) -> dict[str, str]:
         for c in _candidates(ctx)
         if (ctx.results.get(c.name) or {}).get("collapsed")
     }
+
+
+def _keras_names(ctx: Context) -> list[str]:
+    """The Keras candidates still in the race: one whose training collapsed is left out."""
+    out = _collapsed(ctx)
+    return [c.name for c in _candidates(ctx) if not c.is_classical and c.name not in out]
 
 
 def run_eda(ctx: Context) -> dict[str, Any]:
@@ -87,13 +84,12 @@ def train(name: str):
         from trainer.training.complexity import write_return_on_complexity
         from trainer.training.runner import run_stage
 
-        others = [c.name for c in _candidates(ctx) if not c.is_classical and c.name != name]
         try:
             res = run_stage(
                 ctx.run_dir, _stage_config(ctx, name), _cfg(ctx).data, dataset=_dataset(ctx)
             )
         except CollapseError as exc:
-            if not others:
+            if not any(c.name != name and not c.is_classical for c in _candidates(ctx)):
                 raise
             # One candidate that collapsed does not end a run that has others: it is left out of
             # export and selection, and selection.json and the report say why.
@@ -126,14 +122,9 @@ def classical(name: str):
 
 
 def run_tune(ctx: Context) -> dict[str, Any]:
-    from trainer.tuning import TuneConfig, run_search
+    from trainer.tuning import run_search
 
-    cfg = _cfg(ctx)
-    base = TuneConfig.quick() if cfg.profile.value == "quick" else TuneConfig()
-    tc = base.replace(data=cfg.data, seed=cfg.seed)
-    if cfg.tune_overrides:  # from_dict: unknown fields and bad values get a ConfigError
-        tc = TuneConfig.from_dict({**tc.to_dict(), **cfg.tune_overrides}, "tune_overrides")
-    res = run_search(tc, ctx.run_dir, overwrite=True)
+    res = run_search(_cfg(ctx).tune_config(), ctx.run_dir, overwrite=True)
     return {
         "best": res.best.to_dict() if res.best is not None else None,
         "best_val_macro_f1": res.best_value,
@@ -208,14 +199,15 @@ def run_export(ctx: Context) -> dict[str, Any]:
     from trainer.rundir import RunDir
 
     ecfg = _export_config(ctx, allow_parity_failure=True)
-    if not _keras_names(ctx):
+    names = _keras_names(ctx)
+    if not names:
         from edge_runtime.common.errors import CollapseError
 
         why = "; ".join(f"{n}: {r}" for n, r in _collapsed(ctx).items())
         raise CollapseError(f"every Keras candidate collapsed, nothing to export ({why})")
-    RunDir(ctx.run_dir).write_stage_config("export", ecfg, candidates=_keras_names(ctx))
+    RunDir(ctx.run_dir).write_stage_config("export", ecfg, candidates=names)
     out: dict[str, Any] = {}
-    for name in _keras_names(ctx):
+    for name in names:
         result = _export_one(ctx, name, ctx.run_dir / EXPORTS_DIR / name, ecfg)
         arts = list(getattr(result, "artifacts", []) or [])
         out[name] = {
