@@ -119,3 +119,25 @@ def test_tuning_section_reads_the_search_files(run_dir: Path) -> None:
     assert "30 trials completed in 7.4 min" in md and "best trial 0012 reached 0.8885" in md
     assert "| best | dropout=0.05 | 0.8868 | 88.29 % | 0.8823 |" in md
     assert "-0.85 macro-F1 points worse than the defaults" in md
+
+
+def test_selection_figure_renders_from_a_relative_run_dir(tmp_path, monkeypatch) -> None:
+    """`edgetk run` defaults to the relative run dir runs/quick: the Pareto figure must resolve."""
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    from trainer.report.blocks import Report, render_html, render_markdown
+    from trainer.report.selection_sections import selection_section
+
+    monkeypatch.chdir(tmp_path)
+    run = Path("runs") / "quick"
+    (run / "select").mkdir(parents=True)
+    Image.new("RGB", (40, 30), (10, 120, 200)).save(run / "select" / "pareto.png")
+    sel = {"rule": "r", "points": [], "figure": "select/pareto.png", "status": "nothing fits"}
+    report = Report("t")
+    selection_section(report, SimpleNamespace(selection=sel, run=run))
+    html = render_html(report, run)
+    assert html.count('src="data:image/png;base64,') == 1
+    md = render_markdown(report, run / "report", run)
+    assert "](../select/pareto.png)" in md

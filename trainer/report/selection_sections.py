@@ -3,6 +3,7 @@ classical anchor. Every number is read from ``<run>/selection.json``, as the sel
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from trainer.report.blocks import Bullets, Figure, Heading, Para, Report, Table
@@ -71,7 +72,8 @@ def selection_section(r: Report, f: Any) -> None:
     for name, why in (sel.get("collapsed") or {}).items():
         r.add(Para(f"Left out: **{name}** collapsed in training ({why}); it was not exported."))
     if sel.get("figure"):
-        r.add(Figure(f.run / sel["figure"], "Accuracy / latency / size of every gated artifact"))
+        # relative to the run directory, as every report figure is (the renderers resolve it)
+        r.add(Figure(Path(sel["figure"]), "Accuracy / latency / size of every gated artifact"))
     if sel["status"] != "chosen":
         r.add(Para(f"**Nothing fits the budget.** {sel.get('error', '')}"))
         return
