@@ -13,7 +13,7 @@ import uvicorn
 
 from edge_runtime.common.errors import ConfigError
 from edge_runtime.server.app import create_app
-from edge_runtime.server.protocol import GuardedH11Protocol
+from edge_runtime.server.protocol_h11 import GuardedH11Protocol
 from edge_runtime.server.settings import ServeConfig
 
 log = logging.getLogger(__name__)
