@@ -38,7 +38,15 @@ from edge_runtime import Predictor
 from edge_runtime.common.fileio import write_json, write_text
 from edge_runtime.common.versions import installed_versions
 
-SERVE_LIBRARIES = ("edgetk", "fastapi", "uvicorn", "starlette", "h11", "prometheus-client")
+SERVE_LIBRARIES = (
+    "edgetk",
+    "fastapi",
+    "uvicorn",
+    "starlette",
+    "httptools",
+    "h11",
+    "prometheus-client",
+)
 
 
 def sample_pngs(predictor: Predictor, count: int) -> tuple[list[bytes], str]:

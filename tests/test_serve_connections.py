@@ -1,28 +1,56 @@
 """Hardening over real sockets (uvicorn on loopback): head size, request deadline, connection
-limit, forwarded addresses, shutdown under load. Waits are bounded only to stop a hang."""
+limit, forwarded addresses, shutdown under load, each with both HTTP/1.1 parsers (httptools, the
+default, and h11, the fallback). Waits are bounded only to stop a hang."""
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import json
+import re
 import signal
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import httpx
+import numpy as np
 import pytest
+from PIL import Image
 
 from tests.test_serve_support import TINY_BUNDLE, LiveServer, bar_png, start_server
 
 PNG = bar_png("horizontal")
 RAW = {"Content-Type": "image/png"}
+DEADLINE_S = 1.5
+HEAD_LIMIT = 8 * 1024
+PARSERS = [
+    pytest.param(
+        "httptools",
+        marks=pytest.mark.skipif(
+            importlib.util.find_spec("httptools") is None, reason="httptools is not installed"
+        ),
+    ),
+    "h11",
+]
+
+
+@pytest.fixture(scope="module", params=PARSERS)
+def parser(request: pytest.FixtureRequest) -> str:
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[LiveServer]:
+def server(parser: str) -> Iterator[LiveServer]:
     live = start_server(
-        TINY_BUNDLE, "--request-timeout", "1.5", "--max-connections", "6", "--max-header-kb", "8"
-    )
+        TINY_BUNDLE,
+        "--http", parser,
+        "--request-timeout", str(DEADLINE_S),
+        "--max-connections", "6",
+        "--max-header-kb", str(HEAD_LIMIT // 1024),
+    )  # fmt: skip
+    assert f"HTTP/1.1 parser: {parser}" in live.text()
     yield live
     assert live.stop() == 0, live.text()
 
@@ -33,18 +61,65 @@ def address(server: LiveServer) -> tuple[str, int]:
 
 
 def read_all(sock: socket.socket) -> bytes:
-    """Everything until the server closes the connection (30 s at most: only a hang guard)."""
+    """Everything until the server closes the connection (30 s at most: only a hang guard).
+
+    A reset ends it too: a server that refuses a request before reading all of it closes with
+    unread bytes, which the kernel turns into a reset after the answer."""
     sock.settimeout(30)
     data = b""
-    while chunk := sock.recv(65536):
-        data += chunk
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except ConnectionResetError:
+        pass
     return data
+
+
+def read_response(sock: socket.socket) -> tuple[int, bytes]:
+    """One response from a connection that stays open: its status and body."""
+    sock.settimeout(30)
+    data = b""
+    while not (found := responses(data, partial=True)):
+        chunk = sock.recv(65536)
+        assert chunk, f"closed before a whole response: {data[:300]!r}"
+        data += chunk
+    return found[0]
+
+
+def send_all(sock: socket.socket, data: bytes) -> None:
+    """``sendall``, except that a server which has answered and closed early stops it quietly."""
+    try:
+        sock.sendall(data)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
 
 
 def json_body(raw: bytes) -> dict:
     head, _, body = raw.partition(b"\r\n\r\n")
     assert b"content-type: application/json" in head.lower(), raw[:300]
     return json.loads(body)
+
+
+def responses(raw: bytes, partial: bool = False) -> list[tuple[int, bytes]]:
+    """The status and body of each whole response in ``raw`` (all of ours have a Content-Length);
+    an unfinished one at the end is an error unless ``partial``."""
+    found = []
+    while raw:
+        head, sep, rest = raw.partition(b"\r\n\r\n")
+        length = re.search(rb"(?im)^content-length: *(\d+)", head)
+        if partial and not (sep and length and len(rest) >= int(length[1])):
+            break
+        assert sep and length, raw[:300]
+        found.append((int(head[9:12]), rest[: int(length[1])]))
+        raw = rest[int(length[1]) :]
+    return found
+
+
+def head_of(size: int, *, last: bytes = b"\r\n\r\n") -> bytes:
+    """A health request whose head (request line + headers, final blank line included) is
+    ``size`` bytes when ``last`` ends it."""
+    start = b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nX-Pad: "
+    return start + b"a" * (size - len(start) - 4) + last
 
 
 def test_oversized_header_gets_431_json(server: LiveServer) -> None:
@@ -63,6 +138,15 @@ def test_malformed_request_gets_400_json(server: LiveServer) -> None:
         sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
         raw = read_all(sock)
     assert raw.startswith(b"HTTP/1.1 400") and json_body(raw)["error"]["code"] == "bad_request"
+
+
+def test_unparsable_target_gets_a_json_client_error(server: LiveServer) -> None:
+    with socket.create_connection(address(server)) as sock:
+        # llhttp takes it and uvicorn then fails to parse it (400); h11 serves it as a path (404).
+        sock.sendall(b"GET http://[ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        [(status, body)] = responses(read_all(sock))
+    assert (status, json.loads(body)["error"]["code"]) in ((400, "bad_request"), (404, "not_found"))
+    assert "Traceback" not in server.text()
 
 
 def test_idle_connection_is_closed_at_the_request_deadline(server: LiveServer) -> None:
@@ -102,6 +186,115 @@ def test_slow_body_gets_408_json_and_is_not_a_server_error(server: LiveServer) -
     assert "Traceback" not in server.text()
 
 
+def noise_png(side: int) -> bytes:
+    """A PNG of random grey pixels: about ``side`` squared bytes, as it does not compress."""
+    pixels = np.random.default_rng(0).integers(0, 256, (side, side), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_64k_head_gets_431_json(server: LiveServer) -> None:
+    with socket.create_connection(address(server)) as sock:
+        # No end in sight: the server must stop reading it into memory at the 8 KiB limit.
+        send_all(sock, head_of(64 * 1024 + 100, last=b""))
+        raw = read_all(sock)
+    assert raw.startswith(b"HTTP/1.1 431"), raw[:200]
+    assert json_body(raw)["error"]["code"] == "header_too_large"
+    assert httpx.get(f"{server.url}/v1/health").status_code == 200
+
+
+def test_head_of_exactly_the_limit_is_served(server: LiveServer) -> None:
+    with socket.create_connection(address(server)) as sock:
+        sock.sendall(head_of(HEAD_LIMIT))
+        assert responses(read_all(sock)) == [(200, b'{"status":"ok","live":true,"ready":true}')]
+
+
+def test_complete_head_one_byte_over_the_limit_is_refused(server: LiveServer, parser: str) -> None:
+    if parser == "h11":
+        pytest.skip("h11 measures only a head still unfinished after a read (its buffer)")
+    with socket.create_connection(address(server)) as sock:
+        sock.sendall(head_of(HEAD_LIMIT + 1))
+        raw = read_all(sock)
+    assert raw.startswith(b"HTTP/1.1 431"), raw[:200]
+
+
+def test_body_arriving_with_its_head_does_not_count_as_head(server: LiveServer) -> None:
+    body = noise_png(128)
+    assert len(body) > 2 * HEAD_LIMIT
+    with socket.create_connection(address(server)) as sock:
+        sock.sendall(
+            b"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
+            b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+        )  # one write: the server is likely to read head and body together
+        [(status, answer)] = responses(read_all(sock))
+    assert status == 200, answer
+
+
+def test_half_a_head_then_silence_is_cut_at_the_deadline(server: LiveServer) -> None:
+    with socket.create_connection(address(server)) as sock:
+        sock.sendall(b"GET /v1/health HTTP/1.1\r\nHost: 127.0")
+        start = time.monotonic()
+        assert read_all(sock) == b""  # no request to answer yet: just closed
+        waited = time.monotonic() - start
+    assert DEADLINE_S / 2 < waited < DEADLINE_S + 10, waited
+
+
+def test_chunked_body_that_never_ends_gets_408_json(server: LiveServer) -> None:
+    with socket.create_connection(address(server)) as sock:
+        sock.sendall(
+            b"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n10\r\n" + b"\0" * 16 + b"\r\n"
+        )
+        raw = read_all(sock)
+    assert raw.startswith(b"HTTP/1.1 408"), raw[:200]
+    assert json_body(raw)["error"]["code"] == "request_timeout"
+    assert 'status="5' not in httpx.get(f"{server.url}/metrics").text
+
+
+def test_endless_trailers_get_431_json(server: LiveServer) -> None:
+    with socket.create_connection(address(server)) as sock:
+        sock.sendall(
+            b"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n10\r\n" + b"\0" * 16 + b"\r\n0\r\nX-Trailer: "
+        )
+        time.sleep(0.2)  # the body's end is read on its own; then a trailer that never ends
+        for _ in range(16):  # 144 KiB at most, well under the deadline
+            send_all(sock, b"b" * 9000)
+            time.sleep(0.02)
+        raw = read_all(sock)
+    assert raw.startswith(b"HTTP/1.1 431"), raw[:200]
+    assert json_body(raw)["error"]["code"] == "header_too_large"
+
+
+def test_pipelined_requests_are_answered_in_order(server: LiveServer) -> None:
+    request = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n"
+    with socket.create_connection(address(server)) as sock:
+        sock.sendall(
+            request % (b"/v1/health", b"")
+            + request % (b"/nowhere", b"")
+            + request % (b"/v1/health", b"Connection: close\r\n")
+        )  # fmt: skip
+        found = responses(read_all(sock))
+    assert [status for status, _ in found] == [200, 404, 200]
+
+
+def test_each_request_on_a_keep_alive_connection_gets_its_own_deadline(
+    server: LiveServer,
+) -> None:
+    health = b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with socket.create_connection(address(server)) as sock:
+        for _ in range(2):  # together longer than one deadline, each well within one
+            time.sleep(DEADLINE_S * 0.6)
+            sock.sendall(health)
+            assert read_response(sock)[0] == 200
+        sock.sendall(health[:20])  # then half a head, and silence
+        start = time.monotonic()
+        assert read_all(sock) == b""
+        waited = time.monotonic() - start
+    assert DEADLINE_S / 2 < waited < DEADLINE_S + 10, waited
+
+
 def test_connections_over_the_limit_get_503_json(server: LiveServer) -> None:
     idle = [socket.create_connection(address(server)) for _ in range(6)]
     try:
@@ -129,8 +322,9 @@ def in_flight(url: str) -> float:
     return 0.0
 
 
-def test_shutdown_under_load_answers_every_client_in_json() -> None:
-    live = start_server(TINY_BUNDLE, "--workers", "1", "--queue-size", "64")
+@pytest.mark.parametrize("http", PARSERS)
+def test_shutdown_under_load_answers_every_client_in_json(http: str) -> None:
+    live = start_server(TINY_BUNDLE, "--http", http, "--workers", "1", "--queue-size", "64")
     big = [("file", (f"{i}.png", bar_png("vertical", 2000), "image/png")) for i in range(6)]
     answers: list[httpx.Response | Exception] = []
 
@@ -161,8 +355,9 @@ def test_shutdown_under_load_answers_every_client_in_json() -> None:
     assert any(a.status_code == 503 for a in answers)  # the queue was answered, not dropped
 
 
-def test_shutdown_refuses_an_upload_still_arriving_in_json() -> None:
-    live = start_server(TINY_BUNDLE, "--request-timeout", "60")
+@pytest.mark.parametrize("http", PARSERS)
+def test_shutdown_refuses_an_upload_still_arriving_in_json(http: str) -> None:
+    live = start_server(TINY_BUNDLE, "--http", http, "--request-timeout", "60")
     host, port = live.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port))) as sock:
         sock.sendall(

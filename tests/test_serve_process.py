@@ -47,6 +47,11 @@ def test_listens_on_loopback_by_default(server: LiveServer) -> None:
     assert "API: " in server.text()
 
 
+def test_the_default_parser_is_httptools(server: LiveServer) -> None:
+    pytest.importorskip("httptools")
+    assert "HTTP/1.1 parser: httptools" in server.text()
+
+
 def test_endpoints_over_http(server: LiveServer) -> None:
     health = httpx.get(f"{server.url}/v1/health").json()
     assert health["ready"] is True

@@ -18,7 +18,7 @@ from edge_runtime.cli_options import (
     verify_option,
 )
 from edge_runtime.server.auth import API_KEY_ENV
-from edge_runtime.server.settings import ServeConfig
+from edge_runtime.server.settings import HTTP_PARSERS, ServeConfig
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(ServeConfig)}
 
@@ -65,6 +65,13 @@ def _serve_option(flag: str, help: str, field: str | None = None) -> Decorator:
     "Seconds a client has to send a whole request; slower or idle connections are closed.",
     field="request_timeout_s",
 )
+@shown_option(
+    "--http",
+    default=_DEFAULTS["http"],
+    type=click.Choice(HTTP_PARSERS),
+    help="HTTP/1.1 parser: httptools (C, faster) or h11 (pure Python); auto: httptools when "
+    "installed. Both enforce the same limits.",
+)
 @click.option(
     "--allowed-hosts",
     default="",
@@ -83,7 +90,7 @@ def serve(bundle: Path, host: str, port: int, artifact: str | None, threads: int
           workers: int, queue_size: int, max_batch: int, api_key: str | None, max_body_mb: float,
           max_buffered_mb: float, max_files: int, max_pixels: int, max_request_pixels: int,
           max_side: int, max_connections: int, max_header_kb: int, request_timeout_s: float,
-          allowed_hosts: str, verify: bool, top_k: int, polarity: str, log_level: str,
+          http: str, allowed_hosts: str, verify: bool, top_k: int, polarity: str, log_level: str,
           access_log: bool) -> None:  # fmt: skip
     """Serve BUNDLE (a folder from `edgetk export`) over REST until Ctrl-C / SIGTERM."""
     from edge_runtime.server.runner import serve as run_service
@@ -93,7 +100,7 @@ def serve(bundle: Path, host: str, port: int, artifact: str | None, threads: int
         queue_size=queue_size, max_batch=max_batch, api_key=api_key or None, max_body_mb=max_body_mb,
         max_buffered_mb=max_buffered_mb, max_files=max_files, max_pixels=max_pixels,
         max_request_pixels=max_request_pixels, max_side=max_side, max_connections=max_connections,
-        max_header_kb=max_header_kb, request_timeout_s=request_timeout_s,
+        max_header_kb=max_header_kb, request_timeout_s=request_timeout_s, http=http,
         allowed_hosts=tuple(h.strip() for h in allowed_hosts.split(",") if h.strip()),
         verify=verify, top_k=top_k, polarity=polarity, log_level=log_level,
         access_log=access_log,  # type: ignore[arg-type]

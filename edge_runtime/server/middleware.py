@@ -9,7 +9,7 @@ body byte it reserves its whole body (the declared ``Content-Length``, or ``limi
 body), and keeps the reservation until it has been answered (an upload is held while it waits
 for and goes through a worker). A request that does not fit waits, holding nothing and reading
 nothing: uvicorn's flow control holds its connection at one small buffer and the request
-deadline (``protocol.py``) ends a client that never finishes. Reserving all at once means no
+deadline (``protocol_guard.py``) ends a client that never finishes. Reserving all at once means no
 request ever waits while holding part of the budget, so waiting requests cannot starve each
 other. Memory grows with the budget, not with connections x ``limit``.
 """

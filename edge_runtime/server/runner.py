@@ -13,7 +13,7 @@ import uvicorn
 
 from edge_runtime.common.errors import ConfigError
 from edge_runtime.server.app import create_app
-from edge_runtime.server.protocol import GuardedH11Protocol
+from edge_runtime.server.protocol import guarded_protocol
 from edge_runtime.server.settings import ServeConfig
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,7 @@ def serve(config: ServeConfig, announce: Callable[[str], None] = print) -> int |
     ``announce`` receives one line with the URL once the socket is listening (before that, a bad
     bundle or a busy port raises ``ModelError`` / ``ConfigError`` and nothing is served).
     """
+    protocol = guarded_protocol(config.http, config.request_timeout_s)  # before anything loads
     app = create_app(config)
     sock = bind(config.host, config.port)
     raise_open_file_limit()
@@ -112,8 +113,9 @@ def serve(config: ServeConfig, announce: Callable[[str], None] = print) -> int |
         log_level=config.log_level,
         access_log=config.access_log,
         lifespan="on",
-        # h11, not httptools: h11 bounds the request head (h11_max_incomplete_event_size).
-        http=GuardedH11Protocol.configured(config.request_timeout_s),
+        http=protocol,
+        # The head limit, under h11's name: h11 enforces it itself, the httptools protocol reads
+        # it from here (protocol_guard.RequestGuard._max_head).
         h11_max_incomplete_event_size=config.max_header_kb * 1024,
         limit_concurrency=config.max_connections,
         timeout_keep_alive=config.keep_alive_s,  # type: ignore[arg-type]
@@ -126,6 +128,7 @@ def serve(config: ServeConfig, announce: Callable[[str], None] = print) -> int |
     )
     server = _Server(uv_config)
     server.on_shutdown = app.state.service.begin_shutdown
+    log.info("HTTP/1.1 parser: %s", protocol.parser_name)
     predictor = app.state.service.predictor
     url = url_of(sock)
     announce(

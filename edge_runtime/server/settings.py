@@ -13,6 +13,8 @@ from edge_runtime.polarity import PolarityChoice, check_polarity_choice
 MIB = 1024 * 1024
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]  # uvicorn's names
 _LOG_LEVELS: tuple[str, ...] = get_args(LogLevel)
+HttpParser = Literal["auto", "httptools", "h11"]  # uvicorn's names for its HTTP/1.1 protocols
+HTTP_PARSERS: tuple[str, ...] = get_args(HttpParser)
 
 
 @dataclass(frozen=True)
@@ -28,12 +30,14 @@ class ServeConfig(JsonConfig):
     (enforced while it streams in) and ``max_buffered_mb`` all bodies held at once; ``max_pixels``
     / ``max_side`` one image and ``max_request_pixels`` one request, checked from the image
     headers, in a worker, before anything is decoded; ``max_connections`` concurrent connections
-    and tasks (uvicorn's concurrency limit); ``max_header_kb`` the request head (h11's limit,
-    answered 431); ``request_timeout_s`` how long a client may take to send a whole request (an
-    idle or trickling connection is closed); ``keep_alive_s`` an idle keep-alive connection;
+    and tasks (uvicorn's concurrency limit); ``max_header_kb`` the request head (answered 431);
+    ``request_timeout_s`` how long a client may take to send a whole request (an idle or
+    trickling connection is closed); ``keep_alive_s`` an idle keep-alive connection;
     ``shutdown_timeout_s`` how long running requests get to finish after SIGTERM.
     ``allowed_hosts``: ``Host`` header values served (DNS rebinding); empty means the loopback
-    names when bound to loopback, any host otherwise.
+    names when bound to loopback, any host otherwise. ``http``: the HTTP/1.1 parser, ``auto``
+    meaning httptools when it is installed (the faster one) and h11 otherwise; both enforce
+    every limit above.
     """
 
     bundle: Path
@@ -57,6 +61,7 @@ class ServeConfig(JsonConfig):
     keep_alive_s: float = 5.0
     shutdown_timeout_s: float = 5.0
     allowed_hosts: tuple[str, ...] = ()
+    http: HttpParser = "auto"
     verify: bool = True
     top_k: int = 5
     polarity: PolarityChoice = "auto"
@@ -96,6 +101,7 @@ class ServeConfig(JsonConfig):
             )
         check_polarity_choice(self.polarity)
         check_choice("log_level=", self.log_level, _LOG_LEVELS)
+        check_choice("http=", self.http, HTTP_PARSERS)
         if self.api_key is not None:
             self._check_api_key(self.api_key)
 
@@ -132,4 +138,4 @@ class ServeConfig(JsonConfig):
         return int(self.max_buffered_mb * MIB)
 
 
-__all__ = ["ServeConfig"]
+__all__ = ["HTTP_PARSERS", "HttpParser", "ServeConfig"]
