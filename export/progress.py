@@ -1,8 +1,8 @@
 """Progress lines for the export's long loops (calibration batches, layer sensitivity), via tqdm.
 
-tqdm is already installed wherever export runs (ai-edge-litert depends on it); these are the
-project's settings in one place: stderr, nothing off a terminal (logs and CI stay clean), and
-nothing for loops that finish within ``min_seconds``.
+tqdm is installed wherever export runs (the `train` extra lists it); these are the project's
+settings in one place: stderr, nothing off a terminal (logs and CI stay clean), and nothing for
+loops that finish within ``min_seconds``.
 """
 
 from __future__ import annotations

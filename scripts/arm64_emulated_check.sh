@@ -6,7 +6,8 @@
 #   setup  build an arm64 Debian 12 root (debootstrap + qemu-user-static) and install the
 #          dependencies of one extra (EXTRA, default `edge`: the smallest install, TFLite files
 #          only) in a venv inside it from the package registry, pinned by a constraints file
-#          (ai-edge-litert 1.4.0 and onnxruntime 1.19.2, the newest that run under qemu-user 7.2).
+#          (ai-edge-litert 1.2.0, the edge extra's own pin, and onnxruntime 1.19.2: the newest
+#          onnxruntime and ai-edge-litert 2.3.0 crash under qemu-user 7.2).
 #   check  copy this checkout into the root, run the edge-runtime tests there, a short benchmark,
 #          and predictions on a fixed image set that are compared with the same run on this x86
 #          machine (int8: identical top-1 required). Results go to benchmarks/edge/arm64_emulated/.
@@ -23,8 +24,9 @@ OUT="${OUT:-$REPO/benchmarks/edge/arm64_emulated}"
 EXTRA="${EXTRA:-edge}"
 PY="${PYTHON:-$REPO/.venv/bin/python}"
 export QEMU_CPU="${QEMU_CPU:-cortex-a72}"  # Raspberry Pi 4's core; cortex-a76 for a Pi 5
-# Wheels newer than these crash (SIGSEGV on model load) under qemu-user 7.2; see docs/raspberry_pi.md.
-CONSTRAINTS="ai-edge-litert==1.4.0
+# onnxruntime wheels newer than this and ai-edge-litert 2.3.0 crash (SIGSEGV on model load) under
+# qemu-user 7.2; see docs/raspberry_pi.md. ai-edge-litert 1.2.0 is what the edge extra installs.
+CONSTRAINTS="ai-edge-litert==1.2.0
 onnxruntime==1.19.2
 numpy==1.26.4
 opencv-python-headless==4.10.0.84
@@ -114,7 +116,9 @@ check() {
   local src="$ROOT/opt/edgetk"
   rm -rf "$src"
   mkdir -p "$src/tests"
-  cp -r "$REPO/edgetk" "$REPO/edge_runtime" "$REPO/pyproject.toml" "$REPO/README.md" "$REPO/scripts" "$src/"
+  # Every package the published wheel has (a device's pip gets them all), not only the runtime.
+  cp -r "$REPO/edgetk" "$REPO/edge_runtime" "$REPO/export" "$REPO/calibration" "$REPO/trainer" \
+    "$REPO/pyproject.toml" "$REPO/README.md" "$REPO/scripts" "$src/"
   cp -r "$REPO/tests/fixtures" "$REPO/tests/conftest.py" "$REPO/tests/__init__.py" "$src/tests/"
   cp "$REPO"/tests/test_edge_*.py "$REPO"/tests/test_install_extras.py "$src/tests/"
   mount_all

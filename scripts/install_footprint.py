@@ -1,6 +1,7 @@
 """What each device extra installs: packages, size on disk, and the cold start of its commands.
 
     .venv/bin/python scripts/install_footprint.py [--runs 5] [--extras edge,onnx,...]
+        [--litert 1.4.0,2.3.0,...]
 
 Every extra goes into a brand-new venv (``python -m venv`` + ``pip install 'edgetk[EXTRA]'`` from
 a wheel of this checkout, packages from pip's configured index), and so does the device install as
@@ -10,9 +11,10 @@ native libraries included), summed without pip / setuptools; and the whole venv 
 (disk blocks, pip included). Cold start: wall time of a fresh process (``perf_counter_ns`` around
 it) and its peak RSS (``ru_maxrss`` from ``os.wait4``); after every install is in place, ``--runs``
 rounds each start every command of every install once (interleaved), medians. Writes
-``benchmarks/edge/install_footprint.json`` and ``.md``; the record with ai-edge-litert 1.4.0
-pinned, ``benchmarks/edge/install_footprint_litert14.json`` / ``.md``, was made by this script with
-``--extras edge-litert-1.4 --out benchmarks/edge/install_footprint_litert14``.
+``benchmarks/edge/install_footprint.json`` and ``.md``. ``--litert`` adds, per version, the
+``edge`` extra's requirements with that ai-edge-litert release instead of the extra's pin (how the
+pin was chosen: ``benchmarks/edge/install_footprint_litert.*`` came from ``--extras none --litert
+...``).
 """
 
 from __future__ import annotations
@@ -69,9 +71,18 @@ class Command:
 @dataclass(frozen=True)
 class Target:
     name: str
-    extra: str | None  # None: BEFORE_REQUIREMENTS + the wheel without its dependencies
+    extra: str | None  # None: ``requirements`` + the wheel without its dependencies
     commands: tuple[Command, ...] = field(default_factory=tuple)
-    pip_args: tuple[str, ...] = ()  # extra requirements beside the extra, e.g. a pin
+    requirements: tuple[str, ...] = ()
+
+
+def _edge_requirements(litert: str) -> tuple[str, ...]:
+    """The ``edge`` extra's requirements from pyproject.toml, ai-edge-litert pinned to ``litert``."""
+    import tomllib  # Python 3.11+
+
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        edge = tomllib.load(f)["project"]["optional-dependencies"]["edge"]
+    return (*(r for r in edge if not r.startswith("ai-edge-litert")), f"ai-edge-litert=={litert}")
 
 
 def _timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
@@ -122,13 +133,15 @@ def _serve_until_healthy(bin_dir: Path) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024
 
 
+PREDICT = Command("predict (int8 TFLite, 1 image)", ("predict", str(BUNDLE), str(IMAGE)))
+BENCH = Command(
+    "bench (2 TFLite artifacts, 1 thread, 20 runs)",
+    ("bench", str(BUNDLE), "--artifacts", "model_int8.tflite,model_fp32.tflite")
+    + ("--threads", "1", "--runs", "20", "--warmup", "2"),
+)
+
+
 def _targets(video: Path) -> list[Target]:
-    predict = Command("predict (int8 TFLite, 1 image)", ("predict", str(BUNDLE), str(IMAGE)))
-    bench = Command(
-        "bench (2 TFLite artifacts, 1 thread, 20 runs)",
-        ("bench", str(BUNDLE), "--artifacts", "model_int8.tflite,model_fp32.tflite")
-        + ("--threads", "1", "--runs", "20", "--warmup", "2"),
-    )
     onnx = Command(
         "predict (fp32 ONNX, 1 image)",
         ("predict", str(BUNDLE), str(IMAGE), "--artifact", "model_fp32.onnx"),
@@ -140,15 +153,20 @@ def _targets(video: Path) -> list[Target]:
     )
     serve = Command("serve (spawn to first 200 on /v1/health)", until_ready=_serve_until_healthy)
     return [
-        Target("edge", "edge", (predict, bench)),
+        Target("edge", "edge", (PREDICT, BENCH)),
         Target("onnx", "onnx", (onnx,)),
         Target("camera", "camera", (camera,)),
         Target("camera-headless", "camera-headless", (camera,)),
         Target("serve", "serve", (serve,)),
-        Target(BEFORE, None, (predict, bench, onnx, camera)),
-        # Not in the default run: the LiteRT release that also runs under qemu (docs/raspberry_pi.md),
-        # without the WebGPU accelerator and tools that 2.x wheels carry.
-        Target("edge-litert-1.4", "edge", (predict, bench), ("ai-edge-litert==1.4.0",)),
+        Target(BEFORE, None, (PREDICT, BENCH, onnx, camera), BEFORE_REQUIREMENTS),
+    ]
+
+
+def _litert_targets(versions: tuple[str, ...]) -> list[Target]:
+    """The ``edge`` extra's packages with each ai-edge-litert release in ``versions``."""
+    return [
+        Target(f"edge, ai-edge-litert {v}", None, (PREDICT, BENCH), _edge_requirements(v))
+        for v in versions
     ]
 
 
@@ -196,10 +214,8 @@ def _write_video(python: Path, path: Path) -> None:
 def install(target: Target, work: Path, wheel: Path, video: Path) -> tuple[Path, dict]:
     """A fresh venv for ``target``; returns its bin folder and the record without timings."""
     t0 = time.perf_counter()
-    if target.extra is None:
-        bin_dir = make_env(work / "venv-before", None, wheel, BEFORE_REQUIREMENTS)
-    else:
-        bin_dir = make_env(work / f"venv-{target.name}", target.extra, wheel, target.pip_args)
+    venv = work / f"venv-{target.name.replace(' ', '_').replace(',', '')}"
+    bin_dir = make_env(venv, target.extra, wheel, target.requirements)
     install_s = time.perf_counter() - t0
     if target.extra in ("camera", "camera-headless") and not video.exists():
         _write_video(bin_dir / "python", video)
@@ -212,9 +228,9 @@ def install(target: Target, work: Path, wheel: Path, video: Path) -> tuple[Path,
     package_sizes = {k: v for k, v in sorted(sizes.items()) if k not in BOOTSTRAP}
     return bin_dir, {
         "extra": target.name,
-        "install": f"edgetk[{target.extra}] {' '.join(target.pip_args)}".strip()
+        "install": f"edgetk[{target.extra}]"
         if target.extra
-        else "edgetk + " + " ".join(BEFORE_REQUIREMENTS),
+        else "edgetk + " + " ".join(target.requirements),
         "packages": pkgs,
         "package_count": len(pkgs),
         "package_bytes": package_sizes,
@@ -254,7 +270,7 @@ def cold_starts(envs: list[tuple[Target, Path, dict]], runs: int) -> None:
             )
 
 
-def _markdown(record: dict) -> str:
+def _markdown(record: dict, json_name: str) -> str:
     rows = record["extras"]
     before = next((r for r in rows if r["extra"] == BEFORE), None)
     dev = record["device"]
@@ -292,14 +308,21 @@ def _markdown(record: dict) -> str:
                 f"| {r['extra']} | {c['command']} | {c['runs']} | {c['wall_s_median']:.3f} "
                 f"({c['wall_s_min']:.3f}-{c['wall_s_max']:.3f}) | {c['peak_rss_mib_median']:.1f} |"
             )
-    lines += ["", "Packages and versions of each install: `install_footprint.json`.", ""]
+    lines += ["", f"Packages and versions of each install: `{json_name}`.", ""]
     return "\n".join(lines)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5, help="Cold starts per command (median).")
-    ap.add_argument("--extras", default=None, help="Comma-separated subset (default: all).")
+    ap.add_argument(
+        "--extras", default=None, help="Comma-separated subset (default: all; 'none': none)."
+    )
+    ap.add_argument(
+        "--litert",
+        default="",
+        help="Comma-separated ai-edge-litert versions to measure the edge extra's packages with.",
+    )
     ap.add_argument("--out", default=str(OUT), help="Output path without extension.")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="edgetk footprint ") as tmp:
@@ -309,8 +332,8 @@ def main() -> None:
         if args.extras:
             wanted = set(args.extras.split(","))
             targets = [t for t in targets if t.name in wanted or (t.extra or "before") in wanted]
-        else:
-            targets = [t for t in targets if not t.pip_args]
+        litert = _litert_targets(tuple(v for v in args.litert.split(",") if v))
+        targets += litert
         # A camera env writes the test video, so one goes before anything else that needs it.
         targets.sort(key=lambda t: t.extra not in ("camera", "camera-headless"))
         wheel = build_wheel(work / "wheel")
@@ -320,7 +343,7 @@ def main() -> None:
             bin_dir, row = install(t, work, wheel, video)
             envs.append((t, bin_dir, row))
         cold_starts(envs, args.runs)
-        order = [t.name for t in _targets(video)]
+        order = [t.name for t in _targets(video) + litert]
         rows = sorted((row for _, _, row in envs), key=lambda r: order.index(r["extra"]))
     record = {
         "schema": 1,
@@ -333,8 +356,9 @@ def main() -> None:
     }
     out = Path(args.out)
     write_json(out.with_suffix(".json"), record)
-    write_text(out.with_suffix(".md"), _markdown(record))
-    print(_markdown(record))
+    text = _markdown(record, out.with_suffix(".json").name)
+    write_text(out.with_suffix(".md"), text)
+    print(text)
 
 
 if __name__ == "__main__":

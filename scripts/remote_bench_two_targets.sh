@@ -9,7 +9,8 @@
 #   arm64-emulated  an arm64 Debian 12 root under qemu-user (ARM64_ROOT, default WORK/arm64-root,
 #                   built by `scripts/arm64_emulated_check.sh setup ROOT` or debootstrap with
 #                   openssh-server), sshd chrooted into it; its environment is pinned to
-#                   ai-edge-litert 1.4.0 / onnxruntime 1.19.2 (newer wheels crash under qemu 7.2).
+#                   ai-edge-litert 1.2.0 (the edge extra's pin) / onnxruntime 1.19.2 (the newest
+#                   onnxruntime and ai-edge-litert 2.3.0 crash under qemu 7.2).
 # PARITY_DIR: a labelled folder (one subfolder per class) for --check-parity.
 # Emulated timings are qemu-user timings, NOT device timings; the record says so.
 set -euo pipefail
@@ -70,7 +71,7 @@ cp "$K/user.pub" "$ROOT/etc/edgetk-bench/authorized_keys"
   printf '[127.0.0.1]:%s %s\n' "$PORT_ARM" "$(cut -d' ' -f1,2 "$K/host_arm.pub")"; } > "$K/known_hosts"
 
 # Pins for the emulated device (the versions that run under qemu-user 7.2).
-printf 'ai-edge-litert==1.4.0\nonnxruntime==1.19.2\nnumpy==1.26.4\nopencv-python-headless==4.10.0.84\n' > "$WORK/arm64_pins.txt"
+printf 'ai-edge-litert==1.2.0\nonnxruntime==1.19.2\nnumpy==1.26.4\nopencv-python-headless==4.10.0.84\n' > "$WORK/arm64_pins.txt"
 cat > "$WORK/devices.json" <<JSON
 {"devices": [
   {"name": "x86-loopback", "destination": "x86-loopback", "label": "x86 loopback (this machine)",
