@@ -144,7 +144,7 @@ def markdown(rec: dict[str, Any]) -> str:
         f"# `edgetk run --profile {p}` from a clean run directory",
         "",
         f"Command: `{rec['command']}`. Wall time **{rec['wall_seconds'] / 60:.1f} min** "
-        f"(exit {rec['exit_code']}), one run. Machine: {rec['machine']['cpu']}, "
+        f"(exit {rec['exit_code']}; from {rec.get('wall_from', 'this script')}), one run. Machine: {rec['machine']['cpu']}, "
         f"{rec['machine']['cpu_count']} cores, shared: 1-minute load average median "
         f"{rec['load']['median']} (max {rec['load']['max']}, {rec['load']['one_minute_load_samples']} samples).",
         "",
@@ -195,26 +195,37 @@ def markdown(rec: dict[str, Any]) -> str:
             v = s.get(k)
             if v:
                 std = "-" if v["std"] is None else f"{100 * v['std']:.2f}"
+                vals = ", ".join(f"{100 * x:.2f}" for x in v["values"])
                 lines.append(
-                    f"- {k.replace('_', ' ')}: mean {100 * v['mean']:.2f} %, std {std} points"
+                    f"- {k.replace('_', ' ')}: mean {100 * v['mean']:.2f} %, std {std} points "
+                    f"({vals})"
                 )
+        lines += ["", s.get("note", "")]
+        sl = rec.get("seed_runs_load")
+        if sl:
+            lines.append(
+                f"Seed runs' 1-minute load average: median {sl['median']} (max {sl['max']}, "
+                f"{sl['one_minute_load_samples']} samples)."
+            )
     return "\n".join(lines) + "\n"
 
 
 def wall_from_state(run: Path) -> float:
-    """Seconds from the first stage's start to the last stage's end, from ``pipeline.json``."""
-    from datetime import datetime
+    """The pipeline's own time from ``pipeline.json``: the sum of its stages' seconds.
 
-    stages = read_json(run / "pipeline.json")["stages"].values()
-
-    def t(v: dict[str, Any]) -> float:
-        return datetime.fromisoformat(v["started_utc"].replace("Z", "+00:00")).timestamp()
-
-    return max(t(v) + v["seconds"] for v in stages) - min(t(v) for v in stages)
+    Not first start to last end: a run resumed later (``--from select``) has a gap between its
+    invocations that is no stage's time.
+    """
+    return float(
+        sum(v.get("seconds", 0.0) for v in read_json(run / "pipeline.json")["stages"].values())
+    )
 
 
 def load_from_log(path: Path) -> dict[str, Any]:
-    """A load log of lines "<utc time> <1-minute load>" written beside the run."""
+    """A load log of lines "<utc time> <1-minute load>" written beside the run, or the ``load``
+    of an earlier record of the same run (a ``.json`` file written by this script)."""
+    if path.suffix == ".json":
+        return {**read_json(path)["load"], "source": path.name}
     rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
     vals = [float(r[1]) for r in rows]
     return {
@@ -248,6 +259,9 @@ def main() -> int:
         "pipeline.json; seed runs found beside it as <run>_seed<N>)",
     )
     ap.add_argument("--load-log", type=Path, default=None, help="with --collect-only: load samples")
+    ap.add_argument(
+        "--seed-load-log", type=Path, default=None, help="with --collect-only: the seed runs' load"
+    )
     ap.add_argument("--name", default=None, help="record file name (default <profile>_profile)")
     ap.add_argument("extra", nargs="*", help="more edgetk run options, after --")
     a = ap.parse_args()
@@ -269,7 +283,9 @@ def main() -> int:
         "command": "edgetk run " + " ".join(args),
         "exit_code": rc,
         "wall_seconds": round(wall, 1),
-        "wall_from": "pipeline.json stage times" if a.collect_only else "this script's clock",
+        "wall_from": "sum of pipeline.json stage seconds"
+        if a.collect_only
+        else "this script's clock",
         "runs": 1,
         "machine": {
             "cpu": device_info().get("cpu_model"),
@@ -312,6 +328,8 @@ def main() -> int:
         )
         if not a.collect_only:
             rec["seed_runs_load"] = sampler.stop()
+        elif a.seed_load_log:
+            rec["seed_runs_load"] = load_from_log(a.seed_load_log)
         write_record(rec, a.out, a.name)
     print(markdown(rec))
     return rc

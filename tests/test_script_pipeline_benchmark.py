@@ -1,0 +1,47 @@
+"""scripts/pipeline_benchmark.py: the collected record's wall time and load sources."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location(
+        "pipeline_benchmark", ROOT / "scripts" / "pipeline_benchmark.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_wall_from_state_sums_stages_and_skips_the_gap_of_a_resumed_run(tmp_path: Path) -> None:
+    # export ends at 10:01:40; select was rerun (--from select) at 10:30: 28 min of no stage.
+    stages = {
+        "baseline": {"started_utc": "2026-01-01T10:00:00Z", "seconds": 60.0},
+        "export": {"started_utc": "2026-01-01T10:01:00Z", "seconds": 40.0},
+        "select": {"started_utc": "2026-01-01T10:30:00Z", "seconds": 30.0},
+    }
+    (tmp_path / "pipeline.json").write_text(json.dumps({"stages": stages}))
+    assert _module().wall_from_state(tmp_path) == 130.0
+
+
+def test_load_from_an_earlier_record_or_a_log(tmp_path: Path) -> None:
+    mod = _module()
+    rec = tmp_path / "full_profile.json"
+    rec.write_text(
+        json.dumps({"load": {"median": 2.48, "max": 3.0, "one_minute_load_samples": 64}})
+    )
+    assert mod.load_from_log(rec) == {
+        "median": 2.48,
+        "max": 3.0,
+        "one_minute_load_samples": 64,
+        "source": "full_profile.json",
+    }
+    log = tmp_path / "load.log"
+    log.write_text("2026-01-01T10:00:00Z 1.5\n2026-01-01T10:00:30Z 4.5\n2026-01-01T10:01:00Z 2.0\n")
+    got = mod.load_from_log(log)
+    assert (got["median"], got["max"], got["one_minute_load_samples"]) == (2.0, 4.5, 3)
