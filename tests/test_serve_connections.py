@@ -100,6 +100,12 @@ def json_body(raw: bytes) -> dict:
     return json.loads(body)
 
 
+def assert_json_refusal(raw: bytes, status: int, code: str) -> None:
+    """``raw`` is one HTTP/1.1 ``status`` answer whose JSON error code is ``code``."""
+    assert raw.startswith(b"HTTP/1.1 %d" % status), raw[:200]
+    assert json_body(raw)["error"]["code"] == code
+
+
 def responses(raw: bytes, partial: bool = False) -> list[tuple[int, bytes]]:
     """The status and body of each whole response in ``raw`` (all of ours have a Content-Length);
     an unfinished one at the end is an error unless ``partial``."""
@@ -128,8 +134,7 @@ def test_oversized_header_gets_431_json(server: LiveServer) -> None:
         # the close is clean (unread bytes would turn it into a reset that loses the answer).
         sock.sendall(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 9000)
         raw = read_all(sock)
-    assert raw.startswith(b"HTTP/1.1 431"), raw[:200]
-    assert json_body(raw)["error"]["code"] == "header_too_large"
+    assert_json_refusal(raw, 431, "header_too_large")
     assert httpx.get(f"{server.url}/v1/health").status_code == 200
 
 
@@ -179,8 +184,7 @@ def test_slow_body_gets_408_json_and_is_not_a_server_error(server: LiveServer) -
             b"Content-Length: 1000\r\n\r\n" + b"\0" * 10
         )
         raw = read_all(sock)
-    assert raw.startswith(b"HTTP/1.1 408"), raw[:200]
-    assert json_body(raw)["error"]["code"] == "request_timeout"
+    assert_json_refusal(raw, 408, "request_timeout")
     metrics = httpx.get(f"{server.url}/metrics").text
     assert 'status="5' not in metrics
     assert "Traceback" not in server.text()
@@ -199,8 +203,7 @@ def test_64k_head_gets_431_json(server: LiveServer) -> None:
         # No end in sight: the server must stop reading it into memory at the 8 KiB limit.
         send_all(sock, head_of(64 * 1024 + 100, last=b""))
         raw = read_all(sock)
-    assert raw.startswith(b"HTTP/1.1 431"), raw[:200]
-    assert json_body(raw)["error"]["code"] == "header_too_large"
+    assert_json_refusal(raw, 431, "header_too_large")
     assert httpx.get(f"{server.url}/v1/health").status_code == 200
 
 
@@ -247,8 +250,7 @@ def test_chunked_body_that_never_ends_gets_408_json(server: LiveServer) -> None:
             b"Transfer-Encoding: chunked\r\n\r\n10\r\n" + b"\0" * 16 + b"\r\n"
         )
         raw = read_all(sock)
-    assert raw.startswith(b"HTTP/1.1 408"), raw[:200]
-    assert json_body(raw)["error"]["code"] == "request_timeout"
+    assert_json_refusal(raw, 408, "request_timeout")
     assert 'status="5' not in httpx.get(f"{server.url}/metrics").text
 
 
@@ -263,8 +265,7 @@ def test_endless_trailers_get_431_json(server: LiveServer) -> None:
             send_all(sock, b"b" * 9000)
             time.sleep(0.02)
         raw = read_all(sock)
-    assert raw.startswith(b"HTTP/1.1 431"), raw[:200]
-    assert json_body(raw)["error"]["code"] == "header_too_large"
+    assert_json_refusal(raw, 431, "header_too_large")
 
 
 def test_pipelined_requests_are_answered_in_order(server: LiveServer) -> None:
