@@ -221,6 +221,26 @@ def wall_from_state(run: Path) -> float:
     )
 
 
+def command_from_config(run: Path) -> list[str]:
+    """The ``edgetk run`` options that made ``run``, from its own pipeline_config.json (a collected
+    record names the seed, candidates file, models and budget the run really used)."""
+    cfg = read_json(run / "pipeline_config.json")
+    args = ["--profile", str(cfg["profile"]), "--seed", str(cfg["seed"])]
+    if cfg.get("candidates_file"):
+        args += ["--candidates", str(cfg["candidates_file"])]
+    if cfg.get("candidate_names"):
+        args += ["--models", ",".join(cfg["candidate_names"])]
+    flags = {"max_ms": "--budget-ms", "max_kb": "--budget-kb", "max_ram_mb": "--budget-ram-mb"}
+    for key, flag in flags.items():
+        if (cfg.get("budget") or {}).get(key) is not None:
+            args += [flag, f"{cfg['budget'][key]:g}"]
+    if cfg.get("formats"):
+        args += ["--formats", ",".join(cfg["formats"])]
+    if cfg.get("tune"):
+        args += ["--tune"]
+    return [*args, "--run-dir", str(run)]
+
+
 def load_from_log(path: Path) -> dict[str, Any]:
     """A load log of lines "<utc time> <1-minute load>" written beside the run, or the ``load``
     of an earlier record of the same run (a ``.json`` file written by this script)."""
@@ -274,6 +294,9 @@ def main() -> int:
         if not (run / "pipeline.json").is_file():
             ap.error(f"--collect-only: {run} holds no pipeline.json")
         rc, wall = 0 if (run / "selection.json").is_file() else 1, wall_from_state(run)
+        if (run / "pipeline_config.json").is_file():
+            args = command_from_config(run)
+            a.seed = int(args[args.index("--seed") + 1])
     else:
         shutil.rmtree(run, ignore_errors=True)  # a clean run directory: nothing is resumed
         sampler.start()

@@ -45,3 +45,22 @@ def test_load_from_an_earlier_record_or_a_log(tmp_path: Path) -> None:
     log.write_text("2026-01-01T10:00:00Z 1.5\n2026-01-01T10:00:30Z 4.5\n2026-01-01T10:01:00Z 2.0\n")
     got = mod.load_from_log(log)
     assert (got["median"], got["max"], got["one_minute_load_samples"]) == (2.0, 4.5, 3)
+
+
+def test_a_collected_record_names_the_options_the_run_used_not_the_scripts_defaults(
+    tmp_path: Path,
+) -> None:
+    cfg = {
+        "profile": "full",
+        "seed": 43,
+        "candidates_file": "/tmp/cands.json",
+        "candidate_names": ["resnet"],
+        "budget": {"max_ms": None, "max_kb": 700.0, "max_ram_mb": None},
+        "formats": None,
+        "tune": False,
+    }
+    (tmp_path / "pipeline_config.json").write_text(json.dumps(cfg))
+    assert _module().command_from_config(tmp_path) == [
+        "--profile", "full", "--seed", "43", "--candidates", "/tmp/cands.json",
+        "--models", "resnet", "--budget-kb", "700", "--run-dir", str(tmp_path),
+    ]  # fmt: skip
