@@ -45,6 +45,17 @@ def test_shipped_file_lists_every_kind_and_profiles_pick_lists() -> None:
     assert cs.get("classical").classical_spec("quick").train_subset == 6000
 
 
+def test_resnet_long_is_the_resnet_recipe_with_twice_the_epochs_and_in_no_default_list() -> None:
+    cs = load_candidates()
+    for profile in ("quick", "full"):
+        short, long = (cs.get(n).stage_config(profile) for n in ("resnet", "resnet_long"))
+        assert long.epochs == 2 * short.epochs == long.patience
+        assert long.run_name == "resnet_long"
+        same = short.replace(epochs=long.epochs, patience=long.patience, name="resnet_long")
+        assert long == same
+        assert "resnet_long" not in [c.name for c in cs.for_profile(profile)]
+
+
 def test_user_can_add_a_candidate_under_its_own_name(tmp_path: Path) -> None:
     body = shipped()
     body["candidates"].append(
@@ -94,7 +105,9 @@ def test_user_can_add_a_candidate_under_its_own_name(tmp_path: Path) -> None:
             r"candidate 'resnet' \(quick profile\):.*widths",
         ),
         (
-            lambda b: b["candidates"][4]["classical"].update(model="xgboost"),
+            lambda b: next(c for c in b["candidates"] if c["name"] == "classical")[
+                "classical"
+            ].update(model="xgboost"),
             r"classical model 'xgboost' is not known",
         ),
     ],
