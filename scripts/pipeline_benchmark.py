@@ -9,6 +9,12 @@ the chosen candidate again with N-1 more seeds (``edgetk run --models <winner> -
 its own run directory) and reports mean and standard deviation over the N runs.
 
 Usage: PYTHONPATH=$PWD .venv/bin/python scripts/pipeline_benchmark.py --profile quick [--seeds 3]
+
+``--name`` writes a record under another name. ``full_profile_resnet_long.json`` + ``.md`` (the
+winner alone with 14 epochs) were written by ``--profile full --collect-only --run-dir RUN --load-log
+LOG --name full_profile_resnet_long`` from a run of
+``edgetk run --profile full --models resnet_long --run-dir RUN`` (the recorded run named the same
+recipe ``resnet`` in a copy of the candidates file).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from edge_runtime.bench.device import device_info  # noqa: E402
 from edge_runtime.common.fileio import read_json, write_json, write_text  # noqa: E402
+from trainer.pipeline.budget import LIMITS  # noqa: E402
 
 
 class LoadSampler(threading.Thread):
@@ -230,8 +237,7 @@ def command_from_config(run: Path) -> list[str]:
         args += ["--candidates", str(cfg["candidates_file"])]
     if cfg.get("candidate_names"):
         args += ["--models", ",".join(cfg["candidate_names"])]
-    flags = {"max_ms": "--budget-ms", "max_kb": "--budget-kb", "max_ram_mb": "--budget-ram-mb"}
-    for key, flag in flags.items():
+    for key, flag, _, _ in LIMITS:
         if (cfg.get("budget") or {}).get(key) is not None:
             args += [flag, f"{cfg['budget'][key]:g}"]
     if cfg.get("formats"):
