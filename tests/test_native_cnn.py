@@ -44,7 +44,14 @@ def test_parameter_count_formula_matches_keras() -> None:
     env.prepare()
     from trainer.models import build_resnet, resnet_params
 
-    for widths, blocks, ch in (((16, 32, 64), 2, 1), ((8, 16), 1, 3), ((12, 12), 3, 1)):
+    layouts = (
+        ((16, 32, 64), 2, 1),
+        ((8, 16), 1, 3),
+        ((12, 12), 3, 1),
+        ((8, 16, 24), (0, 2, 1), 1),  # the stem alone at full resolution
+        ((8, 16), (2, 1), 3),
+    )
+    for widths, blocks, ch in layouts:
         m = build_resnet((28, 28, ch), 10, widths=widths, blocks_per_stage=blocks)
         assert m.count_params() == resnet_params(ch, 10, widths, blocks)
     # The shipped layout stays well under "a few hundred thousand parameters".
@@ -60,6 +67,18 @@ def test_too_small_input_and_bad_widths_are_named() -> None:
         build_resnet((28, 28, 1), 10, widths=())
     with pytest.raises(ConfigError, match="blocks_per_stage=0"):
         StageConfig(stage=Stage.RESNET, blocks_per_stage=0)
+
+
+def test_blocks_per_stage_takes_one_count_per_stage_from_json() -> None:
+    cfg = StageConfig.from_dict(
+        {"stage": "resnet", "filters": [16, 48, 96], "blocks_per_stage": [0, 2, 2]}
+    )
+    assert cfg.blocks_per_stage == (0, 2, 2)
+    assert cfg.to_dict()["blocks_per_stage"] == [0, 2, 2]
+    with pytest.raises(ConfigError, match=r"blocks_per_stage=\[1, 2\] has 2 entries for 3 widths"):
+        StageConfig.from_dict({"stage": "resnet", "filters": [8, 16, 32], "blocks_per_stage": [1, 2]})
+    with pytest.raises(ConfigError, match=r"blocks_per_stage=\[1, 0, 2\]; the first stage takes 0"):
+        StageConfig(stage=Stage.RESNET, filters=(8, 16, 32), blocks_per_stage=(1, 0, 2))
 
 
 def test_augmentation_is_identity_at_inference_and_changes_images_in_training() -> None:

@@ -14,15 +14,45 @@ from edge_runtime.common.errors import ConfigError
 from trainer.models.augment import AugmentConfig, build_augmentation
 
 
+Blocks = int | tuple[int, ...]
+
+
+def stage_blocks(widths: tuple[int, ...], blocks_per_stage: Blocks) -> tuple[int, ...]:
+    """Blocks per stage as one count per width, checked.
+
+    ``blocks_per_stage`` is one count for every stage or one per stage. The first stage may have
+    0 blocks: the stem is then the only layer at full resolution, which on a CPU is where a
+    small network spends most of its training time (docs/candidates.md). Later stages need a block
+    each, since their first block is what halves the resolution.
+    """
+    if isinstance(blocks_per_stage, int):
+        if blocks_per_stage < 1:
+            raise ConfigError(f"blocks_per_stage={blocks_per_stage}; use at least 1")
+        return (blocks_per_stage,) * len(widths)
+    counts = tuple(blocks_per_stage)
+    if len(counts) != len(widths):
+        raise ConfigError(
+            f"blocks_per_stage={list(counts)} has {len(counts)} entries for "
+            f"{len(widths)} widths {list(widths)}; give one count per width, or one number"
+        )
+    if any(c < 0 for c in counts) or any(c < 1 for c in counts[1:]):
+        raise ConfigError(
+            f"blocks_per_stage={list(counts)}; the first stage takes 0 or more blocks, "
+            "every later stage at least 1"
+        )
+    return counts
+
+
 def resnet_params(
-    channels: int, num_classes: int, widths: tuple[int, ...], blocks_per_stage: int
+    channels: int, num_classes: int, widths: tuple[int, ...], blocks_per_stage: Blocks
 ) -> int:
     """Parameter count of :func:`build_resnet` without building it (for the candidates file)."""
+    counts = stage_blocks(widths, blocks_per_stage)
     total = 9 * channels * widths[0] + 2 * widths[0]  # stem conv + BN (trainable gamma/beta)
     total += 2 * widths[0]  # BN moving statistics
     prev = widths[0]
     for s, w in enumerate(widths):
-        for b in range(blocks_per_stage):
+        for b in range(counts[s]):
             cin = prev if b == 0 else w
             total += 9 * cin * w + 4 * w + 9 * w * w + 4 * w
             if b == 0 and (cin != w or s > 0):  # the projection shortcut of _block
@@ -54,15 +84,16 @@ def build_resnet(
     num_classes: int,
     *,
     widths: tuple[int, ...] = (16, 32, 64),
-    blocks_per_stage: int = 2,
+    blocks_per_stage: Blocks = 2,
     dropout: float = 0.0,
     bn_momentum: float = 0.99,
     augment: AugmentConfig | None = None,
     seed: int | None = None,
     name: str = "resnet",
 ) -> Any:
-    """A 3x3 stem, ``len(widths)`` stages of ``blocks_per_stage`` basic residual blocks (the first
-    block of every stage after the first halves the resolution), global average pooling, softmax.
+    """A 3x3 stem, ``len(widths)`` stages of basic residual blocks (``blocks_per_stage``: one count
+    for all stages or one per stage; the first block of every stage after the first halves the
+    resolution), global average pooling, softmax.
 
     Input: raw pixels, float32 0..255, NHWC at the dataset's own size; augmentation (training
     only) and scaling to 0..1 are the first layers. With widths 16/32/64 and 2 blocks per stage it
@@ -74,8 +105,7 @@ def build_resnet(
         raise ConfigError(f"num_classes={num_classes}; a classifier needs at least 2")
     if not widths or any(w < 1 for w in widths):
         raise ConfigError(f"widths={list(widths)}; give one positive width per stage")
-    if blocks_per_stage < 1:
-        raise ConfigError(f"blocks_per_stage={blocks_per_stage}; use at least 1")
+    counts = stage_blocks(widths, blocks_per_stage)
     h, w, _ = input_shape
     if min(h, w) < 2 ** (len(widths) - 1):
         raise ConfigError(
@@ -93,7 +123,7 @@ def build_resnet(
     x = layers.BatchNormalization(momentum=bn_momentum, name="stem_bn")(x)
     x = layers.ReLU(name="stem_relu")(x)
     for s, width in enumerate(widths, start=1):
-        for b in range(1, blocks_per_stage + 1):
+        for b in range(1, counts[s - 1] + 1):
             stride = 2 if (s > 1 and b == 1) else 1
             x = _block(x, width, stride, bn_momentum, f"s{s}b{b}")
     x = layers.GlobalAveragePooling2D(name="gap")(x)

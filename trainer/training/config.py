@@ -11,6 +11,7 @@ from edge_runtime.common.configbase import JsonConfig, check_range
 from edge_runtime.common.errors import ConfigError
 from trainer.models.augment import AugmentConfig
 from trainer.models.backbones import check_alpha, get_backbone_spec
+from trainer.models.resnet import stage_blocks
 
 
 class Stage(str, Enum):
@@ -70,7 +71,7 @@ class StageConfig(JsonConfig):
     # baseline: filters per block; resnet: widths per stage
     filters: tuple[int, ...] = (32, 64, 128)
     convs_per_block: int = 1
-    blocks_per_stage: int = 2  # resnet only
+    blocks_per_stage: int | tuple[int, ...] = 2  # resnet only: one count, or one per stage
     bn_momentum: float = 0.99  # Keras' default; 0.9 for schedules of a few hundred steps
     # transfer only (finetune inherits the transfer model's architecture)
     backbone: str = "mobilenet_v2"
@@ -111,8 +112,8 @@ class StageConfig(JsonConfig):
         check_range("weight_decay", self.weight_decay, 0.0, 1.0)
         if self.warmup_steps < 0:
             raise ConfigError(f"warmup_steps={self.warmup_steps}; use 0 or more")
-        if self.blocks_per_stage < 1:
-            raise ConfigError(f"blocks_per_stage={self.blocks_per_stage}; use at least 1")
+        if self.stage is Stage.RESNET or isinstance(self.blocks_per_stage, int):
+            stage_blocks(self.filters, self.blocks_per_stage)
         if any(u < 1 for u in self.dense_units):
             raise ConfigError(f"dense_units={list(self.dense_units)}; every layer needs >= 1 unit")
         if not self.filters or any(f < 1 for f in self.filters):
