@@ -32,8 +32,8 @@ def test_shipped_file_lists_every_kind_and_profiles_pick_lists() -> None:
         "finetune",
         "classical",
     }
-    full = [c.name for c in cs.for_profile("full")]
-    assert "resnet" in full and "classical" in full
+    assert [c.name for c in cs.for_profile("quick")] == ["baseline", "resnet", "classical"]
+    assert [c.name for c in cs.for_profile("full")] == ["baseline", "resnet_fast", "classical"]
     rc = cs.get("resnet").stage_config("full")
     assert rc.stage is Stage.RESNET and rc.run_name == "resnet"
     assert rc.weight_decay > 0 and rc.label_smoothing > 0 and rc.augment.crop_padding > 0
@@ -54,6 +54,26 @@ def test_resnet_long_is_the_resnet_recipe_with_twice_the_epochs_and_in_no_defaul
         same = short.replace(epochs=long.epochs, patience=long.patience, name="resnet_long")
         assert long == same
         assert "resnet_long" not in [c.name for c in cs.for_profile(profile)]
+
+
+def test_resnet_fast_is_the_resnet_recipe_with_its_layout_batch_and_epochs() -> None:
+    from trainer.models import resnet_params
+
+    cs = load_candidates()
+    for profile, epochs, batch in (("quick", 7, 64), ("full", 10, 64)):
+        base, fast = (cs.get(n).stage_config(profile) for n in ("resnet", "resnet_fast"))
+        assert (fast.filters, fast.blocks_per_stage) == ((16, 48, 96), (0, 2, 2))
+        assert (fast.epochs, fast.batch_size) == (epochs, batch)
+        same = base.replace(
+            name="resnet_fast",
+            filters=fast.filters,
+            blocks_per_stage=fast.blocks_per_stage,
+            epochs=fast.epochs,
+            patience=fast.patience,
+            batch_size=fast.batch_size,
+        )
+        assert fast == same  # only the layout, the length and the batch differ
+    assert cs.get("resnet_fast").approx_params == resnet_params(1, 10, (16, 48, 96), (0, 2, 2))
 
 
 def test_user_can_add_a_candidate_under_its_own_name(tmp_path: Path) -> None:
