@@ -101,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, m in models.items():
             t0 = time.perf_counter()
             for j in range(a.steps):
-                m.train_on_batch(x[j * a.batch : (j + 1) * a.batch], y[j * a.batch : (j + 1) * a.batch])
+                m.train_on_batch(
+                    x[j * a.batch : (j + 1) * a.batch], y[j * a.batch : (j + 1) * a.batch]
+                )
             step_ms[name].append(1000 * (time.perf_counter() - t0) / a.steps)
     ref = next(iter(models))
     rows = []
@@ -122,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         })  # fmt: skip
     record = {
         "what": "training steps of native residual CNN layouts, paired rounds",
-        "command": "scripts/resnet_layout_speed.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": "scripts/resnet_layout_speed.py "
+        + " ".join(sys.argv[1:] if argv is None else argv),
         "batch": a.batch,
         "image": [a.size, a.size, a.channels],
         "steps_per_round": a.steps,

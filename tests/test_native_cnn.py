@@ -76,7 +76,9 @@ def test_blocks_per_stage_takes_one_count_per_stage_from_json() -> None:
     assert cfg.blocks_per_stage == (0, 2, 2)
     assert cfg.to_dict()["blocks_per_stage"] == [0, 2, 2]
     with pytest.raises(ConfigError, match=r"blocks_per_stage=\[1, 2\] has 2 entries for 3 widths"):
-        StageConfig.from_dict({"stage": "resnet", "filters": [8, 16, 32], "blocks_per_stage": [1, 2]})
+        StageConfig.from_dict(
+            {"stage": "resnet", "filters": [8, 16, 32], "blocks_per_stage": [1, 2]}
+        )
     with pytest.raises(ConfigError, match=r"blocks_per_stage=\[1, 0, 2\]; the first stage takes 0"):
         StageConfig(stage=Stage.RESNET, filters=(8, 16, 32), blocks_per_stage=(1, 0, 2))
 

@@ -32,7 +32,9 @@ def test_record_has_every_layout_with_ratios_against_the_first(tmp_path: Path) -
     assert ref["speed_vs_ref_per_round"] == [1.0, 1.0]
     for row in rec["rows"]:
         assert len(row["ms_per_step"]) == 2 and min(row["ms_per_step"]) > 0
-        assert row["params"] == resnet_params(1, 10, tuple(row["widths"]), tuple(row["blocks_per_stage"]))
+        assert row["params"] == resnet_params(
+            1, 10, tuple(row["widths"]), tuple(row["blocks_per_stage"])
+        )
     assert "| resnet_fast 16/48/96 [0,2,2] |" in (tmp_path / "speed.md").read_text()
 
 

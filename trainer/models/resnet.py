@@ -13,7 +13,6 @@ from typing import Any
 from edge_runtime.common.errors import ConfigError
 from trainer.models.augment import AugmentConfig, build_augmentation
 
-
 Blocks = int | tuple[int, ...]
 
 
