@@ -252,13 +252,20 @@ def load_from_log(path: Path) -> dict[str, Any]:
     of an earlier record of the same run (a ``.json`` file written by this script)."""
     if path.suffix == ".json":
         return {**read_json(path)["load"], "source": path.name}
-    rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
-    vals = [float(r[1]) for r in rows]
+    rows, skipped = [], 0
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        try:
+            rows.append((parts[0], float(parts[1])))
+        except (IndexError, ValueError):  # e.g. the shell's "Terminated" when the logger stops
+            skipped += int(bool(line.strip()))
+    vals = [v for _, v in rows]
     return {
         "one_minute_load_samples": len(vals),
         "median": round(statistics.median(vals), 2) if vals else None,
         "max": max(vals) if vals else None,
         "source": str(path.name),
+        "lines_skipped": skipped,
         "first_sample_utc": rows[0][0] if rows else None,
         "last_sample_utc": rows[-1][0] if rows else None,
     }

@@ -45,6 +45,10 @@ def test_load_from_an_earlier_record_or_a_log(tmp_path: Path) -> None:
     log.write_text("2026-01-01T10:00:00Z 1.5\n2026-01-01T10:00:30Z 4.5\n2026-01-01T10:01:00Z 2.0\n")
     got = mod.load_from_log(log)
     assert (got["median"], got["max"], got["one_minute_load_samples"]) == (2.0, 4.5, 3)
+    # A stopped logger leaves the shell's "Terminated"; a torn last line has no value.
+    log.write_text(log.read_text() + "Terminated\n2026-01-01T10:01:30Z\n\n")
+    got = mod.load_from_log(log)
+    assert (got["median"], got["one_minute_load_samples"], got["lines_skipped"]) == (2.0, 3, 2)
 
 
 def test_a_collected_record_names_the_options_the_run_used_not_the_scripts_defaults(
