@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.script_module import load_script
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location(
-        "pipeline_benchmark", ROOT / "scripts" / "pipeline_benchmark.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("pipeline_benchmark")
 
 
 def test_wall_from_state_sums_stages_and_skips_the_gap_of_a_resumed_run(tmp_path: Path) -> None:

@@ -3,20 +3,14 @@ in paired rounds; the record is written from the run itself."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.script_module import load_script
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location(
-        "resnet_layout_speed", ROOT / "scripts" / "resnet_layout_speed.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("resnet_layout_speed")
 
 
 def test_record_has_every_layout_with_ratios_against_the_first(tmp_path: Path) -> None:
