@@ -49,6 +49,7 @@ from export.report import (
 )
 from export.runners import predict_artifact, predict_tflite
 from export.tflite_export import convert_tflite, write_saved_model
+from export.views import ViewChoice, build_view_model, choose_views, views_markdown
 
 log = logging.getLogger(__name__)
 
@@ -287,6 +288,8 @@ def export_bundle(
     calibration_source: dict[str, Any] | None = None,
     parity_source: dict[str, Any] | None = None,
     on_artifact: Callable[[ArtifactResult], None] | None = None,
+    view_transforms: Sequence[str] | None = None,
+    view_fill: str = "edge",
 ) -> ExportResult:
     """Export ``model_path`` (a ``.keras`` file) into the bundle folder ``out_dir``.
 
@@ -294,7 +297,10 @@ def export_bundle(
     ``x_eval``/``y_eval``: the labelled held-out images the gate runs on (the test split);
     ``x_select``/``y_select``: images that pick the number of float layers in precision recovery
     (a validation split; default: the parity images). Images are raw pixels, NHWC, as the model
-    takes them.
+    takes them. ``config.test_time_views`` "auto" chooses the views on ``x_select`` only (none
+    without it); ``view_transforms`` names the transforms training used ("flip", "shift"; None:
+    both), the only ones a view may apply, ``view_fill`` how shifts fill ("zero" or "edge", as
+    training's shifts did). The views chosen are part of every artifact's graph.
 
     An artifact that fails the gate is left out of the bundle and recorded, with its numbers,
     in the manifest's ``excluded`` and in ``parity.md``; the default artifact is the first that
@@ -319,6 +325,8 @@ def export_bundle(
     )
     if (spec.height, spec.width, spec.channels) != shape:
         raise ConfigError(f"input spec {spec.height}x{spec.width}x{spec.channels} != model {shape}")
+    views = _views(model, cfg, x_select, y_select, view_transforms, view_fill, shape, k)
+    model = build_view_model(model, views.views, views.fill)
 
     calib = build_calibration_set(x_calib, y_calib, cfg.calibration, calibration_source)
     log.info("Keras reference on %d parity images", len(x_eval))
@@ -419,6 +427,7 @@ def export_bundle(
             f"reference: the Keras model {Path(model_path).name}. Deltas are artifact minus "
             f"Keras. Precision recovery chose on {sel_note}."
         )
+        extra_md += views_markdown(views)
         stats_md = significance_markdown(rows, len(y_eval), cfg.gate.confidence)
         md = parity_markdown(
             rows,
@@ -447,6 +456,7 @@ def export_bundle(
                 "path": str(model_path),
                 "sha256": sha256_file(model_path),
                 **(source_model or {}),
+                "test_time_views": views.to_dict(),
             },
             calibration={
                 **calib.provenance,
@@ -468,6 +478,26 @@ def export_bundle(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _views(model, cfg, x_select, y_select, transforms, fill, shape, k) -> ViewChoice:
+    """The test-time views to build into the graph, chosen on the selection images only."""
+    allowed = ("flip", "shift") if transforms is None else tuple(transforms)
+    xs = ys = None
+    if x_select is not None and y_select is not None:
+        xs, ys = np.asarray(x_select), np.asarray(y_select, np.int64)
+        _check_arrays("selection", xs, ys, shape, k)
+    choice = choose_views(
+        lambda x: keras_predict(model, x, cfg.batch_size),
+        xs,
+        ys,
+        cfg.test_time_views,
+        allowed,
+        fill,
+    )
+    if cfg.test_time_views != "none":
+        log.info("test-time views: %s (%s)", choice.name, choice.reason)
+    return choice
 
 
 def _source_note(src: dict[str, Any] | None) -> str:

@@ -100,6 +100,9 @@ class ExportConfig(JsonConfig):
     overwrite: bool = False
     batch_size: int = 64  # inference batch for the parity runs
     num_threads: int = 2
+    # Average the model over flipped / shifted copies inside the exported graph (export/views.py):
+    # "auto" chooses on the validation images, "none" ships the plain model.
+    test_time_views: str = "none"
 
     def validate(self) -> None:
         if not self.formats:
@@ -111,6 +114,9 @@ class ExportConfig(JsonConfig):
             raise ConfigError(f"export formats listed twice: {list(self.formats)}")
         check_range("batch_size", self.batch_size, 1, 4096)
         check_range("num_threads", self.num_threads, 1, 256)
+        from export.views import check_choice
+
+        check_choice(self.test_time_views)
 
     @classmethod
     def default(cls) -> ExportConfig:

@@ -115,6 +115,10 @@ def collect(run: Path) -> dict[str, Any]:
             "keras_test_accuracy": art["parity"].get("keras_accuracy"),
             "test_images": (m.get("parity_data") or {}).get("images"),
             "gate": art["parity"].get("verdict"),
+            # the views averaged inside the graph (export/views.py), chosen on validation
+            "test_time_views": ((m.get("source_model") or {}).get("test_time_views") or {}).get(
+                "chosen", "none"
+            ),
         }
         if (run / "bench" / "bench.json").is_file():
             rows = read_json(run / "bench" / "bench.json")["rows"]
@@ -186,6 +190,7 @@ def markdown(rec: dict[str, Any]) -> str:
         lines += [
             "",
             f"Deployed artifact: `{d['artifact']}` of `{d['candidate']}` ({d['precision']}), "
+            f"test-time views {d.get('test_time_views', 'none')}, "
             f"**{100 * d['test_accuracy']:.2f} %** on the {d['test_images']}-image test split "
             f"(Keras {100 * d['keras_test_accuracy']:.2f} %), {d['size_bytes'] / 1e6:.3f} MB, "
             f"p50 {lat.get('p50', float('nan')):.3f} ms / p99 {lat.get('p99', float('nan')):.3f} ms "

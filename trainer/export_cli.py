@@ -168,6 +168,12 @@ def resolve_input_spec(
 )
 @click.option("--calib-seed", type=int, default=None, help="Calibration sampling seed.")
 @choice_option(
+    "--test-time-views",
+    choices=["auto", "none", "flip", "shift", "flip_shift"],
+    help="Average the model over flipped / shifted copies inside the exported graph: auto "
+    "chooses on the validation split (default: none, or the --config file's).",
+)
+@choice_option(
     "--onnx-calibration",
     choices=["minmax", "entropy", "percentile"],
     help="ONNX Runtime calibration method (default minmax).",
@@ -216,6 +222,7 @@ def export(
     precisions: str | None,
     calib_size: int | None,
     calib_seed: int | None,
+    test_time_views: str | None,
     onnx_calibration: str | None,
     gate: str | None,
     parity_size: int | None,
@@ -236,6 +243,7 @@ def export(
     """
     from export import ExportConfig, GateConfig, OnnxCalibrationMethod, export_bundle
     from export.formats import select_formats
+    from export.views import allowed_transforms, shift_fill
 
     keras_file, meta = resolve_model(model)
     base = ExportConfig.load(config_path) if config_path else ExportConfig()
@@ -259,6 +267,7 @@ def export(
         gate=GateConfig.preset(gate) if gate else base.gate,
         allow_parity_failure=allow_parity_failure or base.allow_parity_failure,
         overwrite=overwrite or base.overwrite,
+        test_time_views=test_time_views or base.test_time_views,
     )
 
     from trainer import env
@@ -294,6 +303,7 @@ def export(
         x_eval, y_eval = x_eval[idx], y_eval[idx]
         parity_note["subset"] = {"size": parity_size, "seed": cfg.calibration.seed + 1}
     x_sel, y_sel = (splits.x_val, splits.y_val) if len(splits.y_val) else (None, None)
+    augment = (meta.get("config") or {}).get("augment")  # what training did: the views' limits
 
     name = meta.get("name") or keras_file.stem
     if out is None:
@@ -347,6 +357,8 @@ def export(
                 "data_config": data_cfg.to_dict(),
             },
             parity_source=parity_note,
+            view_transforms=allowed_transforms(augment) if meta else None,
+            view_fill=shift_fill(augment),
             on_artifact=line,
         )
     except ParityGateError as exc:

@@ -71,6 +71,13 @@ def _budget_option(flag: str, help: str) -> Decorator:
     "--formats", default=None, help="Export formats, comma-separated (default: the profile's)."
 )
 @click.option(
+    "--test-time-views",
+    type=click.Choice(["auto", "none", "flip", "shift", "flip_shift"]),
+    default=None,
+    help="Average each model over flipped / shifted copies inside its exported graph; auto "
+    "chooses per candidate on the validation split (default: auto in full, none in quick).",
+)
+@click.option(
     "--allow-parity-failure",
     is_flag=True,
     help="Export even if an artifact fails its gate (recorded).",
@@ -83,6 +90,7 @@ def run(
     tune: bool,
     formats: str | None,
     allow_parity_failure: bool,
+    test_time_views: str | None,
     candidates_file: Path | None,
     models: str | None,
     budget_ms: float | None,
@@ -140,6 +148,7 @@ def run(
         else None,
         budget=Budget(max_ms=budget_ms, max_kb=budget_kb, max_ram_mb=budget_ram_mb),
         budget_bench=tuple(str(p) for p in budget_bench),
+        test_time_views=test_time_views,
     )
     target = run_dir or Path("runs") / f"{profile}"
     t0 = time.perf_counter()

@@ -31,12 +31,18 @@ class PipelineConfig(JsonConfig):
     budget: Budget = field(default_factory=Budget)
     # edgetk bench records made on the target: the latency budget is judged on their p95
     budget_bench: tuple[str, ...] = ()
+    # test-time views of every export (export/views.py); None: the profile's ("auto" in full)
+    test_time_views: str | None = None
 
     def validate(self) -> None:
         if self.bench_runs < 10:
             raise ConfigError(
                 f"bench_runs={self.bench_runs}: use at least 10 for stable percentiles"
             )
+        if self.test_time_views is not None:
+            from export.views import check_choice
+
+            check_choice(self.test_time_views)
         if self.tune_overrides:  # refused before any training, not when the tune stage starts
             self.tune_config()
 

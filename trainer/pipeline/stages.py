@@ -132,6 +132,9 @@ def run_tune(ctx: Context) -> dict[str, Any]:
     }
 
 
+_PROFILE_VIEWS = {"quick": "none", "full": "auto"}
+
+
 def _export_config(ctx: Context, **changes: Any):
     from export import ExportConfig
 
@@ -141,6 +144,9 @@ def _export_config(ctx: Context, **changes: Any):
         changes.setdefault("formats", cfg.formats)
     elif cfg.profile.value == "quick":
         changes.setdefault("formats", QUICK_FORMATS)
+    # The full profile averages over test-time views when validation says they help (chosen per
+    # candidate on the validation split); the quick profile keeps its 5 minutes.
+    changes.setdefault("test_time_views", cfg.test_time_views or _PROFILE_VIEWS[cfg.profile.value])
     return base.replace(overwrite=True, **changes)
 
 
@@ -149,6 +155,7 @@ def _export_one(ctx: Context, name: str, out: Path, ecfg: Any) -> Any:
     from edge_runtime.common.fileio import read_json
     from edge_runtime.manifest import InputSpec
     from export import export_bundle
+    from export.views import allowed_transforms, shift_fill
     from trainer.data import make_splits
     from trainer.registry import get_model
 
@@ -156,6 +163,7 @@ def _export_one(ctx: Context, name: str, out: Path, ecfg: Any) -> Any:
     meta = read_json(model_dir / "metadata.json")
     ds = _dataset(ctx)
     splits = make_splits(ds, _cfg(ctx).data)
+    augment = (meta.get("config") or {}).get("augment")  # what training did: the views' limits
     return export_bundle(
         model_dir / "model.keras",
         out,
@@ -186,6 +194,8 @@ def _export_one(ctx: Context, name: str, out: Path, ecfg: Any) -> Any:
             "split": "test",
             "description": f"the {len(splits.y_test)}-image test split",
         },
+        view_transforms=allowed_transforms(augment),
+        view_fill=shift_fill(augment),
     )
 
 
@@ -318,6 +328,8 @@ def pipeline_stages(config: PipelineConfig | None = None) -> list[Stage]:
                 "formats": _cfg(ctx).formats,
                 "profile": _cfg(ctx).profile.value,
                 "candidates": _keras_names(ctx),
+                # only when given, so runs without the option keep their stage key
+                **({"views": _cfg(ctx).test_time_views} if _cfg(ctx).test_time_views else {}),
             },
             description="every candidate through the parity gate (TFLite / ONNX)",
         ),
