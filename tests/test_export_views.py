@@ -118,17 +118,21 @@ def test_explicit_views_need_the_trained_transform() -> None:
         ExportConfig(test_time_views="mirror")
 
 
-def test_pipeline_profiles_and_config() -> None:
+def test_pipeline_views_are_the_bundle_stage_s() -> None:
+    from trainer.pipeline.budget import Budget
     from trainer.pipeline.config import PipelineConfig
     from trainer.pipeline.runner import Context
-    from trainer.pipeline.stages import _export_config
+    from trainer.pipeline.stages import _export_config, bundle_views
 
-    def views(cfg):
-        return _export_config(Context(None, {"config": cfg})).test_time_views
-
-    assert views(PipelineConfig.for_profile("full")) == "auto"
-    assert views(PipelineConfig.for_profile("quick")) == "none"
-    assert views(PipelineConfig.for_profile("quick", test_time_views="flip")) == "flip"
+    full = PipelineConfig.for_profile("full")
+    assert _export_config(Context(None, {"config": full})).test_time_views == "none"
+    assert bundle_views(full) == "auto"
+    assert bundle_views(PipelineConfig.for_profile("quick")) == "none"
+    assert bundle_views(PipelineConfig.for_profile("quick", test_time_views="flip")) == "flip"
+    # a latency budget was judged on plain artifacts: auto stays off, an explicit choice stands
+    assert bundle_views(full.replace(budget=Budget(max_ms=5.0))) == "none"
+    timed = full.replace(budget=Budget(max_ms=5.0), test_time_views="auto")
+    assert bundle_views(timed) == "auto"
     with pytest.raises(ConfigError, match="test_time_views='sideways'"):
         PipelineConfig.for_profile("full", test_time_views="sideways")
 

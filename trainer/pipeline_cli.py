@@ -74,8 +74,8 @@ def _budget_option(flag: str, help: str) -> Decorator:
     "--test-time-views",
     type=click.Choice(["auto", "none", "flip", "shift", "flip_shift"]),
     default=None,
-    help="Average each model over flipped / shifted copies inside its exported graph; auto "
-    "chooses per candidate on the validation split (default: auto in full, none in quick).",
+    help="Average the shipped model over flipped / shifted copies inside its graph; auto "
+    "chooses on the validation split (default: auto in full, none in quick or under --budget-ms).",
 )
 @click.option(
     "--allow-parity-failure",

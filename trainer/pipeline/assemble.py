@@ -44,8 +44,14 @@ def _copy_tree(src: Path, dest: Path, keep_failed: bool = True) -> None:
 
 
 def assemble_bundle(
-    ctx: Any, export_config: Callable[..., Any], export_one: Callable[..., Any]
+    ctx: Any,
+    export_config: Callable[..., Any],
+    export_one: Callable[..., Any],
+    views: str = "none",
 ) -> dict[str, Any]:
+    """``views`` other than "none": the chosen artifact is re-exported alone with test-time views
+    (``ExportConfig.test_time_views``; "auto" chooses them on the validation split) behind the
+    same gate on the test split."""
     from trainer.pipeline.selection_stage import EXPORTS_DIR, SELECTION_NAME
 
     run = Path(ctx.run_dir)
@@ -56,7 +62,17 @@ def assemble_bundle(
     src = run / EXPORTS_DIR / cand
     dest = run / "bundle"
     opts = ctx.options["config"]
-    if read_json(src / "manifest.json")["default_artifact"] == art:
+    if views != "none":
+        key = _format_key(art)
+        ecfg = export_config(
+            ctx,
+            formats=(key,),
+            allow_parity_failure=opts.allow_parity_failure,
+            test_time_views=views,
+        )
+        export_one(ctx, cand, dest, ecfg)
+        how = f"re-exported as {key} alone, test-time views {views}"
+    elif read_json(src / "manifest.json")["default_artifact"] == art:
         _copy_tree(src, dest, keep_failed=opts.allow_parity_failure)
         how = "copied"
     else:
@@ -69,5 +85,12 @@ def assemble_bundle(
     default = read_json(dest / "manifest.json")["default_artifact"]
     if default != art:
         raise ConfigError(f"bundle default {default!r} is not the chosen artifact {art!r}")
+    chosen = (read_json(dest / "manifest.json").get("source_model") or {}).get("test_time_views")
     log.info("bundle: %s/%s (%s)", cand, art, how)
-    return {"bundle": str(dest), "candidate": cand, "default_artifact": art, "how": how}
+    return {
+        "bundle": str(dest),
+        "candidate": cand,
+        "default_artifact": art,
+        "how": how,
+        "test_time_views": chosen["chosen"] if chosen else "none",
+    }

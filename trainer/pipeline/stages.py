@@ -144,10 +144,21 @@ def _export_config(ctx: Context, **changes: Any):
         changes.setdefault("formats", cfg.formats)
     elif cfg.profile.value == "quick":
         changes.setdefault("formats", QUICK_FORMATS)
-    # The full profile averages over test-time views when validation says they help (chosen per
-    # candidate on the validation split); the quick profile keeps its 5 minutes.
-    changes.setdefault("test_time_views", cfg.test_time_views or _PROFILE_VIEWS[cfg.profile.value])
     return base.replace(overwrite=True, **changes)
+
+
+def bundle_views(cfg: PipelineConfig) -> str:
+    """The test-time views setting of the bundle stage (export/views.py).
+
+    Candidates are exported, gated and selected plain; only the shipped artifact is re-exported
+    with views, chosen there on the validation split. The full profile says "auto"; the quick one
+    "none" (its 5 minutes). Under ``--budget-ms`` "auto" means "none": the budget was judged on
+    the plain artifacts, and V views cost about V times their latency.
+    """
+    setting = cfg.test_time_views or _PROFILE_VIEWS[cfg.profile.value]
+    if setting == "auto" and cfg.budget.max_ms is not None and cfg.test_time_views is None:
+        return "none"
+    return setting
 
 
 def _export_one(ctx: Context, name: str, out: Path, ecfg: Any) -> Any:
@@ -239,7 +250,7 @@ def run_select(ctx: Context) -> dict[str, Any]:
 def run_bundle(ctx: Context) -> dict[str, Any]:
     from trainer.pipeline.assemble import assemble_bundle
 
-    return assemble_bundle(ctx, _export_config, _export_one)
+    return assemble_bundle(ctx, _export_config, _export_one, bundle_views(_cfg(ctx)))
 
 
 def run_bench(ctx: Context) -> dict[str, Any]:
@@ -328,8 +339,6 @@ def pipeline_stages(config: PipelineConfig | None = None) -> list[Stage]:
                 "formats": _cfg(ctx).formats,
                 "profile": _cfg(ctx).profile.value,
                 "candidates": _keras_names(ctx),
-                # only when given, so runs without the option keep their stage key
-                **({"views": _cfg(ctx).test_time_views} if _cfg(ctx).test_time_views else {}),
             },
             description="every candidate through the parity gate (TFLite / ONNX)",
         ),
@@ -349,8 +358,12 @@ def pipeline_stages(config: PipelineConfig | None = None) -> list[Stage]:
         Stage(
             "bundle",
             run_bundle,
-            lambda ctx: {"allow": _cfg(ctx).allow_parity_failure},
-            description="the chosen artifact becomes the bundle's default",
+            lambda ctx: {
+                "allow": _cfg(ctx).allow_parity_failure,
+                "views": bundle_views(_cfg(ctx)),
+            },
+            description="the chosen artifact becomes the bundle's default (with test-time views "
+            "when validation says they help)",
         ),
         Stage(
             "bench",
