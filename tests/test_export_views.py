@@ -166,6 +166,13 @@ def test_export_builds_the_views_into_every_artifact(tmp_path, data, model) -> N
         predict_tflite(tmp_path / "b" / "model_fp32.tflite", x), ref, atol=1e-5
     )
     np.testing.assert_allclose(predict_onnx(tmp_path / "b" / "model_fp32.onnx", x), ref, atol=1e-4)
+    # the device runtime runs the same graph: batches of any size, views included
+    from edge_runtime.predictor import Predictor
+
+    for file in ("model_fp32.tflite", "model_fp32.onnx"):
+        pred = Predictor.from_bundle(tmp_path / "b", file, threads=1)
+        np.testing.assert_allclose(pred.predict_batch(x[:7]), ref[:7], atol=1e-4)
+        pred.close()
     for a in result.artifacts:
         if a.key.endswith("fp32"):
             assert a.parity.metrics["max_abs_diff"] < 1e-5, a.key

@@ -293,3 +293,30 @@ def test_impossible_budget_exits_1_naming_the_closest(finished_run, tmp_path: Pa
     assert e.value.exit_code == 1
     sel = json.loads((copy / "selection.json").read_text())
     assert sel["status"] == "nothing fits" and "closest is" in sel["error"]
+
+
+@pytest.mark.slow
+def test_bundle_stage_reexports_the_choice_with_test_time_views(
+    finished_run, tmp_path: Path
+) -> None:
+    import shutil
+
+    from trainer.pipeline.stages import run_pipeline
+
+    run, data, _ = finished_run
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    lines: list[str] = []
+    cfg = tiny_config(data, test_time_views="auto")
+    run_pipeline(cfg, copy, from_stage="bundle", echo=lines.append)
+    sel = json.loads((copy / "selection.json").read_text())
+    manifest = json.loads((copy / "bundle" / "manifest.json").read_text())
+    # the chosen artifact alone, re-exported behind the gate, its views chosen on validation
+    assert [a["file"] for a in manifest["artifacts"]] == [sel["chosen"]["artifact"]]
+    views = manifest["source_model"]["test_time_views"]
+    assert views["chosen"] in ("none", "flip", "shift", "flip_shift") and views["reason"]
+    assert views["count"] == {"none": 1, "flip": 2, "shift": 3, "flip_shift": 6}[views["chosen"]]
+    # every row of the choice rests on the same validation images, and none on the test split
+    assert len({r["images"] for r in views["validation"]}) <= 1
+    assert "Test-time views" in (copy / "bundle" / "parity.md").read_text()
+    assert any("bundle" in line for line in lines)

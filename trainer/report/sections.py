@@ -696,6 +696,22 @@ def business_section(r: Report, f: RunFiles) -> None:
             "times slower than this x86 core, so re-run `edgetk bench` there before promising a frame rate."
         )
     )
+    views = (f.manifest.get("source_model") or {}).get("test_time_views") or {}
+    if views.get("count", 1) > 1:
+        rows_v = {v["views"]: v for v in views.get("validation", [])}
+        plain, got = rows_v.get("none"), rows_v.get(views["chosen"])
+        gain = (
+            f" ({pct(plain['accuracy'])} -> {pct(got['accuracy'])} on {got['images']} validation images)"
+            if plain and got
+            else ""
+        )
+        r.add(
+            Para(
+                f"That time includes test-time views: the graph averages the model over {views['count']} copies of "
+                f"each image ({views['chosen']}: mirrored and/or shifted one row), chosen on the validation split"
+                f"{gain}, at {views['count']} times the compute of the plain model."
+            )
+        )
 
 
 def reproducibility_section(r: Report, f: RunFiles) -> None:
