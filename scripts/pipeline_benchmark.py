@@ -164,7 +164,7 @@ def markdown(rec: dict[str, Any]) -> str:
         f"(exit {rec['exit_code']}; from {rec.get('wall_from', 'this script')}), one run. Machine: {rec['machine']['cpu']}, "
         f"{rec['machine']['cpu_count']} cores, shared: 1-minute load average median "
         f"{rec['load']['median']} (max {rec['load']['max']}, {rec['load']['one_minute_load_samples']} samples).",
-        "",
+        *([rec["note"], ""] if rec.get("note") else []),
         "| stage | seconds |",
         "|---|---|",
     ]
@@ -255,6 +255,8 @@ def command_from_config(run: Path) -> list[str]:
         args += ["--formats", ",".join(cfg["formats"])]
     if cfg.get("tune"):
         args += ["--tune"]
+    if cfg.get("test_time_views"):
+        args += ["--test-time-views", str(cfg["test_time_views"])]
     return [*args, "--run-dir", str(run)]
 
 
@@ -307,6 +309,12 @@ def main() -> int:
         "--seed-load-log", type=Path, default=None, help="with --collect-only: the seed runs' load"
     )
     ap.add_argument("--name", default=None, help="record file name (default <profile>_profile)")
+    ap.add_argument(
+        "--note",
+        default=None,
+        help="with --collect-only: how the run came about (e.g. stages redone on resume), "
+        "printed under the record's first line",
+    )
     ap.add_argument("extra", nargs="*", help="more edgetk run options, after --")
     a = ap.parse_args()
     if a.seeds < 1:
@@ -334,6 +342,7 @@ def main() -> int:
         if a.collect_only
         else "this script's clock",
         "runs": 1,
+        **({"note": a.note} if a.note else {}),
         "machine": {
             "cpu": device_info().get("cpu_model"),
             "cpu_count": os.cpu_count(),

@@ -193,3 +193,40 @@ def test_auto_export_on_quadrant_classes_refuses_the_mirror(tmp_path, data, mode
     assert rec["chosen"] == "none"
     flip = next(r for r in rec["validation"] if r["views"] == "flip")
     assert flip["lost_vs_none"] > flip["gained_vs_none"] and flip["images"] == 200
+
+
+def test_report_anchor_line_names_the_shipped_views_accuracy(tmp_path) -> None:
+    from types import SimpleNamespace
+
+    from trainer.report.blocks import Report, render_markdown
+    from trainer.report.selection_sections import anchor_section
+
+    sel = {
+        "anchor_comparison": {
+            "classical": {
+                "anchor_test_accuracy": 0.8329,
+                "deployed_test_accuracy": 0.9337,
+                "beats_anchor": True,
+                "gain_pts": 10.08,
+            }
+        },
+        "test_after_choice": {"classical": {"train_count": 10000}},
+    }
+    art = {"file": "model_dynamic.tflite", "parity": {"accuracy": 0.9361}}
+    manifest = {
+        "default_artifact": "model_dynamic.tflite",
+        "artifacts": [art],
+        "source_model": {"test_time_views": {"chosen": "flip_shift", "count": 6}},
+    }
+
+    def text(m):
+        r = Report("t")
+        anchor_section(r, SimpleNamespace(selection=sel, manifest=m))
+        return render_markdown(r, tmp_path, tmp_path)
+
+    assert "the shipped artifact 93.61 % (with test-time views; plain, as selected: 93.37 %)" in (
+        text(manifest)
+    )
+    assert "+10.32 points" in text(manifest)
+    plain = {**manifest, "source_model": {"test_time_views": {"chosen": "none", "count": 1}}}
+    assert "the shipped artifact 93.37 %, +10.08 points" in text(plain)

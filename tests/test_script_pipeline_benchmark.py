@@ -62,3 +62,34 @@ def test_a_collected_record_names_the_options_the_run_used_not_the_scripts_defau
         "--profile", "full", "--seed", "43", "--candidates", "/tmp/cands.json",
         "--models", "resnet", "--budget-kb", "700", "--run-dir", str(tmp_path),
     ]  # fmt: skip
+
+
+def test_command_names_test_time_views_and_the_record_prints_note_and_views(tmp_path: Path) -> None:
+    mod = _module()
+    cfg = {"profile": "full", "seed": 42, "test_time_views": "flip"}
+    (tmp_path / "pipeline_config.json").write_text(json.dumps(cfg))
+    assert mod.command_from_config(tmp_path)[-4:-2] == ["--test-time-views", "flip"]
+    rec = {
+        "profile": "full",
+        "command": "edgetk run --profile full",
+        "wall_seconds": 60.0,
+        "exit_code": 0,
+        "note": "export onward redone on resume",
+        "machine": {"cpu": "x", "cpu_count": 2},
+        "load": {"median": 1.0, "max": 2.0, "one_minute_load_samples": 3},
+        "stage_seconds": {"export": 60.0},
+        "candidates": [],
+        "deployed": {
+            "artifact": "model_dynamic.tflite",
+            "candidate": "resnet_fast",
+            "precision": "dynamic",
+            "test_time_views": "flip_shift",
+            "test_accuracy": 0.9361,
+            "keras_test_accuracy": 0.9364,
+            "test_images": 10000,
+            "size_bytes": 396000,
+        },
+    }
+    md = mod.markdown(rec)
+    assert "export onward redone on resume" in md
+    assert "test-time views flip_shift, **93.61 %**" in md
