@@ -165,6 +165,20 @@ def markdown(rec: dict[str, Any]) -> str:
         f"{rec['machine']['cpu_count']} cores, shared: 1-minute load average median "
         f"{rec['load']['median']} (max {rec['load']['max']}, {rec['load']['one_minute_load_samples']} samples).",
         *([rec["note"], ""] if rec.get("note") else []),
+        *(
+            [
+                "Load by part: "
+                + "; ".join(
+                    f"{p.get('source')}: median {p['median']} (max {p['max']}, "
+                    f"{p['one_minute_load_samples']} samples)"
+                    for p in rec["load_parts"]
+                )
+                + ".",
+                "",
+            ]
+            if rec.get("load_parts")
+            else []
+        ),
         "| stage | seconds |",
         "|---|---|",
     ]
@@ -197,10 +211,13 @@ def markdown(rec: dict[str, Any]) -> str:
             f"per image ({(d.get('bench') or [{}])[0].get('threads', '-')} thread, n={lat.get('n', '-')}).",
         ]
     for name, a in (sel.get("anchor_comparison") or {}).items():
-        verdict = "beats" if a["beats_anchor"] else "does NOT beat"
+        # the bundle's accuracy (test-time views included), else the selected artifact's
+        acc = d["test_accuracy"] if d else a["deployed_test_accuracy"]
+        gain = 100 * (acc - a["anchor_test_accuracy"])
+        verdict = "beats" if gain > 0 else "does NOT beat"
         lines.append(
             f"The deployed artifact {verdict} the classical anchor `{name}` "
-            f"({100 * a['anchor_test_accuracy']:.2f} % test): {a['gain_pts']:+.2f} points."
+            f"({100 * a['anchor_test_accuracy']:.2f} % test): {gain:+.2f} points."
         )
     s = rec.get("seeds")
     if s:
@@ -304,7 +321,13 @@ def main() -> int:
         help="run nothing: rebuild the record from an existing run directory (wall time from its "
         "pipeline.json; seed runs found beside it as <run>_seed<N>)",
     )
-    ap.add_argument("--load-log", type=Path, default=None, help="with --collect-only: load samples")
+    ap.add_argument(
+        "--load-log",
+        type=Path,
+        action="append",
+        default=None,
+        help="with --collect-only: load samples (repeatable: a resumed run's parts, in order)",
+    )
     ap.add_argument(
         "--seed-load-log", type=Path, default=None, help="with --collect-only: the seed runs' load"
     )
@@ -351,7 +374,9 @@ def main() -> int:
         **collect(run),
     }
     if a.collect_only:
-        rec["load"] = load_from_log(a.load_log) if a.load_log else {"median": None, "max": None,
+        if a.load_log and len(a.load_log) > 1:
+            rec["load_parts"] = [load_from_log(p) for p in a.load_log]
+        rec["load"] = load_from_log(a.load_log[0]) if a.load_log else {"median": None, "max": None,
                                                                      "one_minute_load_samples": 0}  # fmt: skip
     else:
         rec["load"] = sampler.stop()
