@@ -18,10 +18,13 @@ recipe ``resnet`` in a copy of the candidates file). ``full_profile_resnet_fast.
 were written by ``--profile full --run-dir RUN --name full_profile_resnet_fast -- --models
 baseline,resnet_fast,classical`` before that list became the default; ``full_profile_noviews.json``
 is the same run collected (``--collect-only --seeds 2 --load-log full_profile_resnet_fast.json
---seed-load-log LOG``, then renamed). ``full_profile.json`` is that run and its seed runs redone
-from ``export`` with test-time views (``edgetk run ... --from export``), collected with
+--seed-load-log LOG``, then renamed). ``full_profile_resumed.json`` is that run and its seed runs
+redone from ``export`` with test-time views (``edgetk run ... --from export``), collected with
 ``--collect-only --seeds 3 --load-log full_profile_resnet_fast.json --load-log RESUME_LOG
---seed-load-log LOG --note TEXT``. ``full_profile_resnet7.json`` + ``.md`` are this script's
+--seed-load-log LOG --note TEXT`` as ``full_profile``, then renamed. ``full_profile_fresh.json`` is
+the live record of ``--profile full --run-dir RUN --name full_profile_fresh`` (one clean run), and
+``full_profile.json`` that run collected with the same seed runs (``--collect-only --seeds 3
+--load-log full_profile_fresh.json --seed-load-log LOG --note TEXT``). ``full_profile_resnet7.json`` + ``.md`` are this script's
 ``full_profile`` record of the earlier default (``resnet``, 7 epochs), renamed when it stopped
 being the default.
 """

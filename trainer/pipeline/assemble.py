@@ -62,7 +62,13 @@ def assemble_bundle(
     src = run / EXPORTS_DIR / cand
     dest = run / "bundle"
     opts = ctx.options["config"]
-    if views != "none":
+    if views == "none" and read_json(src / "manifest.json")["default_artifact"] == art:
+        _copy_tree(src, dest, keep_failed=opts.allow_parity_failure)
+        how = "copied"
+    else:
+        # The exporter makes the smallest gated artifact the default; when the chosen one is
+        # another, or test-time views are wanted, this bundle holds the chosen format alone
+        # (the other points stay in exports/).
         key = _format_key(art)
         ecfg = export_config(
             ctx,
@@ -71,21 +77,15 @@ def assemble_bundle(
             test_time_views=views,
         )
         export_one(ctx, cand, dest, ecfg)
-        how = f"re-exported as {key} alone, test-time views {views}"
-    elif read_json(src / "manifest.json")["default_artifact"] == art:
-        _copy_tree(src, dest, keep_failed=opts.allow_parity_failure)
-        how = "copied"
-    else:
-        # The exporter makes the smallest gated artifact the default; the chosen one is another,
-        # so this bundle holds the chosen format alone (the other points stay in exports/).
-        key = _format_key(art)
-        ecfg = export_config(ctx, formats=(key,), allow_parity_failure=opts.allow_parity_failure)
-        export_one(ctx, cand, dest, ecfg)
-        how = f"re-exported as {key} alone"
-    default = read_json(dest / "manifest.json")["default_artifact"]
-    if default != art:
-        raise ConfigError(f"bundle default {default!r} is not the chosen artifact {art!r}")
-    chosen = (read_json(dest / "manifest.json").get("source_model") or {}).get("test_time_views")
+        how = f"re-exported as {key} alone" + (
+            f", test-time views {views}" if views != "none" else ""
+        )
+    manifest = read_json(dest / "manifest.json")
+    if manifest["default_artifact"] != art:
+        raise ConfigError(
+            f"bundle default {manifest['default_artifact']!r} is not the chosen artifact {art!r}"
+        )
+    chosen = (manifest.get("source_model") or {}).get("test_time_views")
     log.info("bundle: %s/%s (%s)", cand, art, how)
     return {
         "bundle": str(dest),
