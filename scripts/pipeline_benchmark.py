@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from edge_runtime.bench.device import device_info  # noqa: E402
 from edge_runtime.common.fileio import read_json, write_json, write_text  # noqa: E402
+from edge_runtime.common.versions import library_versions  # noqa: E402
 from trainer.pipeline.budget import LIMITS  # noqa: E402
 
 
@@ -173,6 +174,16 @@ def markdown(rec: dict[str, Any]) -> str:
         *([rec["note"], ""] if rec.get("note") else []),
         *(
             [
+                f"Written by `{rec['script_command']}`. Packages: "
+                + ", ".join(f"{k} {v}" for k, v in rec["packages"].items() if k != "platform")
+                + ".",
+                "",
+            ]
+            if rec.get("packages")
+            else []
+        ),
+        *(
+            [
                 "Load by part: "
                 + "; ".join(
                     f"{p.get('source')}: median {p['median']} (max {p['max']}, "
@@ -268,7 +279,7 @@ def command_from_config(run: Path) -> list[str]:
     cfg = read_json(run / "pipeline_config.json")
     args = ["--profile", str(cfg["profile"]), "--seed", str(cfg["seed"])]
     if cfg.get("candidates_file"):
-        args += ["--candidates", str(cfg["candidates_file"])]
+        args += ["--candidates", shown_path(Path(cfg["candidates_file"]))]
     if cfg.get("candidate_names"):
         args += ["--models", ",".join(cfg["candidate_names"])]
     for key, flag, _, _ in LIMITS:
@@ -280,7 +291,7 @@ def command_from_config(run: Path) -> list[str]:
         args += ["--tune"]
     if cfg.get("test_time_views"):
         args += ["--test-time-views", str(cfg["test_time_views"])]
-    return [*args, "--run-dir", str(run)]
+    return [*args, "--run-dir", shown_path(run)]
 
 
 def load_from_log(path: Path) -> dict[str, Any]:
@@ -305,6 +316,14 @@ def load_from_log(path: Path) -> dict[str, Any]:
         "first_sample_utc": rows[0][0] if rows else None,
         "last_sample_utc": rows[-1][0] if rows else None,
     }
+
+
+def shown_path(path: Path) -> str:
+    """``path`` relative to the checkout when it is inside it: records name no local paths."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return path.name
 
 
 def write_record(rec: dict[str, Any], out: Path, name: str | None = None) -> None:
@@ -341,7 +360,7 @@ def main() -> int:
     ap.add_argument(
         "--note",
         default=None,
-        help="with --collect-only: how the run came about (e.g. stages redone on resume), "
+        help="how the run came about (e.g. the venv it ran in, stages redone on resume), "
         "printed under the record's first line",
     )
     ap.add_argument("extra", nargs="*", help="more edgetk run options, after --")
@@ -362,9 +381,17 @@ def main() -> int:
         shutil.rmtree(run, ignore_errors=True)  # a clean run directory: nothing is resumed
         sampler.start()
         rc, wall = run_edgetk(args, run.with_name(run.name + ".log"))
+    shown = [shown_path(run) if x == str(run) else x for x in args]
     rec: dict[str, Any] = {
         "profile": a.profile,
-        "command": "edgetk run " + " ".join(args),
+        "script": "scripts/pipeline_benchmark.py",
+        "script_command": " ".join(
+            ["scripts/pipeline_benchmark.py"]
+            + [shown_path(Path(x)) if Path(x).is_absolute() else x for x in sys.argv[1:]]
+        ),
+        "command": "edgetk run " + " ".join(shown),
+        # the interpreter running this script is the venv's that ran edgetk (run_edgetk)
+        "packages": library_versions(),
         "exit_code": rc,
         "wall_seconds": round(wall, 1),
         "wall_from": "sum of pipeline.json stage seconds"
