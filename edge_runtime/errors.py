@@ -25,6 +25,22 @@ class BackendUnavailableError(ModelError):
     """No runtime for an artifact's format is installed (ai-edge-litert / tflite-runtime / onnxruntime)."""
 
 
+class RuntimeCrashedError(ModelError):
+    """The runtime library died natively (SIGSEGV, abort) while loading or running an artifact.
+
+    Raised where the runtime ran in a child process (``edgetk serve``'s workers): the process that
+    raises it is alive, and the next call gets a fresh runtime.
+    """
+
+    def __init__(self, artifact: str, runtime: str, how: str, doing: str) -> None:
+        super().__init__(
+            f"the runtime ({runtime}) crashed ({how}) while {doing} {artifact}; choose another "
+            f"artifact of the bundle (--artifact), or reinstall the runtime the 'edge' extra pins "
+            f"(pip install 'edgetk[edge]')"
+        )
+        self.artifact, self.runtime, self.how = artifact, runtime, how
+
+
 __all__ = [
     "BackendUnavailableError",
     "CameraError",
@@ -32,4 +48,5 @@ __all__ = [
     "ImageDecodeError",
     "ImageTooLargeError",
     "ModelError",
+    "RuntimeCrashedError",
 ]

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_runtime.backends import Backend, open_backend
+from edge_runtime.crash_guard import note_running
 from edge_runtime.errors import ModelError
 from edge_runtime.integrity import verify_artifact_file
 from edge_runtime.manifest import Artifact, Manifest, load_manifest
@@ -71,6 +72,7 @@ class Predictor:
         polarity: PolarityChoice = "auto",
         top_k: int = 5,
         verify_hashes: bool = True,
+        isolate: bool = False,
     ) -> Predictor:
         """Load ``artifact`` (file name or ``format:precision``; default: the manifest's default).
 
@@ -78,6 +80,8 @@ class Predictor:
         sha256 must equal the manifest's (``IntegrityError`` otherwise; ``verify_hashes=False``
         skips that with a warning), and the loaded model must match the manifest (tensor shapes,
         dtypes, quantization): a mismatch is a ``ModelError`` naming every difference.
+        ``isolate``: the runtime runs in a child process that is restarted after a native crash
+        (the call in flight raises ``RuntimeCrashedError``); the service's workers use it.
         """
         if threads is not None and threads < 1:
             raise ModelError(
@@ -90,9 +94,15 @@ class Predictor:
         chosen = manifest.artifact(artifact)
         # Only the artifact that runs is hashed: the others may be absent from a trimmed bundle.
         verify_artifact_file(bundle / chosen.file, chosen.sha256, verify=verify_hashes)
-        backend = open_backend(bundle / chosen.file, chosen, threads)
+        note_running(bundle / chosen.file, chosen.format)
+        backend = open_backend(bundle / chosen.file, chosen, threads, isolate=isolate)
         backend.check(manifest.input)
         return cls(bundle, manifest, chosen, backend, polarity=polarity, top_k=top_k)
+
+    @property
+    def runtime(self) -> str:
+        """The runtime library running the artifact, with its version."""
+        return self.backend.runtime
 
     @property
     def labels(self) -> tuple[str, ...]:

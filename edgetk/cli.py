@@ -139,6 +139,10 @@ def cli(verbose: int, quiet: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the CLI and maps errors to exit codes (0 ok, 1 failure, 2 usage, ...)."""
+    if argv is None:  # a command-line process of its own: a device command may fork a guard
+        from edge_runtime import crash_guard
+
+        crash_guard.allow()
     try:
         rv = cli.main(args=argv, prog_name="edgetk", standalone_mode=False)
     except EdgetkError as exc:

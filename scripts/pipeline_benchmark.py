@@ -80,6 +80,7 @@ class LoadSampler(threading.Thread):
 def run_edgetk(args: list[str], log: Path) -> tuple[int, float]:
     exe = Path(sys.executable).with_name("edgetk")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    log.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter_ns()
     with open(log, "w") as f:
         rc = subprocess.call([str(exe), "run", *args], stdout=f, stderr=subprocess.STDOUT, env=env)

@@ -58,3 +58,22 @@ def test_every_artifact_runs_growing_and_shrinking_batches(bundles, tmp_path) ->
     assert not bad, f"{result['versions']}: " + "; ".join(bad)
     assert proc.returncode == 0
     assert len(result["rows"]) >= 14
+
+
+def test_the_service_answers_growing_and_shrinking_requests_on_every_artifact(bundles) -> None:
+    import httpx
+
+    from tests.test_serve_support import bar_png, start_server
+
+    png = bar_png("horizontal", size=16)
+    for bundle in bundles.values():
+        for art in load_manifest(bundle).artifacts:
+            live = start_server(bundle, "--artifact", art.file)
+            try:
+                for n in (1, 8, 16, 2, 16):
+                    files = [("file", (f"{i}.png", png, "image/png")) for i in range(n)]
+                    r = httpx.post(f"{live.url}/v1/predict", files=files, timeout=60)
+                    assert r.status_code == 200, f"{bundle.name}/{art.file} at {n}: {r.text}"
+                    assert len(r.json()["predictions"]) == n
+            finally:
+                assert live.stop() == 0, live.text()

@@ -9,11 +9,21 @@ from edge_runtime.errors import ModelError
 from edge_runtime.manifest import Artifact
 
 
-def open_backend(path: str | Path, artifact: Artifact, threads: int | None = None) -> Backend:
-    """Load ``path`` with the runtime for ``artifact.format`` (imported only when needed)."""
+def open_backend(
+    path: str | Path, artifact: Artifact, threads: int | None = None, *, isolate: bool = False
+) -> Backend:
+    """Load ``path`` with the runtime for ``artifact.format`` (imported only when needed).
+
+    ``isolate``: run the runtime in a child process (``IsolatedBackend``), so that a native crash
+    raises ``RuntimeCrashedError`` here instead of killing this process.
+    """
     p = Path(path)
     if not p.is_file():
         raise ModelError(f"artifact {p} is missing; the bundle is incomplete, re-export it")
+    if isolate:
+        from edge_runtime.backends.isolated import IsolatedBackend
+
+        return IsolatedBackend(p, artifact, threads)
     if artifact.format == "tflite":
         from edge_runtime.backends.tflite import TFLiteBackend
 

@@ -36,6 +36,12 @@ def _serve_option(flag: str, help: str, field: str | None = None) -> Decorator:
 @artifact_option("Artifact file name or format:precision (default: the manifest's default).")
 @threads_option("Runtime CPU threads per worker (default: the runtime's).")
 @_serve_option("--workers", "Inference workers, each with its own copy of the model.")
+@shown_option(
+    "--isolate/--in-process",
+    default=_DEFAULTS["isolate"],
+    help="Run each worker's runtime in a child process that is restarted if the runtime "
+    "crashes (the requests in flight get 503); --in-process saves the process hop.",
+)
 @_serve_option("--queue-size", "Requests that may wait for a worker; more get 503.")
 @_serve_option(
     "--max-batch",
@@ -87,7 +93,7 @@ def _serve_option(flag: str, help: str, field: str | None = None) -> Decorator:
 @log_level_option()
 @shown_option("--access-log/--no-access-log", default=True, help="Log one line per request.")
 def serve(bundle: Path, host: str, port: int, artifact: str | None, threads: int | None,
-          workers: int, queue_size: int, max_batch: int, api_key: str | None, max_body_mb: float,
+          workers: int, isolate: bool, queue_size: int, max_batch: int, api_key: str | None, max_body_mb: float,
           max_buffered_mb: float, max_files: int, max_pixels: int, max_request_pixels: int,
           max_side: int, max_connections: int, max_header_kb: int, request_timeout_s: float,
           http: str, allowed_hosts: str, verify: bool, top_k: int, polarity: str, log_level: str,
@@ -97,7 +103,7 @@ def serve(bundle: Path, host: str, port: int, artifact: str | None, threads: int
 
     config = ServeConfig(
         bundle=bundle, host=host, port=port, artifact=artifact, threads=threads, workers=workers,
-        queue_size=queue_size, max_batch=max_batch, api_key=api_key or None, max_body_mb=max_body_mb,
+        isolate=isolate, queue_size=queue_size, max_batch=max_batch, api_key=api_key or None, max_body_mb=max_body_mb,
         max_buffered_mb=max_buffered_mb, max_files=max_files, max_pixels=max_pixels,
         max_request_pixels=max_request_pixels, max_side=max_side, max_connections=max_connections,
         max_header_kb=max_header_kb, request_timeout_s=request_timeout_s, http=http,

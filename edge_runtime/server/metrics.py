@@ -68,6 +68,11 @@ class ServiceMetrics:
             "Predict requests refused with 503 because every worker and queue slot was busy.",
             registry=r,
         )
+        self.runtime_crashes = Counter(
+            "edgetk_runtime_crashes",
+            "Native crashes of a worker's runtime (each answered 503 and restarted).",
+            registry=r,
+        )
         self.queue_depth = Gauge(
             "edgetk_inference_pending",
             "Predict requests admitted to the worker pool (running or waiting).",

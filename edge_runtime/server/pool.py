@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge_runtime.common.errors import ConfigError
+from edge_runtime.errors import RuntimeCrashedError
 from edge_runtime.predictor import Predictor
 from edge_runtime.server.decode import Decoded
 from edge_runtime.server.errors import ApiError
@@ -135,6 +136,7 @@ class InferencePool:
                 polarity=config.polarity,
                 top_k=config.top_k,
                 verify_hashes=config.verify,
+                isolate=config.isolate,
             )
             for _ in range(config.workers)
         ]
@@ -275,6 +277,14 @@ class InferencePool:
             t0 = time.perf_counter_ns()
             try:
                 preds = predictor.predict(images, top_k=top_k, polarity=polarity)  # type: ignore[arg-type]
+            except RuntimeCrashedError as exc:
+                # Only this batch's requests are lost; the worker's runtime is already restarting.
+                self.metrics.runtime_crashes.inc()
+                crashed = ApiError(
+                    503, "runtime_crashed", f"{exc}; retry", headers={"Retry-After": "1"}
+                )
+                outcomes.extend((item, crashed) for item, _, _ in members)
+                continue
             except BaseException as exc:
                 outcomes.extend((item, exc) for item, _, _ in members)
                 continue

@@ -221,6 +221,7 @@ def _metadata(state: ServiceState) -> dict[str, Any]:
             "edgetk_version": edgetk_version(),
             "runtime": predictor.backend.runtime,
             "workers": config.workers,
+            "isolated_runtime": config.isolate,
             "threads": config.threads,
             "limits": {
                 "max_body_bytes": config.max_body_bytes,

@@ -44,6 +44,9 @@ class ServeConfig(JsonConfig):
     artifact: str | None = None
     threads: int | None = None
     workers: int = 1
+    # Each worker's runtime in a child process: a native crash costs the requests in flight
+    # (503 runtime_crashed) and a restart, not the service.
+    isolate: bool = True
     queue_size: int = 64
     max_batch: int = 16
     host: str = "127.0.0.1"

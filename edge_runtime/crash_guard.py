@@ -1,0 +1,122 @@
+"""One clear line instead of a silent death when the runtime crashes under ``edgetk predict`` or
+``edgetk camera``.
+
+A native crash (SIGSEGV, abort) inside a runtime library cannot be caught in the process it
+happens in. So the command forks before it loads anything: the child runs the command as if
+nothing happened (same stdin, stdout, stderr, window), and the parent only waits. When the child
+dies of a crash signal, the parent names the artifact that was running and what to do about it,
+and exits 1. Each ``Predictor`` writes the artifact it is about to run into a pipe to the parent
+(``note_running``), so the line names the right one. The fork costs a millisecond or two of
+start-up; where there is no fork (Windows) or when ``EDGETK_CRASH_GUARD=0``, the command runs in
+the one process as before.
+
+Only a real command-line process forks (``edgetk.cli.main`` allows it when it reads
+``sys.argv``): a library or test calling the CLI in-process is never forked.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+from edge_runtime.errors import RuntimeCrashedError
+
+# Signals that mean the process crashed, as opposed to being stopped.
+CRASH_SIGNALS = frozenset(
+    getattr(signal, n)
+    for n in ("SIGSEGV", "SIGABRT", "SIGBUS", "SIGILL", "SIGFPE", "SIGSYS")
+    if hasattr(signal, n)
+)
+
+_allowed = False
+_note_fd: int | None = None
+
+
+def allow() -> None:
+    """Called by the CLI's entry point: this process is a command-line process of its own."""
+    global _allowed
+    _allowed = True
+
+
+def note_running(path: Path, fmt: str) -> None:
+    """Tell the waiting parent (if any) which artifact this process is about to load and run."""
+    if _note_fd is None:
+        return
+    try:
+        os.write(_note_fd, f"{path}\t{fmt}\n".encode())
+    except OSError:
+        pass
+
+
+def _runtime_name(fmt: str) -> str:
+    from edge_runtime.common.versions import installed_version
+
+    if fmt == "onnx":
+        return f"onnxruntime {installed_version('onnxruntime') or '?'}"
+    for dist in ("ai-edge-litert", "tflite-runtime"):
+        version = installed_version(dist)
+        if version:
+            return f"{dist} {version}"
+    return "the TFLite runtime"
+
+
+def _last_note(fd: int) -> tuple[str, str] | None:
+    os.set_blocking(fd, False)
+    data = b""
+    try:
+        while chunk := os.read(fd, 65536):
+            data += chunk
+    except BlockingIOError:
+        pass
+    os.close(fd)
+    lines = [ln for ln in data.decode(errors="replace").splitlines() if "\t" in ln]
+    if not lines:
+        return None
+    path, fmt = lines[-1].rsplit("\t", 1)
+    return path, fmt
+
+
+def guard() -> None:
+    """Fork; the child returns and runs the command, the parent waits and ends with its status.
+
+    In the parent this never returns: it raises ``SystemExit`` with the child's exit status, or
+    ``RuntimeCrashedError`` (exit 1, one line) when the child died of a crash signal.
+    """
+    global _note_fd
+    if not _allowed or not hasattr(os, "fork") or os.environ.get("EDGETK_CRASH_GUARD") == "0":
+        return
+    read_fd, write_fd = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: run the command
+        os.close(read_fd)
+        _note_fd = write_fd
+        return
+    os.close(write_fd)
+    # Ctrl-C in a terminal reaches the child too (same process group): it stops as it always
+    # did, and the parent reports its status. A stop request sent to the parent is passed on.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda s, _f: os.kill(pid, s))
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    note = _last_note(read_fd)
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        if sig in CRASH_SIGNALS:
+            path, fmt = note or ("the bundle's artifact", "tflite")
+            raise RuntimeCrashedError(
+                str(path), _runtime_name(fmt), signal.Signals(sig).name, "running"
+            )
+        raise SystemExit(128 + sig)
+    raise SystemExit(os.WEXITSTATUS(status))
+
+
+__all__ = ["CRASH_SIGNALS", "allow", "guard", "note_running"]
