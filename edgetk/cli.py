@@ -63,7 +63,7 @@ COMMANDS: dict[str, CommandSpec] = {
         "edge_runtime.cli", "camera", "camera", "Classify a live camera, video file or stream."
     ),
     "bench": CommandSpec(
-        "edge_runtime.cli", "bench", "edge", "Benchmark a bundle's artifacts on this device."
+        "edge_runtime.bench_cli", "bench", "edge", "Benchmark a bundle's artifacts on this device."
     ),
     "serve": CommandSpec("edge_runtime.server.cli", "serve", "serve", "Serve a bundle over REST."),
 }

@@ -6,6 +6,9 @@ The minimal script imports ai-edge-litert, loads the same int8 model and runs on
 run as fresh processes, alternated, ``--runs`` times each; wall time by ``perf_counter_ns`` around
 the process, peak memory as the child's ``ru_maxrss`` from ``os.wait4``. Targets (ratio of medians):
 wall <= 2x, peak memory <= 1.5x. Also saves ``python -X importtime`` of the predict command.
+The predict command also runs with ``EDGETK_CRASH_GUARD=0`` (no fork of the crash guard,
+edge_runtime/crash_guard.py), alternated with the others, so the guard's own cost is a ratio of
+the same run.
 """
 
 from __future__ import annotations
@@ -77,10 +80,17 @@ def main() -> None:
 
     for cmd in (predict_cmd, minimal_cmd):  # warm the page cache; not counted
         run_once(cmd)
-    samples: dict[str, list[tuple[float, float]]] = {"predict": [], "minimal": []}
+    samples: dict[str, list[tuple[float, float]]] = {
+        "predict": [],
+        "minimal": [],
+        "predict_unguarded": [],
+    }
     for _ in range(args.runs):
         samples["predict"].append(run_once(predict_cmd))
         samples["minimal"].append(run_once(minimal_cmd))
+        samples["predict_unguarded"].append(
+            run_once(predict_cmd, env_extra={"EDGETK_CRASH_GUARD": "0"})
+        )
 
     def summary(name: str) -> dict[str, float]:
         walls = [w for w, _ in samples[name]]
@@ -92,7 +102,7 @@ def main() -> None:
             "peak_rss_mb_median": round(median(mems), 1),
         }
 
-    p, m = summary("predict"), summary("minimal")
+    p, m, u = summary("predict"), summary("minimal"), summary("predict_unguarded")
     wall_ratio = p["wall_s_median"] / m["wall_s_median"]
     mem_ratio = p["peak_rss_mb_median"] / m["peak_rss_mb_median"]
 
@@ -118,7 +128,10 @@ def main() -> None:
         + "\n".join(f"{c:>9} {s:>9}  {n}" for c, s, n in top)
         + f"\nheavy packages imported: {heavy or 'none'}\n",
     )
+    shown = [Path(x).name if Path(x).is_absolute() else x for x in sys.argv[1:]]
     record = {
+        "script": "scripts/bench_cold_start.py",
+        "command": " ".join(["scripts/bench_cold_start.py", *shown]),
         "what": "whole-process cold start: `edgetk predict BUNDLE one.png` vs minimal ai-edge-litert script",
         "bundle": str(bundle.relative_to(ROOT) if bundle.is_relative_to(ROOT) else bundle),
         "artifact": artifact,
@@ -127,6 +140,8 @@ def main() -> None:
         "minimal_script": MINIMAL.strip(),
         "predict": p,
         "minimal": m,
+        "predict_unguarded": u,
+        "crash_guard_wall_ratio": round(p["wall_s_median"] / u["wall_s_median"], 3),
         "wall_ratio": round(wall_ratio, 3),
         "peak_memory_ratio": round(mem_ratio, 3),
         "targets": {"wall_ratio": "<= 2.0", "peak_memory_ratio": "<= 1.5"},
@@ -140,6 +155,10 @@ def main() -> None:
         f"| {record['bundle']} `{artifact}` | {args.runs} | {p['wall_s_median']:.3f} | "
         f"{m['wall_s_median']:.3f} | {wall_ratio:.2f} | {p['peak_rss_mb_median']:.0f} | "
         f"{m['peak_rss_mb_median']:.0f} | {mem_ratio:.2f} |"
+    )
+    print(
+        f"crash guard: predict {p['wall_s_median']:.3f} s vs {u['wall_s_median']:.3f} s without "
+        f"(ratio {record['crash_guard_wall_ratio']:.3f})"
     )
 
 

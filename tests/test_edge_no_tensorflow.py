@@ -129,3 +129,34 @@ def test_missing_runtimes_give_an_install_hint() -> None:
     assert len(lines) == 2
     assert "no TFLite runtime is installed" in lines[0] and "edgetk[edge]" in lines[0]
     assert "onnxruntime is not installed" in lines[1] and "edgetk[onnx]" in lines[1]
+
+
+_PREDICT_MODULES = r"""
+import json, sys
+from edgetk.cli import main
+rc = main(["predict", sys.argv[1], sys.argv[2]])
+print(json.dumps({"rc": rc, "modules": sorted(sys.modules)}))
+"""
+
+# What classifying one image must not load: the SSH device loop, the benchmark machinery, the
+# REST service and its web stack, OpenCV, the process-isolation backend, the training side.
+NOT_FOR_PREDICT = (
+    "edge_runtime.remote", "edge_runtime.bench", "edge_runtime.server",
+    "edge_runtime.backends.isolated", "edge_runtime.backends.onnx", "edge_runtime.camera",
+    "cv2", "fastapi", "uvicorn", "starlette", "psutil", "onnxruntime", "multiprocessing",
+    *FORBIDDEN,
+)  # fmt: skip
+
+
+def test_predict_imports_only_what_it_runs() -> None:
+    image = ROOT / "tests" / "fixtures" / "images" / "box" / "02.png"
+    proc = subprocess.run(
+        [sys.executable, "-c", _PREDICT_MODULES, str(BUNDLE), str(image)],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["rc"] == 0
+    loaded = [m for m in result["modules"] if m.startswith(NOT_FOR_PREDICT)]
+    assert loaded == []
+    assert "edge_runtime.backends.tflite" in result["modules"]  # it did classify

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,22 @@ def prepare() -> str | None:
         if shared is not None:
             os.environ["KERAS_HOME"] = str(shared)
             log.debug("KERAS_HOME -> %s (offline cache)", shared)
+    _import_tensorflow_quietly()
     return os.environ.get("KERAS_HOME")
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow and let it probe for devices with its native start-up lines (cuInit
+    errors on a machine without a GPU, oneDNN notices) kept at DEBUG instead of the console."""
+    if "tensorflow" in sys.modules:
+        return
+    from edge_runtime.common.native_stderr import native_stderr_filtered
+
+    with native_stderr_filtered():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+        tf.zeros((1,)).numpy()  # the first op initialises the devices (cuInit)
 
 
 def keras_home() -> Path:

@@ -11,6 +11,7 @@ import numpy as np
 
 from edge_runtime.backends.base import Backend
 from edge_runtime.backends.tensor_specs import single_input_output, tflite_tensor_spec
+from edge_runtime.common.native_stderr import native_stderr_filtered
 from edge_runtime.common.versions import installed_version
 from edge_runtime.errors import BackendUnavailableError, ModelError
 from edge_runtime.manifest import Artifact
@@ -46,8 +47,10 @@ class TFLiteBackend(Backend):
         super().__init__(path, artifact, threads)
         cls, self._dist = interpreter_class()
         try:
-            self._interp = cls(model_path=str(path), num_threads=threads)
-            self._interp.allocate_tensors()
+            # LiteRT announces its CPU delegate on stderr each time: kept at DEBUG (-v).
+            with native_stderr_filtered():
+                self._interp = cls(model_path=str(path), num_threads=threads)
+                self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelError(
                 f"{path} cannot be loaded as a TFLite model ({exc}); re-export it"
