@@ -24,6 +24,11 @@ class Prediction:
     latency_ms: float
     inverted: bool = False  # the polarity step inverted the picture
 
+    @property
+    def score(self) -> float:
+        """The top label's probability (the model's confidence in ``label``)."""
+        return self.probability
+
     def to_dict(self, with_probabilities: bool = False) -> dict[str, Any]:
         """Plain JSON types: for JSON lines, CSV and the REST service."""
         d: dict[str, Any] = {
