@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from edge_runtime.common.fileio import write_json
-from trainer.report.sections import RunFiles, _latency_machine_sentence
+from trainer.report.run_files import RunFiles
+from trainer.report.sections import _latency_machine_sentence
 
 DEVICE = {"cpu_model": "Cortex-A76", "arch": "aarch64", "cores_usable": 4, "os": "Debian 12"}
 

@@ -127,6 +127,7 @@ def test_selection_figure_renders_from_a_relative_run_dir(tmp_path, monkeypatch)
 
     from PIL import Image
 
+    from trainer.pipeline.selection_record import SelectionRecord
     from trainer.report.blocks import Report, render_html, render_markdown
     from trainer.report.selection_sections import selection_section
 
@@ -134,7 +135,17 @@ def test_selection_figure_renders_from_a_relative_run_dir(tmp_path, monkeypatch)
     run = Path("runs") / "quick"
     (run / "select").mkdir(parents=True)
     Image.new("RGB", (40, 30), (10, 120, 200)).save(run / "select" / "pareto.png")
-    sel = {"rule": "r", "points": [], "figure": "select/pareto.png", "status": "nothing fits"}
+    sel = SelectionRecord.from_dict(
+        {
+            "rule": "r",
+            "budget": {"max_ms": None, "max_kb": None, "max_ram_mb": None},
+            "validation": {},
+            "points": [],
+            "figure": "select/pareto.png",
+            "status": "nothing fits",
+            "error": "no artifact fits the budget",
+        }
+    )
     report = Report("t")
     selection_section(report, SimpleNamespace(selection=sel, run=run))
     html = render_html(report, run)

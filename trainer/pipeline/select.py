@@ -12,7 +12,7 @@ accurate as float32 on validation, within the noise of that split, is the one a 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,18 @@ class Point:
         d = asdict(self)
         d.pop("correct")
         return {"key": self.key, **d}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Point:
+        """A point as ``to_dict`` wrote it (``selection.json``); per-image results stay None.
+
+        A missing field is a KeyError, a ``key`` that disagrees with candidate / artifact a
+        ValueError: the reader names the file.
+        """
+        point = cls(**{f.name: data[f.name] for f in fields(cls) if f.name != "correct"})
+        if data.get("key", point.key) != point.key:
+            raise ValueError(f"point key {data['key']!r} is not {point.key!r}")
+        return point
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,14 @@ class Figure:
     width: int = 720
 
 
+@dataclass(frozen=True)
+class FileLinks:
+    """Bullets that link files of the run (paths absolute, or relative to the run directory):
+    each item is its text and its ``(label, path)`` links, rendered relative to the report."""
+
+    items: tuple[tuple[str, tuple[tuple[str, Path], ...]], ...]
+
+
 @dataclass
 class Report:
     title: str
@@ -84,6 +92,14 @@ def render_markdown(
                 "| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in b.rows
             ]
             lines.append("")
+        elif isinstance(b, FileLinks):
+            for text, links in b.items:
+                refs = ", ".join(
+                    f"[{label}]({os.path.relpath(p if p.is_absolute() else run_dir / p, out_dir)})"
+                    for label, p in links
+                )
+                lines.append(f"- {_md_inline(text)}" + (f": {refs}" if refs else ""))
+            lines.append("")
         elif isinstance(b, Figure):
             target = b.path if b.path.is_absolute() else run_dir / b.path
             src = image_src(b, target) if image_src else os.path.relpath(target, out_dir)
@@ -120,16 +136,18 @@ def _compact_png(path: Path, max_width: int) -> bytes:
     return buf.getvalue()
 
 
-def render_html(report: Report, run_dir: Path) -> str:
+def render_html(report: Report, run_dir: Path, out_dir: Path | None = None) -> str:
     """One self-contained HTML file: the Markdown rendered by markdown-it-py (CommonMark + tables,
-    raw HTML escaped), inline CSS, every image a base64 data URI, no external links."""
+    raw HTML escaped), inline CSS, every image a base64 data URI, no external links. Links to
+    other run files (``FileLinks``) are relative to ``out_dir``, where the HTML is written
+    (default: the run directory)."""
     from markdown_it import MarkdownIt
 
     def embedded(fig: Figure, path: Path) -> str:
         data = base64.b64encode(_compact_png(path, fig.width)).decode("ascii")
         return f"data:image/png;base64,{data}"
 
-    text = render_markdown(report, run_dir, run_dir, image_src=embedded)
+    text = render_markdown(report, out_dir or run_dir, run_dir, image_src=embedded)
     body = MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'

@@ -1,7 +1,9 @@
 """The report's sections, each built only from files in the run directory.
 
-Every number printed here is read from a JSON file the run wrote; a section whose files are
-missing says so instead of inventing content. Section order follows the user's outline.
+Every number printed here is read from a file the run wrote, through its record class
+(:mod:`trainer.report.run_files`); a section whose files are missing says so instead of inventing
+content. Sections follow the candidates that ran (:mod:`trainer.report.candidate_sections`): no
+candidate name is special, and the model the summary calls final is the one that ships.
 """
 
 from __future__ import annotations
@@ -9,122 +11,97 @@ from __future__ import annotations
 import glob
 import re
 from pathlib import Path
-from typing import Any
 
-from edge_runtime.common.fileio import read_json
 from trainer.report.blocks import Bullets, Figure, Heading, Para, Report, Table
-from trainer.report.selection_sections import anchor_section, selection_section
-
-TRAIN_STAGES = ("baseline", "resnet", "transfer", "finetune")
-
-
-def pct(v: float | None, digits: int = 2) -> str:
-    return "-" if v is None else f"{100 * v:.{digits}f} %"
-
-
-def num(v: float | None, digits: int = 4) -> str:
-    return "-" if v is None else f"{v:.{digits}f}"
-
-
-def mb(v: float | None) -> str:
-    return "-" if v is None else f"{v / 1e6:.2f} MB"
+from trainer.report.candidate_sections import (
+    curves_section,
+    evaluation_section,
+    fig,
+    models_section,
+)
+from trainer.report.fmt import mb, num, pct
+from trainer.report.records import ArtifactParity
+from trainer.report.run_files import RunFiles
+from trainer.report.selection_sections import anchor_section, selection_section, views_of
 
 
-def _json(path: Path) -> Any | None:
-    try:
-        return read_json(path)
-    except (OSError, ValueError):
-        return None
-
-
-def _fig(run: Path, rel: str, caption: str, width: int = 720) -> Figure | None:
-    return Figure(Path(rel), caption, width) if (run / rel).is_file() else None
-
-
-class RunFiles:
-    """Typed access to a run directory's JSON outputs (None where a stage did not run)."""
-
-    def __init__(
-        self, run_dir: Path, bundle_dir: Path | None = None, extra_bench: tuple[Path, ...] = ()
-    ) -> None:
-        self.run = run_dir
-        self.eda = _json(run_dir / "eda" / "eda_summary.json")
-        self.summaries = {s: _json(run_dir / s / "summary.json") for s in TRAIN_STAGES}
-        self.metrics = {s: _json(run_dir / s / "metrics.json") for s in TRAIN_STAGES}
-        self.complexity = _json(run_dir / "return_on_complexity.json")
-        self.tune_summary = _json(run_dir / "tune" / "summary.json")
-        self.tune_comparison = _json(run_dir / "tune" / "comparison.json")
-        self.tune_best = _json(run_dir / "tune" / "best_hyperparameters.json")
-        self.bundle_dir = bundle_dir or run_dir / "bundle"
-        self.manifest = _json(self.bundle_dir / "manifest.json")
-        self.bench = _json(run_dir / "bench" / "bench.json")
-        self.extra_bench = [b for b in (_json(p) for p in extra_bench) if b]
-        self.pipeline = _json(run_dir / "pipeline.json")
-        self.run_info = _json(run_dir / "run.json")
-        self.selection = _json(run_dir / "selection.json")
-
-    @property
-    def final_stage(self) -> str | None:
-        chosen = ((self.selection or {}).get("chosen") or {}).get("candidate")
-        if chosen in self.metrics and self.metrics[chosen]:
-            return chosen  # the model selection shipped
-        for s in reversed(TRAIN_STAGES):
-            if self.metrics[s]:
-                return s
-        return None
+def _shipped_lines(f: RunFiles) -> list[str]:
+    """The summary's lines on the model that ships (or on the candidates, while none does)."""
+    items = []
+    shipped = f.shipped
+    if shipped:
+        m = shipped.metrics
+        how = f" as `{f.selection.chosen.artifact}`" if f.selection and f.selection.chosen else ""
+        line = f"Final model: **{shipped.name}**" + (
+            f" ({shipped.kind})" if shipped.kind and shipped.kind != shipped.name else ""
+        )
+        line += f", the candidate that ships{how}"
+        if m:
+            line += (
+                f"; its Keras model's test accuracy **{pct(m.accuracy)}**, macro-F1 "
+                f"{num(m.macro_f1)} on {m.n_samples} held-out test images."
+            )
+        elif shipped.summary and shipped.summary.accuracy is not None:
+            line += f"; test accuracy **{pct(shipped.summary.accuracy)}**."
+        else:
+            line += "."
+        items.append(line)
+        src = f.bundle_source
+        if f.manifest and src and src != shipped.name:
+            items.append(
+                f"**The bundle at `{f.bundle_dir}` was made from `{src}`, not from the chosen "
+                f"`{shipped.name}`**: re-run the bundle stage (`edgetk run --from bundle`)."
+            )
+    else:
+        for c in f.evaluated:
+            m = c.metrics
+            items.append(
+                f"Candidate `{c.name}` ({c.kind or '?'}): test accuracy **{pct(m.accuracy)}**, "
+                f"macro-F1 {num(m.macro_f1)} on {m.n_samples} held-out test images."
+            )
+        if items:
+            items.insert(0, "No model ships yet: the select stage has not chosen one.")
+    if len(f.candidates) > 1:
+        items.append(
+            "Candidates that ran: "
+            + ", ".join(f"`{c.name}` ({c.kind or '?'})" for c in f.candidates)
+            + " (the return-on-complexity table compares them)."
+        )
+    return items
 
 
 def summary_section(r: Report, f: RunFiles) -> None:
     r.add(Heading("Summary"))
-    items = []
-    stage = f.final_stage
-    if stage:
-        m = f.metrics[stage]
+    items = _shipped_lines(f)
+    man = f.manifest
+    if man:
+        default = man.artifact()
+        acc = ArtifactParity.of(default).accuracy
         items.append(
-            f"Final model: **{stage}** stage, test accuracy **{pct(m['accuracy'])}**, macro-F1 "
-            f"{num(m['macro_f1'])} on {m['n_samples']} held-out test images."
+            f"Default device artifact: `{default.file}` ({default.format} {default.precision}, "
+            f"{mb(default.size_bytes)})"
+            + (f", test accuracy {pct(acc)}" if acc is not None else "")
+            + (", parity gate passed." if default.parity_passed else ", parity gate NOT passed.")
         )
-    if f.manifest:
-        default = next(
-            (a for a in f.manifest["artifacts"] if a["file"] == f.manifest["default_artifact"]),
-            None,
-        )
-        if default:
-            p = default.get("parity", {})
-            acc = p.get("accuracy")
-            items.append(
-                f"Default device artifact: `{default['file']}` ({default['format']} {default['precision']}, "
-                f"{mb(default['size_bytes'])})"
-                + (f", test accuracy {pct(acc)}" if acc is not None else "")
-                + (
-                    ", parity gate passed."
-                    if default.get("parity_passed")
-                    else ", parity gate NOT passed."
-                )
-            )
     if f.bench:
-        ok = [row for row in f.bench["rows"] if row.get("status") == "ok"]
+        ok = f.bench.ok_rows()
         # An artifact that failed its gate is no candidate for "fastest": it is named apart.
-        failed = {
-            a["file"]
-            for a in (f.manifest or {}).get("artifacts", [])
-            if a.get("parity_passed") is False
-        }
-        passing = [row for row in ok if row["artifact"] not in failed]
+        failed = {a.file for a in (man.artifacts if man else ()) if a.parity_passed is False}
+        passing = [row for row in ok if row.artifact not in failed]
         if passing:
-            best = min(passing, key=lambda row: row["latency_ms"]["p50"])
+            best = min(passing, key=lambda row: row.latency.p50)
             items.append(
                 f"Fastest measured artifact that passed its parity gate, on this machine: "
-                f"`{best['artifact']}` with {best['threads']} thread(s), p50 "
-                f"{best['latency_ms']['p50']:.3f} ms per image "
-                f"({best['throughput']['single_stream_ips']:.0f} images/s single-stream)."
+                f"`{best.artifact}` with {best.threads} thread(s), p50 "
+                f"{best.latency.p50:.3f} ms per image "
+                f"({best.single_stream_ips:.0f} images/s single-stream)."
             )
         if ok and failed:
-            quickest = min(ok, key=lambda row: row["latency_ms"]["p50"])
-            if quickest["artifact"] in failed:
+            quickest = min(ok, key=lambda row: row.latency.p50)
+            if quickest.artifact in failed:
                 items.append(
-                    f"`{quickest['artifact']}` measured faster (p50 "
-                    f"{quickest['latency_ms']['p50']:.3f} ms) but FAILED its parity gate: not "
+                    f"`{quickest.artifact}` measured faster (p50 "
+                    f"{quickest.latency.p50:.3f} ms) but FAILED its parity gate: not "
                     "for deployment."
                 )
     r.add(Bullets(tuple(items)) if items else Para("No stage has finished yet."))
@@ -170,18 +147,7 @@ def data_section(r: Report, f: RunFiles) -> None:
         ("eda/pixel_histogram.png", "Pixel intensities and per-class mean ± std"),
         ("eda/mean_images.png", "Mean image per class"),
     ):
-        r.add(_fig(f.run, rel, cap))
-
-
-def _input_spec(f: RunFiles) -> dict:
-    """The run's preprocessing contract (dataset description of a stage or the EDA)."""
-    if ((f.eda or {}).get("dataset") or {}).get("input_spec"):
-        return f.eda["dataset"]["input_spec"]
-    for stage in ("eda", *TRAIN_STAGES):
-        d = (_json(f.run / stage / "config.json") or {}).get("dataset") or {}
-        if d.get("input_spec"):
-            return d["input_spec"]
-    return {}
+        r.add(fig(f.run, rel, cap))
 
 
 def _contract_text(spec: dict, dataset: dict) -> str:
@@ -216,30 +182,34 @@ def preprocessing_section(r: Report, f: RunFiles) -> None:
     r.add(Heading("Preprocessing and augmentation"))
     if f.eda:
         r.add(Para(f.eda["normalization"]))
-    spec = _input_spec(f)
+    spec = f.input_spec
     if spec:
         r.add(Para(_contract_text(spec, (f.eda or {}).get("dataset") or {})))
-    cfg = _json(f.run / "transfer" / "config.json") or {}
-    c = cfg.get("config", {})
-    if c:
-        grey = (spec.get("channels") or 1) == 1
+    grey = (spec.get("channels") or 1) == 1
+    by_size: dict[int, list[str]] = {}
+    for c in f.candidates:
+        if c.kind in ("transfer", "finetune") and c.config and c.config.image_size:
+            by_size.setdefault(c.config.image_size, []).append(f"`{c.name}`")
+    for size, names in by_size.items():
         r.add(
             Para(
-                f"Transfer models resize inside the graph from the native size to "
-                f"{c.get('image_size', '?')} px"
+                f"{', '.join(names)} (pretrained backbone) resize{'s' if len(names) == 1 else ''} "
+                f"inside the graph from the native size to {size} px"
                 + (", repeat the grey channel to RGB" if grey else "")
                 + " and apply the backbone's `preprocess_input`."
             )
         )
     used = []
-    for stage in ("baseline", "transfer"):
-        aug = (_json(f.run / stage / "config.json") or {}).get("config", {}).get("augment")
-        if aug is not None:
-            used.append(f"{stage}: {describe_augment(AugmentConfig.from_dict(aug))}")
+    allowed = None
+    for c in f.candidates:
+        if not c.config:
+            continue
+        if allowed is None:
+            allowed = c.config.allowed_augment
+        # a fine-tuned model keeps its source model's augmentation layers
+        if c.config.augment is not None and c.kind != "finetune":
+            used.append(f"{c.name}: {describe_augment(AugmentConfig.from_dict(c.config.augment))}")
     if used:
-        allowed = (
-            (_json(f.run / "baseline" / "config.json") or {}).get("data_config", {}).get("augment")
-        )
         r.add(
             Para(
                 "Augmentation used (at the native resolution, training only): "
@@ -252,180 +222,12 @@ def preprocessing_section(r: Report, f: RunFiles) -> None:
                 )
             )
         )
-    r.add(_fig(f.run, "transfer/augmentation.png", "Augmented training samples (transfer stage)"))
-
-
-def models_section(r: Report, f: RunFiles) -> None:
-    r.add(Heading("Baseline vs transfer vs fine-tuned: return on complexity"))
-    rows = (f.complexity or {}).get("rows") or []
-    if not rows:
-        r.add(Para("No training stage has finished."))
-        return
-    r.add(
-        Table(
-            (
-                "stage",
-                "test accuracy",
-                "macro-F1",
-                "parameters",
-                ".keras size",
-                "train time",
-                "p50 latency (Keras, 1 image)",
-            ),
-            tuple(
-                (
-                    row["stage"],
-                    pct(row["accuracy"]),
-                    num(row["macro_f1"]),
-                    f"{row['params']:,}",
-                    mb(row.get("model_file_bytes")),
-                    f"{row['train_seconds'] / 60:.1f} min" if row.get("train_seconds") else "-",
-                    f"{row['latency_p50_ms']:.2f} ms" if row.get("latency_p50_ms") else "-",
-                )
-                for row in rows
-            ),
-            caption="Measured on this machine; latency is single-image Keras inference (warm-up excluded)",
-        )
-    )
-    by = {row["stage"]: row for row in rows}
-    if "baseline" in by and f.final_stage and f.final_stage != "baseline":
-        b, t = by["baseline"], by[f.final_stage]
-        gain = 100 * (t["accuracy"] - b["accuracy"])
-        ratio = (t["params"] / b["params"]) if b["params"] else None
-        verdict = (
-            f"The {f.final_stage} model is {gain:+.2f} points of accuracy over the baseline"
-            + (f" for {ratio:.1f}x the parameters" if ratio else "")
-            + (
-                f" and {t['latency_p50_ms'] / b['latency_p50_ms']:.1f}x the single-image latency"
-                if t.get("latency_p50_ms") and b.get("latency_p50_ms")
-                else ""
-            )
-            + ". "
-        )
-        spec = _input_spec(f)
-        size = f"{spec['height']}x{spec['width']}" if spec else "native-size"
-        kind = "grey" if spec.get("channels", 1) == 1 else "RGB"
-        verdict += (
-            f"The small CNN wins on accuracy as well as cost here: for {size} {kind} images of this "
-            "dataset, ImageNet features upscaled from the native size add little."
-            if gain <= 0
-            else "Whether that gain is worth its cost depends on the device budget (see the latency section)."
-        )
-        r.add(Para(verdict))
-
-
-def curves_section(r: Report, f: RunFiles) -> None:
-    r.add(Heading("Learning curves and bias / variance"))
-    rows = []
-    for s in TRAIN_STAGES:
-        sm = f.summaries[s]
-        if not sm:
-            continue
-        lc = sm.get("learning_curves", {})
-        rows.append(
-            (
-                s,
-                str(sm.get("epochs_run")),
-                str(sm.get("best_epoch")),
-                pct(lc.get("train_accuracy")),
-                pct(lc.get("val_accuracy")),
-                lc.get("diagnosis", "-"),
-            )
-        )
-        r.add(
-            _fig(
-                f.run, f"{s}/learning_curves.png", f"{s}: training vs validation loss and accuracy"
-            )
-        )
-    if rows:
-        r.add(
-            Table(
-                ("stage", "epochs", "best epoch", "train acc", "val acc", "diagnosis"), tuple(rows)
-            )
-        )
-
-
-def evaluation_section(r: Report, f: RunFiles) -> None:
-    stage = f.final_stage
-    r.add(Heading("Evaluation and error analysis" + (f" ({stage})" if stage else "")))
-    if not stage:
-        r.add(Para("No evaluation yet."))
-        return
-    m = f.metrics[stage]
-    r.add(
-        Para(
-            f"Accuracy {pct(m['accuracy'])}, macro-F1 {num(m['macro_f1'])}, weighted F1 {num(m['weighted_f1'])} "
-            f"on {m['n_samples']} test images. Collapse detector: "
-            + (
-                "**FIRED** — " + "; ".join(m["collapse"].get("reasons", []))
-                if m["collapse"].get("detected")
-                else "silent"
-            )
-            + "."
-        )
-    )
-    r.add(
-        Table(
-            ("class", "precision", "recall", "F1", "support"),
-            tuple(
-                (
-                    c["name"],
-                    num(c["precision"], 3),
-                    num(c["recall"], 3),
-                    num(c["f1"], 3),
-                    str(c["support"]),
-                )
-                for c in m["per_class"]
-            ),
-            caption="Per-class metrics on the test set",
-        )
-    )
-    worst = sorted(m["per_class"], key=lambda c: c["f1"])[:3]
-    pairs = m.get("most_confused", [])[:5]
-    if pairs:
-        r.add(
-            Table(
-                ("true", "predicted as", "count"),
-                tuple(
-                    (
-                        p.get("true_name", str(p.get("true"))),
-                        p.get("predicted_name", str(p.get("predicted"))),
-                        str(p.get("count")),
-                    )
-                    for p in pairs
-                ),
-                caption="Most confused pairs",
-            )
-        )
-    text = (
-        "Post-mortem: the weakest classes are "
-        + ", ".join(f"{c['name']} (F1 {c['f1']:.3f})" for c in worst)
-        + "."
-    )
-    if pairs:
-        top = pairs[0]
-        text += (
-            f" The largest single confusion is {top['true_name']} read as {top['predicted_name']} "
-            f"({top['count']} images, {100 * top.get('share_of_true', 0):.1f} % of that class)."
-        )
-        upper = {"T-shirt/top", "Shirt", "Pullover", "Coat", "Dress"}
-        in_upper = sum(p["true_name"] in upper and p["predicted_name"] in upper for p in pairs)
-        if in_upper >= max(1, len(pairs) - 1):
-            text += (
-                " These are upper-body garments whose distinguishing details (collars, buttons, "
-                "sleeve length) are a few pixels wide at 28x28; the Grad-CAM grids below show where "
-                "the model looked."
-            )
-    r.add(Para(text))
-    r.add(
-        _fig(f.run, f"{stage}/confusion_matrix_normalized.png", "Confusion matrix (row-normalized)")
-    )
-    r.add(_fig(f.run, f"{stage}/misclassified.png", "Misclassified examples"))
-    for rel, cap in (
-        (f"{stage}/gradcam/gradcam_misclassified.png", "Grad-CAM: misclassified examples"),
-        (f"{stage}/gradcam/gradcam_correct.png", "Grad-CAM: correctly classified examples"),
-    ):
-        r.add(_fig(f.run, rel, cap))
+    shown = [f.shipped] if f.shipped else []
+    for c in [*shown, *f.candidates]:
+        grid = fig(f.run, f"{c.name}/augmentation.png", f"Augmented training samples ({c.name})")
+        if grid:
+            r.add(grid)
+            break
 
 
 def tuning_section(r: Report, f: RunFiles) -> None:
@@ -503,30 +305,31 @@ def export_section(r: Report, f: RunFiles) -> None:
     if not man:
         r.add(Para(f"No bundle at `{f.bundle_dir}`."))
         return
+    if f.bundle_source:
+        r.add(Para(f"The bundle holds `{f.bundle_source}`'s model, exported as follows."))
     rows = []
-    for a in man["artifacts"]:
-        p = a.get("parity", {})
-        if a.get("parity_passed"):
+    for a in man.artifacts:
+        p = ArtifactParity.of(a)
+        if a.parity_passed:
             verdict = "pass"
-        elif a.get("parity_failure_accepted"):
+        elif a.parity_failure_accepted:
             verdict = "FAIL (accepted by the user)"
         else:
             verdict = "FAIL"
-        d_acc, d_f1 = p.get("accuracy_delta"), p.get("worst_class_f1_delta")
+        d_acc, d_f1 = p.accuracy_delta, p.worst_class_f1_delta
         rows.append(
             (
-                a["file"],
-                f"{a['format']} {a['precision']}",
-                mb(a["size_bytes"]),
-                pct(p.get("accuracy")),
+                a.file,
+                f"{a.format} {a.precision}",
+                mb(a.size_bytes),
+                pct(p.accuracy),
                 "-" if d_acc is None else f"{100 * d_acc:+.2f}",
-                pct(p.get("agreement")),
-                "-" if d_f1 is None else f"{100 * d_f1:+.2f} ({p.get('worst_class', '?')})",
-                "-" if p.get("max_abs_diff") is None else f"{p['max_abs_diff']:.2e}",
+                pct(p.agreement),
+                "-" if d_f1 is None else f"{100 * d_f1:+.2f} ({p.worst_class or '?'})",
+                "-" if p.max_abs_diff is None else f"{p.max_abs_diff:.2e}",
                 verdict,
             )
         )
-    data = man.get("parity_data", {})
     r.add(
         Table(
             (
@@ -541,23 +344,24 @@ def export_section(r: Report, f: RunFiles) -> None:
                 "gate",
             ),
             tuple(rows),
-            caption=f"Parity against the Keras model on {data.get('description', 'held-out data')}",
+            caption="Parity against the Keras model on "
+            + str(man.parity_data.get("description") or "held-out data"),
         )
     )
-    for a in man["artifacts"]:
-        if a.get("float_layers"):
+    for a in man.artifacts:
+        if a.float_layers:
             r.add(
                 Para(
-                    f"`{a['file']}` keeps {len(a['float_layers'])} layer(s) in float to recover accuracy"
-                    + (" (the first 16 shown)" if len(a["float_layers"]) > 16 else "")
+                    f"`{a.file}` keeps {len(a.float_layers)} layer(s) in float to recover accuracy"
+                    + (" (the first 16 shown)" if len(a.float_layers) > 16 else "")
                     + ": "
-                    + ", ".join(f"`{_layer_name(n)}`" for n in a["float_layers"][:16])
+                    + ", ".join(f"`{_layer_name(n)}`" for n in a.float_layers[:16])
                     + "."
                 )
             )
-        failures = a.get("parity", {}).get("failures") or []
+        failures = ArtifactParity.of(a).failures
         if failures:
-            r.add(Para(f"`{a['file']}` gate failures: " + "; ".join(failures) + "."))
+            r.add(Para(f"`{a.file}` gate failures: " + "; ".join(failures) + "."))
 
 
 def latency_section(r: Report, f: RunFiles) -> None:
@@ -568,29 +372,23 @@ def latency_section(r: Report, f: RunFiles) -> None:
         return
     rows = []
     for b in benches:
-        dev = b.get("device", {})
-        where = b.get("label") or (
-            f"{dev.get('cpu_model', '?')} ({dev.get('arch', '?')}, {dev.get('cores_usable', '?')} cores)"
-        )
-        for row in b["rows"]:
-            if row.get("status") != "ok":
-                err = "error: " + str(row.get("error"))[:80]
-                rows.append((where, row["artifact"], str(row["threads"]), err, "", "", "", ""))
+        for row in b.rows:
+            if not row.ok:
+                err = "error: " + str(row.error)[:80]
+                rows.append((b.where, row.artifact, str(row.threads), err, "", "", "", ""))
                 continue
-            lat = row["latency_ms"]
             rows.append(
                 (
-                    where,
-                    row["artifact"],
-                    str(row["threads"]),
-                    mb(row["size_bytes"]),
-                    f"{lat['p50']:.3f}",
-                    f"{lat['p99']:.3f}",
-                    f"{row['throughput']['batched_ips']:.0f}",
-                    f"{row['memory']['peak_rss_mb']:.0f}",
+                    b.where,
+                    row.artifact,
+                    str(row.threads),
+                    mb(row.size_bytes),
+                    f"{row.latency.p50:.3f}",
+                    f"{row.latency.p99:.3f}",
+                    f"{row.batched_ips:.0f}",
+                    "-" if row.peak_rss_mb is None else f"{row.peak_rss_mb:.0f}",
                 )
             )
-    runs = benches[0].get("settings", {}).get("runs")
     r.add(
         Table(
             (
@@ -604,7 +402,8 @@ def latency_section(r: Report, f: RunFiles) -> None:
                 "peak RSS MB",
             ),
             tuple(rows),
-            caption=f"Per-image latency over {runs} runs after warm-up (preprocessing included)",
+            caption=f"Per-image latency over {benches[0].runs} runs after warm-up (preprocessing "
+            "included)",
         )
     )
 
@@ -617,23 +416,16 @@ def _latency_machine_sentence(f: RunFiles) -> str:
             "No latency was measured in this run. Measure on the target with `edgetk bench` before "
             "committing to a frame-rate budget."
         )
-    dev = bench.get("device", {})
-    cores = dev.get("cores_usable") or dev.get("cores_logical") or "?"
-    where = (
-        f"{dev.get('cpu_model', 'an undescribed CPU')} ({dev.get('arch', '?')}, {cores} usable "
-        f"cores, {dev.get('os', '?')})"
-    )
     return (
-        f"Latency numbers come from the machine `edgetk bench` ran on: {where}. They are that "
-        "machine's, not the target device's; measure on the target with `edgetk bench` before "
-        "committing to a frame-rate budget."
+        f"Latency numbers come from the machine `edgetk bench` ran on: {bench.device.describe()}. "
+        "They are that machine's, not the target device's; measure on the target with `edgetk "
+        "bench` before committing to a frame-rate budget."
     )
 
 
 def limitations_section(r: Report, f: RunFiles) -> None:
     r.add(Heading("Limitations"))
-    spec = _input_spec(f)
-    polarity = spec.get("polarity", "light_on_dark")
+    polarity = f.input_spec.get("polarity", "light_on_dark")
     handling = {
         "light_on_dark": "the runtime inverts pictures with a light background to match",
         "dark_on_light": "the runtime inverts pictures with a dark background to match",
@@ -646,21 +438,22 @@ def limitations_section(r: Report, f: RunFiles) -> None:
         "been measured here and will be lower.",
         _latency_machine_sentence(f),
     ]
-    stage = f.final_stage
-    if stage:
-        m = f.metrics[stage]
-        n = m["n_samples"]
+    if f.evaluated:
+        n = f.evaluated[0].metrics.n_samples
         half = 100 * 1.96 * (0.25 / n) ** 0.5
         items.append(
             f"Accuracy is measured on {n} test images from one training run with one seed: differences "
             f"under about {half:.1f} points (the 95 % half-width of a proportion at this n, worst case) "
             "are within noise."
         )
-        worst = min(m["per_class"], key=lambda c: c["f1"])
-        items.append(
-            f"The weakest class, {worst['name']}, has F1 {worst['f1']:.3f}: applications that hinge on it "
-            "need more data or a second-stage check."
-        )
+    if len(f.focus) == 1:
+        c = f.focus[0]
+        worst = c.metrics.weakest
+        if worst:
+            items.append(
+                f"The weakest class of `{c.name}`, {worst.name}, has F1 {worst.f1:.3f}: applications "
+                "that hinge on it need more data or a second-stage check."
+            )
     r.add(Bullets(tuple(items)))
 
 
@@ -669,34 +462,32 @@ def business_section(r: Report, f: RunFiles) -> None:
     if not (f.manifest and f.bench):
         r.add(Para("Needs both an export bundle and a benchmark."))
         return
-    default = f.manifest["default_artifact"]
-    rows = [
-        row
-        for row in f.bench["rows"]
-        if row.get("artifact") == default and row.get("status") == "ok"
-    ]
+    default = f.manifest.artifact()
+    rows = f.bench.ok_rows(default.file)
     if not rows:
-        r.add(Para(f"The default artifact `{default}` has no successful benchmark row."))
+        r.add(Para(f"The default artifact `{default.file}` has no successful benchmark row."))
         return
-    row = min(rows, key=lambda x: x["latency_ms"]["p50"])
-    fps = 1000.0 / row["latency_ms"]["p99"]
-    acc = (
-        next(a for a in f.manifest["artifacts"] if a["file"] == default)
-        .get("parity", {})
-        .get("accuracy")
+    row = min(rows, key=lambda x: x.latency.p50)
+    fps = 1000.0 / row.latency.p99
+    acc = ArtifactParity.of(default).accuracy
+    who = f" (`{f.bundle_source}`)" if f.bundle_source else ""
+    memory = (
+        f", with {row.peak_rss_mb:.0f} MB peak process memory"
+        if row.peak_rss_mb is not None
+        else ""
     )
     r.add(
         Para(
-            f"The default artifact `{default}` is {mb(row['size_bytes'])} on disk and classifies one image in "
-            f"{row['latency_ms']['p50']:.3f} ms (p50; p99 {row['latency_ms']['p99']:.3f} ms) with {row['threads']} "
-            f"thread(s) on this machine, i.e. a worst-case budget of about {fps:.0f} frames per second for the model "
-            f"alone, with {row['memory']['peak_rss_mb']:.0f} MB peak process memory"
+            f"The default artifact `{default.file}`{who} is {mb(row.size_bytes)} on disk and classifies "
+            f"one image in {row.latency.p50:.3f} ms (p50; p99 {row.latency.p99:.3f} ms) with "
+            f"{row.threads} thread(s) on this machine, i.e. a worst-case budget of about {fps:.0f} "
+            f"frames per second for the model alone{memory}"
             + (f", at {pct(acc)} test accuracy" if acc is not None else "")
             + ". A 30 fps camera loop is limited by capture, not by the model; a Raspberry Pi 4 class CPU is several "
             "times slower than this x86 core, so re-run `edgetk bench` there before promising a frame rate."
         )
     )
-    views = (f.manifest.get("source_model") or {}).get("test_time_views") or {}
+    views = views_of(f.manifest)
     if views.get("count", 1) > 1:
         rows_v = {v["views"]: v for v in views.get("validation", [])}
         plain, got = rows_v.get("none"), rows_v.get(views["chosen"])
@@ -719,22 +510,28 @@ def reproducibility_section(r: Report, f: RunFiles) -> None:
     rows = []
     if f.eda:
         rows.append(("dataset fingerprint (sha256)", f.eda["dataset"]["fingerprint_sha256"]))
-    for s in TRAIN_STAGES:
-        cfg = _json(f.run / s / "config.json")
-        if cfg:
-            rows.append((f"{s} seed", str(cfg.get("config", {}).get("seed", "-"))))
-            rows.append((f"{s} code version", str(cfg.get("code_version", "-"))))
+    shipped = f.shipped
+    if shipped:
+        art = f" as `{f.selection.chosen.artifact}`" if f.selection and f.selection.chosen else ""
+        rows.append(("model that ships", f"{shipped.label}{art}"))
+    for c in f.candidates:
+        if c.config:
+            rows.append(
+                (f"{c.name} seed", str(c.config.seed if c.config.seed is not None else "-"))
+            )
+            rows.append((f"{c.name} code version", c.config.code_version or "-"))
     if f.manifest:
+        src = f" ({f.bundle_source})" if f.bundle_source else ""
         rows.append(
-            ("source model sha256", str(f.manifest.get("source_model", {}).get("sha256", "-")))
+            (f"source model sha256{src}", str(f.manifest.source_model.get("sha256") or "-"))
         )
-        for a in f.manifest["artifacts"]:
-            rows.append((f"{a['file']} sha256", a["sha256"]))
-        rows += [(f"version: {k}", str(v)) for k, v in f.manifest.get("versions", {}).items()]
-    if f.pipeline:
+        for a in f.manifest.artifacts:
+            rows.append((f"{a.file} sha256", a.sha256))
+        rows += [(f"version: {k}", str(v)) for k, v in f.manifest.versions.items()]
+    if f.state:
         rows += [
-            (f"stage {k} wall time", f"{v['seconds']:.0f} s")
-            for k, v in f.pipeline["stages"].items()
+            (f"stage {name} wall time", f"{rec.seconds:.0f} s")
+            for name, rec in f.state.stages.items()
         ]
     r.add(Table(("item", "value"), tuple(rows)) if rows else Para("Nothing recorded yet."))
 
@@ -755,3 +552,5 @@ SECTIONS = (
     business_section,
     reproducibility_section,
 )
+
+__all__ = ["SECTIONS"]

@@ -1,0 +1,60 @@
+"""A real ``edgetk run`` whose candidates file names no default candidate: the report it writes
+names the candidate that ships in its summary, evaluation and reproducibility sections
+(slow: it trains two tiny CNNs, exports them and benchmarks the bundle)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.test_pipeline_e2e import learnable_idx
+from trainer.data.config import DataConfig, DataSource
+from trainer.pipeline.config import PipelineConfig
+from trainer.training.config import Profile
+
+_TINY = {"epochs": 8, "learning_rate": 0.005, "latency_runs": 5, "batch_size": 32, "min_steps": 0}
+CANDIDATES = {
+    "schema": 1,
+    "profiles": {"quick": ["my_small_net", "edge_resnet", "pixel_logreg"]},
+    "candidates": [
+        {"name": "my_small_net", "kind": "baseline", "config": {"filters": [8, 16, 16]}},
+        {"name": "edge_resnet", "kind": "resnet", "config": {"filters": [8, 16]}},
+        {"name": "pixel_logreg", "kind": "classical", "classical": {"train_subset": 200}},
+    ],
+}
+
+
+@pytest.mark.slow
+def test_a_run_of_other_names_reports_what_ships(tmp_path: Path) -> None:
+    from trainer.pipeline.stages import run_pipeline
+
+    base = tmp_path / "a run"
+    learnable_idx(base / "data", n_train=240, n_test=80)
+    (base / "candidates.json").write_text(json.dumps(CANDIDATES))
+    cfg = PipelineConfig(
+        profile=Profile.QUICK,
+        data=DataConfig(source=DataSource.IDX, path=str(base / "data"), val_fraction=0.2),
+        formats=("tflite_fp32", "tflite_int8"),
+        allow_parity_failure=True,
+        bench_runs=10,
+        bench_threads=(1,),
+        candidates_file=str(base / "candidates.json"),
+        stage_overrides={"my_small_net": _TINY, "edge_resnet": {**_TINY, "blocks_per_stage": 1}},
+        test_time_views="none",
+    )
+    run = base / "run"
+    run_pipeline(cfg, run, echo=lambda s: None)
+
+    shipped = json.loads((run / "selection.json").read_text())["chosen"]["candidate"]
+    assert shipped in ("my_small_net", "edge_resnet")
+    metrics = json.loads((run / shipped / "metrics.json").read_text())
+    md = (run / "report" / "report.md").read_text()
+    assert f"Final model: **{shipped}**" in md
+    assert f"test accuracy **{100 * metrics['accuracy']:.2f} %**" in md
+    assert f"## Evaluation and error analysis: {shipped}, the model that ships" in md
+    assert f"| model that ships | {shipped} (" in md
+    table = md.split("return on complexity", 1)[1].split("\n## ", 1)[0]
+    for name in ("my_small_net", "edge_resnet", "pixel_logreg"):
+        assert f"| {name} " in table or f"| **{name}** (ships) |" in table
