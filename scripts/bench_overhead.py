@@ -7,7 +7,10 @@ rounds so that drift on this shared machine hits both alike, after a warm-up. Re
 ratio of the two overall p50s, and the median / range of the per-round ratios. Runtime: the public
 ``Predictor.predict([decoded_image])`` (preprocessing from the manifest, int8 quantization, invoke,
 dequantization, top-k). Baseline: ``interpreter.invoke()`` alone with the input already set.
-Target: p50 ratio <= 1.15. Writes benchmarks/edge/overhead.json and prints a Markdown row.
+Target: p50 ratio <= 1.15. Writes benchmarks/edge/overhead.json (``--out``) and prints a Markdown
+row. ``benchmarks/edge/overhead_<bundle>_<artifact>.json`` came from ``--bundle runs/bundles/full
+--artifact model_int8.tflite --out benchmarks/edge/overhead_full_int8.json`` and the same for the
+quick bundle's ``model_int8.tflite`` and ``model_int8_mixed.tflite``.
 """
 
 from __future__ import annotations

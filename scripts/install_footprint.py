@@ -277,7 +277,7 @@ def _markdown(record: dict, json_name: str) -> str:
     lines = [
         "# Install footprint of the device extras",
         "",
-        f"Written by `scripts/install_footprint.py` on {record['created_utc']}: {dev['cpu_model']}, "
+        f"Written by `{record.get('command', 'scripts/install_footprint.py')}` on {record['created_utc']}: {dev['cpu_model']}, "
         f"{dev['cores_usable']} usable cores, {dev['os']}, Python {dev['python']}, "
         f"{record['platform']}. Each extra in a fresh venv; cold starts are medians of "
         f"{record['runs']} fresh processes per command, interleaved across the installs in "
@@ -345,8 +345,11 @@ def main() -> None:
         cold_starts(envs, args.runs)
         order = [t.name for t in _targets(video) + litert]
         rows = sorted((row for _, _, row in envs), key=lambda r: order.index(r["extra"]))
+    shown = [Path(x).name if Path(x).is_absolute() else x for x in sys.argv[1:]]
     record = {
         "schema": 1,
+        "script": "scripts/install_footprint.py",
+        "command": " ".join(["scripts/install_footprint.py", *shown]),
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "device": device_info(),
         "platform": f"{platform.machine()} {platform.system()}",

@@ -1,7 +1,7 @@
 """Acceptance benchmark of issue 9: `edgetk run` on three image folders that are not Fashion-MNIST.
 
     KERAS_HOME=../shared/keras-home .venv/bin/python scripts/own_data_benchmark.py \
-        --data-root /tmp/own_data --runs-root /tmp/own_runs [--datasets a,b]
+        --data-root own_data --runs-root own_runs [--datasets a,b]
 
 For each dataset built by scripts/make_own_datasets.py (built first when missing): runs
 ``edgetk run --data-dir DIR --profile quick`` (one run each, wall time measured around the

@@ -26,7 +26,8 @@ the live record of ``--profile full --run-dir RUN --name full_profile_fresh`` (o
 ``full_profile.json`` that run collected with the same seed runs (``--collect-only --seeds 3
 --load-log full_profile_fresh.json --seed-load-log LOG --note TEXT``). ``full_profile_resnet7.json`` + ``.md`` are this script's
 ``full_profile`` record of the earlier default (``resnet``, 7 epochs), renamed when it stopped
-being the default.
+being the default. Those renamed records are now under ``benchmarks/archive/pipeline/``
+(``full_profile_resnet_fast.*``, the same run as ``full_profile_noviews``, is in git history).
 """
 
 from __future__ import annotations
