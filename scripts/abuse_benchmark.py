@@ -30,7 +30,7 @@ from typing import Any
 
 import psutil
 from abuse_attacks import ATTACKS, NOT_ATTACKS, multipart, prepare_payloads, small_png
-from bench_common import machine, median, pick_bundle
+from bench_common import machine, median, pick_bundle, provenance, shown_path
 from PIL import Image
 from serve_harness import ROOT, Server, drive, percentiles_ms, request_bytes, start_server
 
@@ -336,8 +336,9 @@ def markdown(record: dict[str, Any]) -> str:
         "# Abuse benchmark: `edgetk serve`, default options, loopback",
         "",
         f"Bundle `{record['bundle']}`; {record['device']['cpu_model']}, {record['device']['cores_usable']} "
-        "cores, shared with other work. Made by `scripts/abuse_benchmark.py`; numbers from "
-        "`abuse.json` of the same run.",
+        "cores, shared with other work. Made by "
+        f"`{record.get('command', 'scripts/abuse_benchmark.py')}`; numbers from `abuse.json` of the "
+        "same run.",
         "",
         "| attack | requests | outcome | slowest answer s | health p99 ms (probes, failures) "
         "| RSS MB before / peak / after | ordinary client |",
@@ -399,8 +400,9 @@ def main() -> None:
     print(f"  {shutdown}", flush=True)
     print("throughput ...", flush=True)
     record: dict[str, Any] = {
+        **provenance(__file__),
         "what": "attacks of the hardening issue against edgetk serve with default options",
-        "bundle": str(bundle.relative_to(ROOT) if bundle.is_relative_to(ROOT) else bundle),
+        "bundle": shown_path(bundle),
         "server_options": "defaults",
         "attacks": rows,
         "server_peak_rss_mb": peak,

@@ -22,7 +22,16 @@ from io import BytesIO
 from pathlib import Path
 
 from bench_cold_start import run_once
-from bench_common import ROOT, add_model_args, int8_artifact, machine, median, pick_bundle
+from bench_common import (
+    ROOT,
+    add_model_args,
+    int8_artifact,
+    machine,
+    median,
+    pick_bundle,
+    provenance,
+    shown_path,
+)
 
 from edge_runtime.common.fileio import write_json, write_text
 
@@ -74,10 +83,11 @@ def main() -> None:
     pair_ratios = [c[0] / r[0] for r, c in zip(samples["release"], samples["this_tree"])]
     wall_ratio = cur["wall_s_median"] / rel["wall_s_median"]
     record = {
+        **provenance(__file__),
         "what": "whole-process cold start of `edgetk predict BUNDLE one.png`: this tree vs a release",
         "release": release,
         "this_tree": head + (" + uncommitted changes" if dirty else ""),
-        "bundle": str(bundle.relative_to(ROOT) if bundle.is_relative_to(ROOT) else bundle),
+        "bundle": shown_path(bundle),
         "artifact": artifact,
         "runs_each": args.runs,
         "order": "alternated: release, this tree, release, ... after one untimed run of each",
@@ -101,7 +111,7 @@ def main() -> None:
             "",
             f"{dev['cpu_model']}, {dev['cores_usable']} usable cores, load average at the end "
             f"{record['load_average_at_end']}; bundle `{record['bundle']}`, `{artifact}`; {args.runs} runs each, "
-            "alternated; written by scripts/bench_cold_start_vs_release.py.",
+            f"alternated; written by `{record['command']}`.",
             "",
             "| tree | wall median s (min-max) | peak RSS median MB |",
             "|---|---|---|",

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import platform
+import re
+import shlex
 import statistics
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +70,72 @@ def machine() -> dict[str, Any]:
 
 def median(values: list[float]) -> float:
     return float(statistics.median(values))
+
+
+def shown_path(path: str | os.PathLike[str], under: str | os.PathLike[str] | None = None) -> str:
+    """``path`` as a record shows it, without the local machine's folders.
+
+    Inside this checkout: repo-relative (``runs/bundles/full``). Inside ``under`` (a run's work
+    folder, outside the checkout): that folder's name and the rest (``own_runs/glyphs/models``).
+    Anywhere else: the file name alone. A relative path is taken from the current directory.
+    """
+    given = Path(os.path.abspath(path))
+    bases = [(ROOT, "")]
+    if under is not None:
+        base = Path(os.path.abspath(under))
+        bases.append((base, base.name))
+    for candidate in dict.fromkeys((given, given.resolve())):
+        for base, name in bases:
+            for b in dict.fromkeys((base, base.resolve())):
+                if candidate.is_relative_to(b):
+                    rest = candidate.relative_to(b).as_posix()
+                    if not name:
+                        return rest
+                    return name if rest == "." else f"{name}/{rest}"
+    return given.name or given.as_posix()
+
+
+def _shown_arg(arg: str) -> str:
+    """One command-line word with every absolute path in it shown by ``shown_path``."""
+    if arg.startswith("-") and "=" in arg:  # --out=/abs/path
+        flag, value = arg.split("=", 1)
+        return f"{flag}={_shown_arg(value)}"
+    if "," in arg:  # a list of values: --data /abs/a,b
+        return ",".join(_shown_arg(part) for part in arg.split(","))
+    return shown_path(arg) if os.path.isabs(arg) else arg
+
+
+def provenance(
+    script_path: str | os.PathLike[str],
+    argv: Sequence[str] | None = None,
+    *,
+    command_key: str = "command",
+) -> dict[str, str]:
+    """``{"script": ..., command_key: ...}`` for a benchmark record: the script's repo-relative
+    path and the command line that ran it (``argv``, default ``sys.argv[1:]``), runnable from the
+    repository root, with no local machine paths (``shown_path``), each word quoted for a shell.
+
+    ``command_key="script_command"`` where the record's own ``command`` is the measured one.
+    """
+    words = list(sys.argv[1:] if argv is None else argv)
+    script = shown_path(script_path)
+    command = shlex.join([script, *(_shown_arg(str(w)) for w in words)])
+    return {"script": script, command_key: command}
+
+
+# An absolute path on this machine inside a longer text (the form tests/test_benchmark_records.py
+# rejects), up to a space, a quote, a bracket or a separator; a sentence's final dot is not in it.
+_LOCAL_PATH = re.compile(r"(?<![\w.~-])/(?:work|tmp|root|home)/[^\s'\"`()\[\]{}<>,;:|]*(?<!\.)")
+
+
+def scrub_local_paths(value: Any, under: str | os.PathLike[str] | None = None) -> Any:
+    """``value`` (JSON-like: dicts, lists, strings, numbers) with every local path inside its
+    strings shown by ``shown_path`` (``under`` as there); other values unchanged. For text a
+    script copies into a record from elsewhere (a device's record, an error message)."""
+    if isinstance(value, str):
+        return _LOCAL_PATH.sub(lambda m: shown_path(m.group(0), under), value)
+    if isinstance(value, dict):
+        return {k: scrub_local_paths(v, under) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_local_paths(v, under) for v in value]
+    return value

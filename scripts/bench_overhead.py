@@ -21,7 +21,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_common import ROOT, add_model_args, int8_artifact, machine, pick_bundle
+from bench_common import (
+    ROOT,
+    add_model_args,
+    int8_artifact,
+    machine,
+    pick_bundle,
+    provenance,
+    shown_path,
+)
 
 from edge_runtime import Predictor
 from edge_runtime.common.fileio import write_json
@@ -80,16 +88,15 @@ def main() -> None:
     ratio = rt.p50 / bare.p50
     pred = predictor.predict([image])[0]
     record = {
+        **provenance(__file__),
         "what": "Predictor.predict([decoded image]) vs bare interpreter.invoke() on the same interpreter",
-        "bundle": str(bundle.relative_to(ROOT) if bundle.is_relative_to(ROOT) else bundle),
+        "bundle": shown_path(bundle),
         "artifact": artifact,
         "input_tensor": {
             "shape": [int(d) for d in inp["shape"]],
             "dtype": np.dtype(inp["dtype"]).name,
         },
-        "image": str(Path(args.image).relative_to(ROOT))
-        if Path(args.image).is_relative_to(ROOT)
-        else args.image,
+        "image": shown_path(args.image),
         "prediction": {"label": pred.label, "probability": round(pred.probability, 4)},
         "threads": args.threads,
         "runs_each": len(bare_ns),

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edge_runtime.common.fileio import write_json  # noqa: E402
+from scripts.bench_common import provenance, shown_path  # noqa: E402
 from scripts.load_test import Connection, start_server, stop_server  # noqa: E402
 
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "BMP": "image/bmp",
@@ -124,8 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         rc = stop_server(server)
     result = {
+        **provenance(__file__, argv),
         "what": "mutated-image fuzzing of POST /v1/predict against edgetk serve",
-        "bundle": str(args.bundle),
+        "bundle": shown_path(args.bundle),
         "artifact": args.artifact or "default",
         "cases": args.cases,
         "seed": args.seed,

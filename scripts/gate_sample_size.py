@@ -31,6 +31,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scripts.bench_common import provenance  # noqa: E402
+
 
 def machine() -> dict[str, Any]:
     import psutil
@@ -145,7 +147,8 @@ def markdown(record: dict[str, Any]) -> str:
         "# Parity gate: how often a verdict is noise",
         "",
         f"Machine: {m['cpu']}, {m['logical_cores']} logical cores, {m['memory_gib']} GiB "
-        f"({m['description']}). Produced by `scripts/gate_sample_size.py` on {record['created_utc']}.",
+        f"({m['description']}). Produced by `{record.get('command', 'scripts/gate_sample_size.py')}` "
+        f"on {record['created_utc']}.",
         "",
         f"Model: a small CNN trained on {tr['images']:,} Fashion-MNIST training images for "
         f"{tr['epochs']} epochs ({100 * record['keras_accuracy']:.2f} % on the 10,000 test images). "
@@ -184,6 +187,7 @@ def main() -> None:
     sizes = [int(v) for v in args.sizes.split(",")]
     rows = judge_subsets(data, sizes, args.repeats)
     record = {
+        **provenance(__file__),
         "machine": described,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "train": data["train"],

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 import psutil
-from bench_common import machine, median
+from bench_common import machine, median, provenance, shown_path
 from PIL import Image
 from serve_harness import ROOT, drive, percentiles_ms, request_bytes, start_server
 
@@ -116,7 +116,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"Machine: {dev['cpu_model']}, {dev['cores_usable']} cores, shared with other work; the "
         f"load generator runs on the same cores. Server: `edgetk serve` "
         f"{' '.join(result['server_args']) or '(defaults)'}; client: {result['client']}.",
-        f"Images: {result['images']}. 1-minute load average {result['load_average_1m']}.",
+        f"Images: {result['images']}. 1-minute load average {result['load_average_1m']}. Written by "
+        f"`{result.get('command', 'scripts/load_test.py')}`.",
         "",
         "In-process single-stream (decode + predict, images/s), before the first level and after "
         f"each: {', '.join(str(r['images_per_s']) for r in runs)}; `predict` alone: "
@@ -171,7 +172,7 @@ def main() -> int:
     probe = Predictor.from_bundle(args.bundle, artifact=args.artifact)
     pngs, source = sample_pngs(probe, args.images)
     art = probe.artifact
-    bundle_info = {"path": str(args.bundle), "name": probe.manifest.name, "artifact": art.file,
+    bundle_info = {"path": shown_path(args.bundle), "name": probe.manifest.name, "artifact": art.file,
                    "precision": art.precision, "sha256": art.sha256,
                    "runtime": probe.backend.runtime}  # fmt: skip
     probe.close()
@@ -212,6 +213,7 @@ def main() -> int:
         rc, _ = server.stop()
     tops = [lv for lv in results if lv["concurrency"] == max(levels)]
     result = {
+        **provenance(__file__),
         "what": "edgetk serve load test",
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         **machine(),

@@ -9,7 +9,9 @@ command), then reads the run's own files (splits/counts.json, each stage's summa
 bundle/manifest.json) and evaluates the bundle's default artifact on the saved test split with
 ``edgetk predict BUNDLE DIR --split-file RUN/splits/test.txt``. It also runs the float32 TFLite
 artifact through ``edgetk predict`` and compares its top-1 on the original files with the Keras
-model's top-1 on the trainer's arrays. Writes benchmarks/own_data/results.json and results.md.
+model's top-1 on the trainer's arrays. Writes benchmarks/own_data/results.json and results.md;
+each dataset's command output goes to ``RUNS_ROOT/<dataset>.log``, beside its run (nothing but
+the record is written under benchmarks/).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from edge_runtime.common.fileio import write_json, write_text  # noqa: E402
+from scripts.bench_common import provenance, scrub_local_paths, shown_path  # noqa: E402
 
 DATASETS = ("glyphs_grey", "shapes_rgb_mixed", "signs_small")
 # Candidate stages whose test accuracy the table shows when the run trained them.
@@ -60,7 +65,9 @@ def _predict(bundle: Path, data: Path, split: Path, out: Path, artifact: str | N
     return {"rc": 0, "evaluation": _read(out), "rows": rows}
 
 
-def _keras_vs_device(run: Path, data: Path, rows: list[dict], candidate: str) -> dict:
+def _keras_vs_device(
+    run: Path, data: Path, rows: list[dict], candidate: str, runs_root: Path
+) -> dict:
     """Top-1 agreement: Keras on the trainer's test arrays vs the fp32 artifact on the files."""
     import numpy as np
 
@@ -77,7 +84,7 @@ def _keras_vs_device(run: Path, data: Path, rows: list[dict], candidate: str) ->
         "images": int(len(device_top1)),
         "agree": int((device_top1 == keras_top1).sum()),
         "agreement": float(np.mean(device_top1 == keras_top1)),
-        "keras_model": str(model.path),
+        "keras_model": shown_path(model.path, runs_root),
     }
 
 
@@ -104,9 +111,16 @@ def _run(cmd: list[str], log_path: Path) -> tuple[int, float]:
     return rc.returncode, (time.perf_counter_ns() - t0) / 1e9
 
 
-def bench_one(name: str, data: Path, run: Path, out_dir: Path, reuse: bool) -> dict[str, Any]:
+def log_path(runs_root: Path, name: str) -> Path:
+    """Where a dataset's command output goes: beside its run, outside benchmarks/."""
+    return runs_root / f"{name}.log"
+
+
+def bench_one(name: str, data: Path, runs_root: Path, reuse: bool) -> dict[str, Any]:
+    """One dataset's row; its run is ``runs_root/<name>``."""
+    run = runs_root / name
     base = [*_edgetk(), "run", "--data-dir", str(data), "--profile", "quick", "--run-dir", str(run)]
-    log_path = out_dir / f".{name}.log"
+    log = log_path(runs_root, name)
     first = _read(run / FIRST_RUN_NAME) if reuse else None
     recorded = _exit_code_of(_state(run)) if reuse else None
     fallback = None
@@ -128,8 +142,8 @@ def bench_one(name: str, data: Path, run: Path, out_dir: Path, reuse: bool) -> d
     else:
         if run.exists():
             shutil.rmtree(run)
-        log_path.unlink(missing_ok=True)
-        rc, wall = _run(base, log_path)
+        log.unlink(missing_ok=True)
+        rc, wall = _run(base, log)
         timing = "wall clock around the edgetk run command"
     if rc == 3 and not (run / "bundle" / "manifest.json").is_file():
         # The gate refused the bundle. To still measure the data contract (predict on the saved
@@ -137,12 +151,12 @@ def bench_one(name: str, data: Path, run: Path, out_dir: Path, reuse: bool) -> d
         gate_error = next(
             (s["error"] for s in _state(run).values() if s.get("status") == "failed"), ""
         )
-        frc, fwall = _run([*base, "--from", "export", "--allow-parity-failure"], log_path)
+        frc, fwall = _run([*base, "--from", "export", "--allow-parity-failure"], log)
         fallback = {
             "command": "edgetk run ... --from export --allow-parity-failure",
             "exit_code": frc,
             "wall_seconds": round(fwall, 1),
-            "gate_error": gate_error[:800],
+            "gate_error": scrub_local_paths(gate_error[:800], runs_root),
         }
         (run / FIRST_RUN_NAME).write_text(
             json.dumps(
@@ -187,7 +201,7 @@ def bench_one(name: str, data: Path, run: Path, out_dir: Path, reuse: bool) -> d
     manifest = _read(run / "bundle" / "manifest.json")
     row["bundle"] = manifest is not None
     if manifest is None:
-        return row
+        return scrub_local_paths(row, runs_root)
     default = next(a for a in manifest["artifacts"] if a["file"] == manifest["default_artifact"])
     row["default_artifact"] = default["file"]
     row["gate_images"] = default["parity"].get("metrics", default["parity"]).get("images")
@@ -195,7 +209,9 @@ def bench_one(name: str, data: Path, run: Path, out_dir: Path, reuse: bool) -> d
     row["gate_accuracy"] = pm.get("accuracy")
     row["gate_keras_accuracy"] = pm.get("keras_accuracy")
     split = run / "splits" / "test.txt"
-    pred = _predict(run / "bundle", data, split, out_dir / f".{name}_predict.json", None)
+    # The metrics files of ``edgetk predict`` go beside the run too, and are removed after.
+    scratch = [runs_root / f"{name}_predict.json", runs_root / f"{name}_fp32.json"]
+    pred = _predict(run / "bundle", data, split, scratch[0], None)
     ev = pred.get("evaluation") or {}
     row["predict_exit_code"] = pred["rc"]
     row["predict_images"] = ev.get("n")
@@ -219,12 +235,30 @@ def bench_one(name: str, data: Path, run: Path, out_dir: Path, reuse: bool) -> d
         None,
     )
     if fp32 and candidate:
-        p32 = _predict(export_dir, data, split, out_dir / f".{name}_fp32.json", fp32)
+        p32 = _predict(export_dir, data, split, scratch[1], fp32)
         if p32["rc"] == 0:
-            row["keras_vs_device_fp32"] = _keras_vs_device(run, data, p32["rows"], candidate)
-    for f in out_dir.glob(f".{name}_*.json"):
-        f.unlink()
-    return row
+            row["keras_vs_device_fp32"] = _keras_vs_device(
+                run, data, p32["rows"], candidate, runs_root
+            )
+    for f in scratch:
+        f.unlink(missing_ok=True)
+    return scrub_local_paths(row, runs_root)
+
+
+def results_record(
+    results: list[dict[str, Any]], machine: dict[str, Any], argv: list[str] | None = None
+) -> dict[str, Any]:
+    """results.json: the rows, the machine, and how it was made (``argv``: this script's
+    arguments; default the command line it runs under)."""
+    return {
+        # "command" is the measured edgetk command; "script_command" is how this script ran.
+        **provenance(__file__, argv, command_key="script_command"),
+        "command": "edgetk run --data-dir DIR --profile quick",
+        "runs_per_dataset": 1,
+        "generator": "scripts/make_own_datasets.py (seed 0, scale 1.0)",
+        "machine": machine,
+        "results": results,
+    }
 
 
 def _pct(v: float | None) -> str:
@@ -242,7 +276,7 @@ def write_markdown(record: dict, path: Path) -> None:
         f"{record['machine'].get('load_average_start', '?')} (the machine is shared, so wall "
         "times are upper bounds). One run per "
         "dataset (`edgetk run --data-dir DIR --profile quick`), numbers read from the run's files "
-        "by scripts/own_data_benchmark.py.",
+        f"by `{record.get('script_command', 'scripts/own_data_benchmark.py')}`.",
         "",
         "| dataset | images (train/val/test) | classes | test accuracy per candidate | "
         "chosen on validation (val acc) | gate acc (n) | predict --split-file acc (n) | equal | "
@@ -313,10 +347,10 @@ def write_markdown(record: dict, path: Path) -> None:
         "Images are decoded and resized by the runtime's own functions in training, the gate and "
         "`edgetk predict`; input specs per dataset are in results.json.",
     ]
-    path.write_text("\n".join(lines) + "\n")
+    write_text(path, "\n".join(lines) + "\n")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-root", type=Path, required=True)
     ap.add_argument("--runs-root", type=Path, required=True)
@@ -330,12 +364,13 @@ def main() -> None:
     ap.add_argument(
         "--markdown-only", action="store_true", help="rewrite results.md from results.json"
     )
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.markdown_only:
         write_markdown(_read(args.out / "results.json"), args.out / "results.md")
         return
     from scripts.bench_common import machine
 
+    args.runs_root.mkdir(parents=True, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
     if not all((args.data_root / d).is_dir() for d in DATASETS):
         subprocess.run(
@@ -348,25 +383,15 @@ def main() -> None:
     results = [r for r in previous.get("results", []) if r["dataset"] not in names]
     for name in names:
         print(f"== {name}", flush=True)
-        row = bench_one(
-            name, args.data_root / name, args.runs_root / name, args.out, args.reuse_runs
-        )
+        row = bench_one(name, args.data_root / name, args.runs_root, args.reuse_runs)
         print(json.dumps({k: v for k, v in row.items() if k != "input_spec"}), flush=True)
         results.append(row)
         results.sort(key=lambda r: DATASETS.index(r["dataset"]) if r["dataset"] in DATASETS else 99)
-        record = {
-            "command": "edgetk run --data-dir DIR --profile quick",
-            "runs_per_dataset": 1,
-            "generator": "scripts/make_own_datasets.py (seed 0, scale 1.0)",
-            "machine": {**machine(), "load_average_start": load_start},
-            "results": results,
-        }
-        # Written after every dataset, so a long session keeps what has finished.
-        tmp = args.out / ".results.json.tmp"
-        tmp.write_text(json.dumps(record, indent=2) + "\n")
-        os.replace(tmp, args.out / "results.json")
+        record = results_record(results, {**machine(), "load_average_start": load_start}, argv)
+        # Written after every dataset, so a long session keeps what has finished (atomically).
+        write_json(args.out / "results.json", record)
         write_markdown(record, args.out / "results.md")
-    print(f"wrote {args.out / 'results.json'} and results.md")
+    print(f"wrote {args.out / 'results.json'} and results.md; logs in {args.runs_root}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ Reads ``WORK/run1/<device>/bench.json`` and ``WORK/run2/...`` (the results each
 ``edgetk bench --devices`` run saved), ``WORK/run*.command.json`` (exit code and wall time of each
 command) and ``WORK/run2.out`` (the comparison table the command printed), and writes under OUT:
 ``summary.json``, ``README.md`` (tables), ``comparison.txt`` and each device's records.
-Nothing here is typed by hand.
+Nothing here is typed by hand. Every JSON record it writes names this script and its command
+(``script``, ``command``), and local paths in them are shown by name (under WORK: relative to it).
 
 Besides ``README.md`` and ``summary.json`` it copies each target's records as
 ``<target>_run1.json`` / ``<target>_run2.json`` (here ``x86-loopback_run1.json``,
@@ -17,12 +18,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
-from edge_runtime.bench.device import cpu_model, device_info
-from edge_runtime.common.fileio import read_json, write_json, write_text
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from edge_runtime.bench.device import cpu_model, device_info  # noqa: E402
+from edge_runtime.common.fileio import read_json, write_json, write_text  # noqa: E402
+from scripts.bench_common import provenance, scrub_local_paths  # noqa: E402
 
 # What one remote run cost: environment reuse, setup, push and measurement times.
 _RUN_KEYS = (
@@ -114,7 +119,7 @@ def _markdown(summary: dict[str, Any]) -> str:
                 f"{r['setup_s']:.1f} | {r['pushed_files']} | {r['pushed_bytes']:,} | "
                 f"{r['measure_s']:.1f} | {r['overhead_s']:.1f} | {r['total_s']:.1f} |"
             )
-    cmd = summary["command"]
+    cmd = summary["bench_runs"]
     walls = [f"{k} {v['wall_s']:.1f} s" for k, v in cmd.items() if v]
     if walls:
         lines += ["", "Wall time of the whole command: " + ", ".join(walls) + "."]
@@ -159,6 +164,7 @@ def _markdown(summary: dict[str, Any]) -> str:
             for n in names
         ),
         "",
+        f"Written by `{summary['command']}` from the run's own files. "
         "Files: `summary.json` (this page's numbers), `comparison_run1.txt` / "
         "`comparison_run2.txt` (the tables the command printed), `<target>_run1.json` / "
         "`<target>_run2.json` (each device's full record, thermal state included).",
@@ -167,13 +173,24 @@ def _markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def _device_record(record: dict[str, Any], prov: dict[str, str], work: Path) -> dict[str, Any]:
+    """A device's record as ``edgetk bench --devices`` saved it, with this script's provenance
+    first (its command under ``script_command`` if the record has a ``command`` of its own) and
+    local paths shown by name (those under ``work`` relative to it)."""
+    head = dict(prov)
+    if "command" in record:
+        head["script_command"] = head.pop("command")
+    return {**head, **scrub_local_paths({k: v for k, v in record.items() if k not in head}, work)}
+
+
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("work", type=Path)
     ap.add_argument("out", type=Path)
     ap.add_argument("--bundle", required=True)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     work, out = args.work, args.out
+    prov = provenance(__file__, argv)
     out.mkdir(parents=True, exist_ok=True)
     names = sorted(p.name for p in (work / "run2").iterdir() if (p / "bench.json").is_file())
     devices = {}
@@ -181,8 +198,8 @@ def main() -> None:
         first = read_json(work / "run1" / n / "bench.json")
         second = read_json(work / "run2" / n / "bench.json")
         devices[n] = _device_summary(first, second)
-        shutil.copyfile(work / "run1" / n / "bench.json", out / f"{n}_run1.json")
-        shutil.copyfile(work / "run2" / n / "bench.json", out / f"{n}_run2.json")
+        write_json(out / f"{n}_run1.json", _device_record(first, prov, work))
+        write_json(out / f"{n}_run2.json", _device_record(second, prov, work))
     # x86 first so ratios read "emulated arm64 / x86".
     names.sort(key=lambda n: devices[n]["device"]["arch"] != "x86_64")
     devices = {n: devices[n] for n in names}
@@ -197,6 +214,7 @@ def main() -> None:
 
     host = device_info()
     summary = {
+        **prov,
         "host": {"cpu_model": cpu_model(), **{k: host[k] for k in ("cores_logical", "os", "arch")}},
         "bundle": Path(args.bundle).name,
         "edgetk_commit": (work / "commit.txt").read_text().strip(),
@@ -204,13 +222,14 @@ def main() -> None:
         "parity_n": next(
             (p["n"] for d in devices.values() for p in d["parity_first_run"].values()), 0
         ),
-        "command": {"run1": command("run1"), "run2": command("run2")},
+        # Exit code and wall time of each `edgetk bench --devices` run.
+        "bench_runs": {"run1": command("run1"), "run2": command("run2")},
         "devices": devices,
     }
     write_json(out / "summary.json", summary)
     for run in ("run1", "run2"):
         text = (work / f"{run}.out").read_text(encoding="utf-8")
-        write_text(out / f"comparison_{run}.txt", text)
+        write_text(out / f"comparison_{run}.txt", scrub_local_paths(text, work))
     write_text(out / "README.md", _markdown(summary))
     print(json.dumps({n: d["second_run"] for n, d in devices.items()}, indent=1))
 

@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from edge_runtime.bench.device import device_info  # noqa: E402
 from edge_runtime.common.fileio import write_json, write_text  # noqa: E402
+from scripts.bench_common import provenance  # noqa: E402
 
 # name -> (widths, blocks per stage); the first is the reference of every ratio.
 LAYOUTS: dict[str, tuple[list[int], list[int]]] = {
@@ -123,9 +124,8 @@ def main(argv: list[str] | None = None) -> int:
             "median_speed_vs_ref": round(statistics.median(ratios), 3),
         })  # fmt: skip
     record = {
+        **provenance(__file__, argv),
         "what": "training steps of native residual CNN layouts, paired rounds",
-        "command": "scripts/resnet_layout_speed.py "
-        + " ".join(sys.argv[1:] if argv is None else argv),
         "batch": a.batch,
         "image": [a.size, a.size, a.channels],
         "steps_per_round": a.steps,

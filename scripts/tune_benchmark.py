@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edge_runtime.common.fileio import read_json, write_json, write_text  # noqa: E402
+from scripts.bench_common import provenance, scrub_local_paths  # noqa: E402
 
 
 def machine() -> dict:
@@ -59,7 +60,10 @@ def parse_time_log(path: Path | None) -> dict | None:
     return out or None
 
 
-def collect(run_dir: Path, wall_s: float | None, cpu: dict | None = None) -> dict:
+def collect(
+    run_dir: Path, wall_s: float | None, cpu: dict | None = None, argv: list[str] | None = None
+) -> dict:
+    """The record of the search in ``run_dir``; ``argv``: this script's arguments (the command)."""
     tune = run_dir / "tune"
     summary = read_json(tune / "summary.json")
     trials = read_json(tune / "trials.json")
@@ -78,9 +82,10 @@ def collect(run_dir: Path, wall_s: float | None, cpu: dict | None = None) -> dic
         "memory_last_within_300mb_of_third": abs(peaks[-1] - peaks[2]) <= 300,
     }
     return {
+        **provenance(__file__, argv),
         "what": f"edgetk tune, {cfg['algorithm']} over the head on cached MobileNetV2-0.35 features",
         "machine": machine(),
-        "config": cfg,
+        "config": scrub_local_paths(cfg, run_dir),
         "features": {
             "counts": summary["features"]["counts"],
             "feature_dim": summary["features"]["feature_dim"],
@@ -105,7 +110,7 @@ def collect(run_dir: Path, wall_s: float | None, cpu: dict | None = None) -> dic
         },
         "default_val_macro_f1_same_protocol": default_val,
         "best_trial_minus_default_val_macro_f1": best_trial["val_macro_f1"] - default_val,
-        "comparison_retrained": comparison,
+        "comparison_retrained": scrub_local_paths(comparison, run_dir),
         "memory": {
             "peak_rss_mb_per_trial": peaks,
             "third_trial_peak_mb": peaks[2],
@@ -178,7 +183,7 @@ def markdown(r: dict) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--run-dir", type=Path, default=Path("runs/tuning_bench"))
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "tuning")
@@ -190,7 +195,7 @@ def main() -> int:
         help="hyperband writes search_full.*; the others search_full_<algorithm>.*",
     )
     ap.add_argument("--time-log", type=Path, default=None, help="a /usr/bin/time -v log of the run")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     wall = None
     if not args.collect_only:
         import logging
@@ -206,7 +211,7 @@ def main() -> int:
             TuneConfig.full(algorithm=Algorithm(args.algorithm)), args.run_dir, overwrite=True
         )
         wall = (time.perf_counter_ns() - t0) / 1e9
-    record = collect(args.run_dir, wall, parse_time_log(args.time_log))
+    record = collect(args.run_dir, wall, parse_time_log(args.time_log), argv)
     suffix = "" if args.algorithm == "hyperband" else f"_{args.algorithm}"
     write_json(args.out / f"search_full{suffix}.json", record)
     write_text(args.out / f"search_full{suffix}.md", markdown(record))

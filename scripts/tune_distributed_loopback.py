@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edge_runtime.common.fileio import read_json, write_json  # noqa: E402
+from scripts.bench_common import provenance, shown_path  # noqa: E402
 from trainer.tuning.distributed import environment, free_port  # noqa: E402
 
 COMMON = [
@@ -28,12 +30,12 @@ COMMON = [
 ]  # fmt: skip
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--run-dir", type=Path, default=Path("runs/tuning_distributed"))
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "tuning")
     ap.add_argument("--timeout", type=float, default=900)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     cli = [sys.executable, "-m", "edgetk", "tune", "--run-dir", str(args.run_dir), *COMMON]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     t0 = time.perf_counter_ns()
@@ -75,8 +77,10 @@ def main() -> int:
     for t in trials:
         by_worker.setdefault(t["tuner_id"], []).append(t["trial_id"])
     record = {
+        # "command" is the measured edgetk command; "script_command" is how this script ran.
+        **provenance(__file__, argv, command_key="script_command"),
         "what": "edgetk tune: KerasTuner chief + 2 workers over gRPC on 127.0.0.1, one machine",
-        "command": " ".join(["edgetk", "tune", "--run-dir", str(args.run_dir), *COMMON]),
+        "command": shlex.join(["edgetk", "tune", "--run-dir", shown_path(args.run_dir), *COMMON]),
         "environment": "KERASTUNER_TUNER_ID=chief|tuner0|tuner1, KERASTUNER_ORACLE_IP=127.0.0.1, "
         "KERASTUNER_ORACLE_PORT=<free port>",
         "machine": "2-core x86_64 VM, shared with other developers' jobs while this ran",

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edge_runtime.common.fileio import read_json, write_json, write_text  # noqa: E402
+from scripts.bench_common import provenance, shown_path  # noqa: E402
 
 LOG_NAME = "tune_one_process.log"
 
@@ -59,7 +60,8 @@ def run(run_dir: Path, trials: int, max_epochs: int, subset: int | None) -> None
     run_search(cfg, run_dir, overwrite=True, compare=False)
 
 
-def collect(run_dir: Path) -> dict:
+def collect(run_dir: Path, argv: list[str] | None = None) -> dict:
+    """The record of the search in ``run_dir``; ``argv``: this script's arguments (the command)."""
     tune = run_dir / "tune"
     cfg = read_json(tune / "config.json")["config"]
     if cfg.get("recycle_every") is not None:
@@ -79,11 +81,12 @@ def collect(run_dir: Path) -> dict:
     slope = float(np.polyfit(np.arange(2, len(peaks)), peaks[2:], 1)[0])
     log = run_dir / LOG_NAME
     return {
+        **provenance(__file__, argv),
         "what": "peak RSS per trial of one Hyperband search on the cached Fashion-MNIST features, "
         "ALL trials in ONE process (no recycling), with clear_session + gc + malloc_trim after "
         "every trial",
-        "source": f"{tune / 'trials.json'} (trial_stats sampled by the tuner)"
-        + (f" and the search log {log}" if log.is_file() else ""),
+        "source": f"{shown_path(tune / 'trials.json', run_dir)} (trial_stats sampled by the tuner)"
+        + (f" and the search log {shown_path(log, run_dir)}" if log.is_file() else ""),
         "machine": machine(),
         "config": {k: cfg[k] for k in ("algorithm", "max_trials", "max_epochs", "recycle_every")},
         "data": {k: cfg["data"].get(k) for k in ("source", "train_size", "test_size")},
@@ -104,7 +107,8 @@ def markdown(r: dict) -> str:
             f"{r['config']['max_epochs']}, on {r['machine']['cpu']} "
             f"({r['machine']['logical_cores']} cores, load average at the end "
             f"{r['machine']['load_average_at_end']}). Written by "
-            "scripts/tune_memory_one_process.py from the run's trials.json.",
+            f"`{r.get('command', 'scripts/tune_memory_one_process.py')}` from the run's "
+            "trials.json.",
             "",
             "| measure | value |",
             "|---|---|",
@@ -116,7 +120,7 @@ def markdown(r: dict) -> str:
     )
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--run-dir", type=Path, default=Path("runs/tuning_one_process"))
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "tuning")
@@ -124,10 +128,10 @@ def main() -> int:
     ap.add_argument("--trials", type=int, default=40)
     ap.add_argument("--max-epochs", type=int, default=12)
     ap.add_argument("--subset", type=int, default=None, help="train/test images (smoke runs)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if not args.collect_only:
         run(args.run_dir, args.trials, args.max_epochs, args.subset)
-    record = collect(args.run_dir)
+    record = collect(args.run_dir, argv)
     write_json(args.out / "memory_one_process.json", record)
     write_text(args.out / "memory_one_process.md", markdown(record))
     print(markdown(record))

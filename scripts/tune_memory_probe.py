@@ -25,14 +25,15 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from edge_runtime.common.fileio import write_json  # noqa: E402
+from scripts.bench_common import provenance  # noqa: E402
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--models", type=int, default=6)
     ap.add_argument("--rows", type=int, default=54000)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "tuning")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     import keras
 
@@ -67,6 +68,7 @@ def main() -> int:
         }
         print("eager" if eager else "graph", results["eager" if eager else "graph"], flush=True)
     record = {
+        **provenance(__file__, argv),
         "what": "RSS after releasing each of N heads trained one epoch on random features",
         "rows": args.rows,
         "models": args.models,

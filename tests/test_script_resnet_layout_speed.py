@@ -21,6 +21,10 @@ def test_record_has_every_layout_with_ratios_against_the_first(tmp_path: Path) -
                    "--out", str(tmp_path)])  # fmt: skip
     assert rc == 0
     rec = json.loads((tmp_path / "speed.json").read_text())
+    assert rec["script"] == "scripts/resnet_layout_speed.py"
+    assert rec["command"] == (
+        f"scripts/resnet_layout_speed.py --rounds 2 --steps 1 --batch 4 --size 16 --out {tmp_path.name}"
+    )
     assert [r["layout"] for r in rec["rows"]] == list(mod.LAYOUTS)
     ref = rec["rows"][0]
     assert ref["speed_vs_ref_per_round"] == [1.0, 1.0]
