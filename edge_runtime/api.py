@@ -27,7 +27,7 @@ from edge_runtime.common.errors import DataError
 from edge_runtime.evaluation import Evaluation
 from edge_runtime.manifest import Artifact, Manifest
 from edge_runtime.polarity import PolarityChoice
-from edge_runtime.prediction import Prediction
+from edge_runtime.prediction import DEFAULT_TOP_K, Prediction
 from edge_runtime.predictor import Predictor
 from edge_runtime.preprocess import load_image
 
@@ -143,14 +143,16 @@ def load(
     *,
     threads: int | None = None,
     polarity: PolarityChoice = "auto",
-    top_k: int = 3,
+    top_k: int = DEFAULT_TOP_K,
     verify: bool = True,
 ) -> Bundle:
     """Load a bundle folder (``edgetk run``'s ``<run>/bundle``, or ``edgetk export``'s output).
 
-    ``artifact``: a file name (``model_fp32.tflite``) or ``format:precision``; default: the
-    manifest's default. ``threads``: the runtime's CPU threads (default: the runtime's choice).
-    ``verify``: check the artifact's sha256 against the manifest first.
+    ``artifact``: an artifact key (``tflite_int8``), a file name (``model_fp32.tflite``) or
+    ``format:precision``; default: the manifest's default. ``threads``: the runtime's CPU threads
+    (default: the runtime's choice). ``polarity``: whether to invert a picture of the other
+    polarity than the training images, ``auto``, ``never`` or ``always`` (the CLI's
+    ``--invert``). ``verify``: check the artifact's sha256 against the manifest first.
     """
     predictor = Predictor.from_bundle(
         bundle, artifact, threads, polarity=polarity, top_k=top_k, verify_hashes=verify

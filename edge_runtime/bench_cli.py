@@ -10,41 +10,49 @@ from pathlib import Path
 
 import click
 
-from edge_runtime.cli_options import path_option, shown_option, verify_option
+from edge_runtime.cli_options import (
+    CommaList,
+    artifacts_option,
+    batch_size_option,
+    data_dir_option,
+    deprecated_option,
+    list_option,
+    out_file_option,
+    path_option,
+    shown_option,
+    verify_option,
+)
 from edge_runtime.remote.cli_options import remote_options
-
-
-def _threads_list(value: str) -> tuple[int, ...]:
-    from edge_runtime.common.errors import ConfigError
-
-    try:
-        out = tuple(int(v) for v in value.split(",") if v.strip())
-    except ValueError:
-        raise ConfigError(
-            f"--threads={value!r}: expected a comma-separated list like 1,2"
-        ) from None
-    if not out or min(out) < 1:
-        raise ConfigError(f"--threads={value!r}: every thread count must be at least 1")
-    return out
 
 
 @click.command()
 @click.argument("bundle", required=False, type=click.Path(path_type=Path))
-@click.option(
-    "--artifacts",
-    default=None,
-    help="Comma-separated artifacts (file or format:precision); default: all.",
+@artifacts_option(
+    "Artifacts to measure, comma-separated: keys (tflite_int8) or file names.",
+    show_default="all of the bundle's",
 )
-@shown_option("--threads", "threads_csv", default="1,2", help="Thread counts, comma-separated.")
+@list_option(
+    "--thread-counts",
+    item_type=click.IntRange(min=1),
+    default="1,2",
+    help="Runtime thread counts to measure, comma-separated; each artifact runs at each.",
+)
+@deprecated_option("--threads", "--thread-counts", type=CommaList(click.IntRange(min=1)))
 @shown_option("--runs", default=200, help="Timed runs after warm-up.")
 @shown_option("--warmup", default=20, help="Untimed warm-up runs.")
-@shown_option("--batch", default=8, help="Batch size for batched throughput.")
-@path_option("--data", help="Labelled folder for accuracy.")
+@batch_size_option(8, "Images per call for the batched throughput.")
+@deprecated_option("--batch", "--batch-size", type=click.IntRange(min=1))
+@data_dir_option("Labelled folder (one subfolder per class) to measure accuracy on.")
+@deprecated_option("--data", "--data-dir", type=click.Path(path_type=Path))
 @click.option(
-    "--data-limit", type=int, default=None, help="Evaluate at most this many images of --data."
+    "--data-limit",
+    type=int,
+    default=None,
+    show_default="all of them",
+    help="Evaluate at most this many images of --data-dir.",
 )
-@path_option("--out", help="Write the JSON record here.")
-@click.option(
+@out_file_option("Write the JSON record here.")
+@shown_option(
     "--label", default="", help="Free text stored with the record (e.g. 'Raspberry Pi 5')."
 )
 @shown_option(
@@ -61,14 +69,14 @@ def _threads_list(value: str) -> tuple[int, ...]:
 @verify_option()
 def bench(
     bundle: Path | None,
-    artifacts: str | None,
-    threads_csv: str,
+    artifacts: tuple[str, ...] | None,
+    thread_counts: tuple[int, ...],
     runs: int,
     warmup: int,
-    batch: int,
-    data: Path | None,
+    batch_size: int,
+    data_dir: Path | None,
     data_limit: int | None,
-    out: Path | None,
+    out_file: Path | None,
     label: str,
     isolate: bool,
     compare: tuple[Path, ...],
@@ -78,7 +86,7 @@ def bench(
     """Benchmark BUNDLE's artifacts on this device, on devices over SSH, or compare saved results.
 
     Per artifact and thread count: load time, first inference, latency p50/p90/p99/mean/std,
-    single-stream and batched throughput, peak memory, size and (with --data) accuracy.
+    single-stream and batched throughput, peak memory, size and (with --data-dir) accuracy.
     `edgetk bench --compare A.json B.json` prints earlier results side by side.
     `--remote pi@raspberrypi.local` (repeatable) or `--devices FILE` measures on those devices
     over SSH and prints the cross-device table (docs/raspberry_pi.md).
@@ -98,12 +106,12 @@ def bench(
 
     config = BenchConfig(
         bundle=str(bundle),
-        artifacts=tuple(a.strip() for a in artifacts.split(",") if a.strip()) if artifacts else (),
-        threads=_threads_list(threads_csv),
+        artifacts=artifacts or (),
+        threads=thread_counts,
         runs=runs,
         warmup=warmup,
-        batch=batch,
-        data=str(data) if data else None,
+        batch=batch_size,
+        data=str(data_dir) if data_dir else None,
         data_limit=data_limit,
         isolate=isolate,
         label=label,
@@ -121,9 +129,9 @@ def bench(
 
     record = run_bench(config, progress)
     click.echo(format_table(record))
-    if out:
-        write_json(out, record)
-        click.echo(f"wrote {out}", err=True)
+    if out_file:
+        write_json(out_file, record)
+        click.echo(f"wrote {out_file}", err=True)
     failed = [r for r in record["rows"] if r.get("status") != "ok"]
     if failed and len(failed) == len(record["rows"]):
         # The record is still written (it says why); but a run that measured nothing failed.

@@ -21,8 +21,8 @@ from edge_runtime.common.configbase import JsonConfig
 from edge_runtime.common.errors import ConfigError
 from edge_runtime.errors import CameraError
 from edge_runtime.latest_frame import Frame, LatestFrame
-from edge_runtime.polarity import check_polarity_choice
-from edge_runtime.prediction import Prediction
+from edge_runtime.polarity import check_invert_choice
+from edge_runtime.prediction import DEFAULT_TOP_K, Prediction
 from edge_runtime.predictor import Predictor
 from edge_runtime.stats import LatencyStats
 
@@ -42,16 +42,16 @@ class CameraConfig(JsonConfig):
     source: str = "0"  # camera index, video file, or stream URL (rtsp://, http://)
     artifact: str | None = None
     threads: int | None = None
-    polarity: str = "auto"
+    polarity: str = "auto"  # invert: auto, never or always (edge_runtime.polarity)
     headless: bool = False
     max_frames: int | None = None  # stop after classifying this many frames
     duration: float | None = None  # stop after this many seconds
     pace: bool = True  # read video files at their frame rate, like a live source
-    top_k: int = 3
+    top_k: int = DEFAULT_TOP_K
     verify: bool = True  # check the artifact's sha256 against the manifest before loading it
 
     def validate(self) -> None:
-        check_polarity_choice(self.polarity)
+        check_invert_choice(self.polarity, "polarity=")
         if self.max_frames is not None and self.max_frames < 1:
             raise ConfigError(f"max_frames={self.max_frames} must be at least 1")
         if self.duration is not None and self.duration <= 0:

@@ -16,10 +16,13 @@ import click
 
 from edge_runtime.cli_options import (
     artifact_option,
+    batch_size_option,
+    invert_option,
+    out_file_option,
     path_option,
-    polarity_option,
     shown_option,
     threads_option,
+    top_k_option,
     verify_option,
 )
 
@@ -28,12 +31,18 @@ from edge_runtime.cli_options import (
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @artifact_option()
-@shown_option("--top-k", default=3, help="Labels shown per image.")
-@shown_option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table")
+@top_k_option()
+@shown_option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "jsonl", "csv"]),
+    default="table",
+    help="How results are printed: an aligned table, JSON lines or CSV.",
+)
 @threads_option()
-@polarity_option()
-@shown_option("--batch-size", default=16, help="Images per runtime call.")
-@path_option("--metrics-out", help="Write a labelled folder's evaluation as JSON.")
+@invert_option()
+@batch_size_option(16, "Images per runtime call (a model that cannot batch runs one by one).")
+@out_file_option("Write a labelled folder's evaluation here, as JSON.", old="--metrics-out")
 @path_option(
     "--split-file",
     help="Evaluate exactly the images this file lists (<run>/splits/test.txt), relative to the "
@@ -47,9 +56,9 @@ def predict(
     top_k: int,
     fmt: str,
     threads: int | None,
-    polarity: str,
+    invert: str,
     batch_size: int,
-    metrics_out: Path | None,
+    out_file: Path | None,
     split_file: Path | None,
     verify: bool,
 ) -> None:
@@ -69,7 +78,7 @@ def predict(
         artifact=artifact,
         top_k=top_k,
         threads=threads,
-        polarity=polarity,
+        polarity=invert,
         batch_size=batch_size,
         split_file=str(split_file) if split_file is not None else None,
     )
@@ -81,7 +90,7 @@ def predict(
         bundle,
         artifact,
         threads,
-        polarity=polarity,  # type: ignore[arg-type]
+        polarity=invert,  # type: ignore[arg-type]
         verify_hashes=verify,
     )
     width = max(len(lab) for lab in predictor.labels)
@@ -95,8 +104,8 @@ def predict(
             click.echo(f"  {path}: {why}", err=True)
     if report.evaluation is not None:
         click.echo(report.evaluation.format_table(), file=summary)
-        if metrics_out:
-            write_json(metrics_out, {"artifact": report.artifact, **report.evaluation.to_dict()})
+        if out_file:
+            write_json(out_file, {"artifact": report.artifact, **report.evaluation.to_dict()})
     click.echo(
         f"classified {report.classified} image(s) with {report.artifact}"
         + (f", skipped {len(report.skipped)}" if report.skipped else ""),
@@ -109,27 +118,37 @@ def predict(
 @shown_option("--source", default="0", help="Camera index, video file or stream URL (rtsp://...).")
 @artifact_option()
 @threads_option()
-@polarity_option()
+@invert_option()
 @click.option(
     "--headless", is_flag=True, help="No window: print one JSON line per classified frame."
 )
 @click.option(
-    "--max-frames", type=int, default=None, help="Stop after classifying this many frames."
+    "--max-frames",
+    type=click.IntRange(min=1),
+    default=None,
+    show_default="no limit",
+    help="Stop after classifying this many frames.",
 )
-@click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    show_default="no limit",
+    help="Stop after this many seconds.",
+)
 @shown_option(
     "--pace/--no-pace",
     default=True,
     help="Read video files at their frame rate, like a live camera.",
 )
-@shown_option("--top-k", default=3)
+@top_k_option()
 @verify_option()
 def camera(
     bundle: Path,
     source: str,
     artifact: str | None,
     threads: int | None,
-    polarity: str,
+    invert: str,
     headless: bool,
     max_frames: int | None,
     duration: float | None,
@@ -154,7 +173,7 @@ def camera(
         source=source,
         artifact=artifact,
         threads=threads,
-        polarity=polarity,
+        polarity=invert,
         headless=headless,
         max_frames=max_frames,
         duration=duration,

@@ -177,10 +177,11 @@ class Manifest(JsonConfig):
                 )
 
     def artifact(self, file: str | None = None) -> Artifact:
-        """The named artifact (by file name, or ``format:precision``), or the default one."""
+        """The named artifact, or the default one: by its key (``tflite_int8``, the export
+        table's name), its file name, or ``format:precision``."""
         key = file or self.default_artifact
         for a in self.artifacts:
-            if key in (a.file, f"{a.format}:{a.precision}"):
+            if key in (a.file, f"{a.format}_{a.precision}", f"{a.format}:{a.precision}"):
                 return a
         choices = [a.file for a in self.artifacts]
         raise ModelError(f"bundle has no artifact {key!r}; it has {choices}")

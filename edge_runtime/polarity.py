@@ -1,9 +1,14 @@
 """Polarity: is the picture light-on-dark (Fashion-MNIST) or dark-on-light (a photo of a garment)?
 
+Two words, kept apart on purpose (docs/cli.md): the *image polarity* (``IMAGE_POLARITIES``) says
+what the training pictures look like and is recorded in the manifest; the *invert* choice
+(``INVERT_CHOICES``) says what the device does about a picture of the other polarity.
+
 A model trained on light garments on a black background sees a photo of a dark shirt on a white
 table as its negative. ``auto`` looks at the picture: when the border (the background, usually) is
 brighter than the centre (the object, usually) the picture is dark-on-light. It is inverted when that
-disagrees with the polarity the manifest says the model was trained on.
+disagrees with the polarity the manifest says the model was trained on. ``never`` and ``always``
+do not look.
 """
 
 from __future__ import annotations
@@ -15,16 +20,26 @@ import numpy as np
 
 from edge_runtime.common.configbase import check_choice
 
-PolarityChoice = Literal["auto", "as-is", "invert"]
-POLARITY_CHOICES: tuple[str, ...] = ("auto", "as-is", "invert")
+# What the training pictures look like (``--image-polarity``, the manifest's ``input.polarity``).
+IMAGE_POLARITIES: tuple[str, ...] = ("light_on_dark", "dark_on_light", "natural")
+
+# What the device does about inversion (``--invert``, ``?invert=``).
+InvertChoice = Literal["auto", "never", "always"]
+INVERT_CHOICES: tuple[str, ...] = ("auto", "never", "always")
+# The earlier spellings (``--polarity auto|as-is|invert``), still accepted for now.
+LEGACY_INVERT_CHOICES: dict[str, str] = {"as-is": "never", "invert": "always"}
+# What a caller may pass: a choice, or an earlier spelling of one.
+PolarityChoice = Literal["auto", "never", "always", "as-is", "invert"]
 
 # Sample at most this many pixels per side when judging polarity: a 1080p frame needs no more.
 _MAX_SAMPLE_SIDE = 64
 
 
-def check_polarity_choice(choice: str) -> PolarityChoice:
-    """Return ``choice`` if it is one of auto / as-is / invert, else raise ConfigError."""
-    check_choice("polarity=", choice, POLARITY_CHOICES)
+def check_invert_choice(choice: str, label: str = "invert=") -> InvertChoice:
+    """``choice`` as one of auto / never / always (an earlier spelling, as-is or invert, is
+    translated), else raise ConfigError naming the allowed ones (``label`` leads the message)."""
+    choice = LEGACY_INVERT_CHOICES.get(choice, choice)
+    check_choice(label, choice, INVERT_CHOICES)
     return choice  # type: ignore[return-value]
 
 
@@ -69,19 +84,23 @@ def looks_dark_on_light(grey: np.ndarray) -> bool:
 
 def should_invert(grey: np.ndarray, trained: str, choice: PolarityChoice) -> bool:
     """Whether to invert the picture for a model trained on ``trained`` polarity (manifest)."""
-    if choice == "invert":
+    choice = LEGACY_INVERT_CHOICES.get(choice, choice)  # type: ignore[assignment]
+    if choice == "always":
         return True
-    if choice == "as-is" or trained == "natural":
+    if choice == "never" or trained == "natural":
         return False
     dark_on_light = looks_dark_on_light(grey)
     return dark_on_light if trained == "light_on_dark" else not dark_on_light
 
 
 __all__ = [
-    "POLARITY_CHOICES",
+    "IMAGE_POLARITIES",
+    "INVERT_CHOICES",
+    "LEGACY_INVERT_CHOICES",
+    "InvertChoice",
     "PolarityChoice",
     "border_and_centre_means",
-    "check_polarity_choice",
+    "check_invert_choice",
     "looks_dark_on_light",
     "should_invert",
 ]

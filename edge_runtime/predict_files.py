@@ -14,8 +14,8 @@ from edge_runtime.common.errors import ConfigError
 from edge_runtime.errors import DataError, ImageDecodeError
 from edge_runtime.evaluation import Evaluation, evaluate
 from edge_runtime.inputs import InputItem, collect_inputs, collect_split
-from edge_runtime.polarity import check_polarity_choice
-from edge_runtime.prediction import Prediction
+from edge_runtime.polarity import check_invert_choice
+from edge_runtime.prediction import DEFAULT_TOP_K, Prediction
 from edge_runtime.predictor import Predictor
 from edge_runtime.preprocess import MAX_PIXELS, load_image
 from edge_runtime.split_file import read_split_file
@@ -32,9 +32,9 @@ class PredictConfig(JsonConfig):
     bundle: str
     paths: tuple[str, ...]
     artifact: str | None = None  # file name or format:precision; None: the manifest's default
-    top_k: int = 3
+    top_k: int = DEFAULT_TOP_K
     threads: int | None = None  # None: the runtime's default
-    polarity: str = "auto"
+    polarity: str = "auto"  # invert: auto, never or always (edge_runtime.polarity)
     batch_size: int = 16  # images per runtime call (the model may force 1)
     max_pixels: int | None = MAX_PIXELS  # refuse bigger pictures before decoding them
     # A split file (<run>/splits/test.txt): classify exactly the images it lists, under the one
@@ -50,7 +50,7 @@ class PredictConfig(JsonConfig):
             raise ConfigError(f"threads={self.threads} must be at least 1")
         if self.batch_size < 1:
             raise ConfigError(f"batch_size={self.batch_size} must be at least 1")
-        check_polarity_choice(self.polarity)
+        check_invert_choice(self.polarity, "polarity=")
         if self.max_pixels is not None and self.max_pixels < 1:
             raise ConfigError(f"max_pixels={self.max_pixels} must be positive (or unset)")
         if self.split_file is not None and len(self.paths) != 1:

@@ -7,6 +7,9 @@ from typing import Any
 
 import numpy as np
 
+# Labels per image when the caller does not say: predict, camera, serve and the Python API alike.
+DEFAULT_TOP_K = 3
+
 
 @dataclass(frozen=True)
 class Prediction:

@@ -14,8 +14,8 @@ from edge_runtime.crash_guard import note_running
 from edge_runtime.errors import ModelError
 from edge_runtime.integrity import verify_artifact_file
 from edge_runtime.manifest import Artifact, Manifest, load_manifest
-from edge_runtime.polarity import PolarityChoice, check_polarity_choice
-from edge_runtime.prediction import Prediction, top_indices
+from edge_runtime.polarity import PolarityChoice, check_invert_choice
+from edge_runtime.prediction import DEFAULT_TOP_K, Prediction, top_indices
 from edge_runtime.preprocess import pixel_values, prepare_pixels, prepare_with_polarity
 from edge_runtime.quantization import softmax
 
@@ -47,13 +47,13 @@ class Predictor:
         artifact: Artifact,
         backend: Backend,
         polarity: PolarityChoice = "auto",
-        top_k: int = 5,
+        top_k: int = DEFAULT_TOP_K,
     ) -> None:
         self.bundle_dir = bundle_dir
         self.manifest = manifest
         self.artifact = artifact
         self.backend = backend
-        self.polarity = check_polarity_choice(polarity)
+        self.polarity = check_invert_choice(polarity, "polarity=")
         self.top_k = top_k
         self._lock = threading.Lock()
         # Preprocessing yields uint8 pixels, so the manifest's value range and the artifact's
@@ -70,11 +70,12 @@ class Predictor:
         threads: int | None = None,
         *,
         polarity: PolarityChoice = "auto",
-        top_k: int = 5,
+        top_k: int = DEFAULT_TOP_K,
         verify_hashes: bool = True,
         isolate: bool = False,
     ) -> Predictor:
-        """Load ``artifact`` (file name or ``format:precision``; default: the manifest's default).
+        """Load ``artifact`` (its key such as ``tflite_int8``, its file name, or
+        ``format:precision``; default: the manifest's default).
 
         ``threads``: the runtime's CPU threads (None: the runtime's default). The model file's
         sha256 must equal the manifest's (``IntegrityError`` otherwise; ``verify_hashes=False``
@@ -134,7 +135,7 @@ class Predictor:
         """Classify decoded ``HxWxC`` uint8 images (RGB, or BGR camera frames with ``bgr=True``)."""
         if not len(images):
             return []
-        pol = check_polarity_choice(polarity) if polarity else self.polarity
+        pol = check_invert_choice(polarity, "polarity=") if polarity else self.polarity
         spec = self.manifest.input
         clock = time.perf_counter_ns
         prepared = []

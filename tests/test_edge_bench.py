@@ -83,8 +83,8 @@ def test_failing_artifact_is_an_error_row_not_a_crash(space_dir: Path, capsys) -
     (bundle / "model_fp32.tflite").write_bytes(b"broken" * 50)
     out = space_dir / "result one.json"
     rc = main(
-        ["bench", str(bundle), "--threads", "1", "--runs", "10", "--warmup", "1", "--out", str(out),
-         "--artifacts", "tflite:int8,model_fp32.tflite", "--no-verify"]
+        ["bench", str(bundle), "--thread-counts", "1", "--runs", "10", "--warmup", "1",
+         "--out-file", str(out), "--artifacts", "tflite_int8,model_fp32.tflite", "--no-verify"]
     )  # fmt: skip
     assert rc == 0
     record = json.loads(out.read_text())
@@ -127,13 +127,16 @@ def test_bench_config_validation() -> None:
         BenchConfig(bundle="x", runs=2)
     with pytest.raises(ConfigError, match="threads"):
         BenchConfig(bundle="x", threads=(0,))
-    assert main(["bench", str(BUNDLE), "--threads", "1,x"]) == 2
+    assert main(["bench", str(BUNDLE), "--thread-counts", "1,x"]) == 2
+    assert main(["bench", str(BUNDLE), "--thread-counts", "0"]) == 2
 
 
 def test_data_without_images_fails_before_measuring(space_dir: Path, capsys) -> None:
     empty = space_dir / "empty data"
     empty.mkdir()
-    rc = main(["bench", str(BUNDLE), "--threads", "1", "--runs", "5", "--data", str(empty)])
+    rc = main(
+        ["bench", str(BUNDLE), "--thread-counts", "1", "--runs", "5", "--data-dir", str(empty)]
+    )
     err = capsys.readouterr().err
     assert rc == 1, err
     assert str(empty) in err and "no image files" in err
@@ -144,17 +147,20 @@ def test_data_that_is_not_labelled_fails_before_measuring(space_dir: Path, capsy
     flat = space_dir / "flat"
     flat.mkdir()
     (flat / "one.png").write_bytes((IMAGES / "box").glob("*.png").__next__().read_bytes())
+    # The earlier spellings (--threads 1, --data) still work, each with one warning line.
     rc = main(["bench", str(BUNDLE), "--threads", "1", "--runs", "5", "--data", str(flat)])
     err = capsys.readouterr().err
-    assert rc == 1 and "is not a labelled folder" in err, err
+    assert rc == 1 and "--data-dir" in err and "is not a labelled folder" in err, err
+    assert "warning: --threads is deprecated; use --thread-counts" in err
+    assert "warning: --data is deprecated; use --data-dir" in err
 
 
 def test_every_row_failing_exits_1(space_dir: Path, capsys) -> None:
     bundle = copy_bundle(space_dir)
     (bundle / "model_fp32.tflite").write_bytes(b"broken" * 50)
     rc = main(
-        ["bench", str(bundle), "--threads", "1", "--runs", "5", "--warmup", "1", "--no-verify",
-         "--artifacts", "model_fp32.tflite"]
+        ["bench", str(bundle), "--thread-counts", "1", "--runs", "5", "--warmup", "1",
+         "--no-verify", "--artifacts", "model_fp32.tflite"]
     )  # fmt: skip
     assert rc == 1
     assert "every measurement failed" in capsys.readouterr().err

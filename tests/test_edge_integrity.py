@@ -68,7 +68,7 @@ def test_no_verify_runs_it_with_a_warning(tampered, caplog: pytest.LogCaptureFix
     [
         ["predict", "{bundle}", str(IMAGES), "--artifact", ONNX],
         ["camera", "{bundle}", "--artifact", ONNX, "--headless", "--max-frames", "1"],
-        ["bench", "{bundle}", "--artifacts", ONNX, "--runs", "5", "--threads", "1"],
+        ["bench", "{bundle}", "--artifacts", ONNX, "--runs", "5", "--thread-counts", "1"],
         ["serve", "{bundle}", "--artifact", ONNX, "--port", "0"],
     ],
     ids=["predict", "camera", "bench", "serve"],

@@ -44,9 +44,7 @@ def test_labelled_folder_evaluation_matches_an_independent_computation(
 ) -> None:
     root = _labelled_folder(space_dir / "eval set")
     metrics = space_dir / "metrics.json"
-    rc = main(
-        ["predict", str(BUNDLE), str(root), "--format", "jsonl", "--metrics-out", str(metrics)]
-    )
+    rc = main(["predict", str(BUNDLE), str(root), "--format", "jsonl", "--out-file", str(metrics)])
     assert rc == 0
     rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert len(rows) == 28 and all("error" not in r for r in rows)
@@ -120,7 +118,7 @@ def test_bad_paths_and_options(tmp_path: Path, capsys) -> None:
     assert main(["predict", str(tmp_path / "no bundle"), str(tmp_path / "junk.png")]) == 1
     assert "does not exist; pass the folder" in capsys.readouterr().err
     assert main(["predict", str(BUNDLE), str(tmp_path / "junk.png"), "--top-k", "0"]) == 2
-    assert "top_k=0 must be at least 1" in capsys.readouterr().err
+    assert "Invalid value for '--top-k'" in capsys.readouterr().err
 
 
 def test_stray_subfolder_in_labelled_folder_is_an_error(tmp_path: Path) -> None:

@@ -68,7 +68,8 @@ def test_photo_of_a_dark_pattern_on_white_is_recognised_via_auto_polarity() -> N
     photo = np.repeat(pattern("cross", 96, light_on_dark=False)[..., None], 3, axis=2)
     auto = p.predict([photo])[0]
     assert auto.label == "cross" and auto.inverted
-    assert p.predict([photo], polarity="as-is")[0].inverted is False
+    assert p.predict([photo], polarity="never")[0].inverted is False
+    assert p.predict([photo], polarity="as-is")[0].inverted is False  # the earlier spelling
 
 
 def test_predictor_is_thread_safe() -> None:

@@ -11,7 +11,7 @@ from PIL import Image
 
 from edge_runtime.errors import ImageDecodeError
 from edge_runtime.manifest import InputSpec
-from edge_runtime.polarity import check_polarity_choice, looks_dark_on_light
+from edge_runtime.polarity import check_invert_choice, looks_dark_on_light
 from edge_runtime.preprocess import decode_image_bytes, fit, load_image, prepare, to_grey
 from tests.fixtures.edge_helpers import pattern
 
@@ -131,10 +131,13 @@ def test_polarity_auto_inverts_dark_on_light_photos_only() -> None:
     np.testing.assert_array_equal(
         prepare(photo, GREY, "auto"), prepare(light_on_dark, GREY, "auto")
     )
-    np.testing.assert_array_equal(prepare(light_on_dark, GREY, "as-is"), light_on_dark[..., None])
+    np.testing.assert_array_equal(prepare(light_on_dark, GREY, "never"), light_on_dark[..., None])
     np.testing.assert_array_equal(
-        prepare(light_on_dark, GREY, "invert"), 255.0 - light_on_dark[..., None]
+        prepare(light_on_dark, GREY, "always"), 255.0 - light_on_dark[..., None]
     )
+    # The earlier spellings mean the same.
+    for old, new in (("as-is", "never"), ("invert", "always")):
+        np.testing.assert_array_equal(prepare(photo, GREY, old), prepare(photo, GREY, new))
     # a natural-image model never inverts automatically
     natural = GREY.replace(polarity="natural")
     np.testing.assert_array_equal(prepare(photo, natural, "auto"), photo[..., None])
@@ -145,8 +148,10 @@ def test_bad_arrays_and_polarity_choice() -> None:
         prepare(np.zeros((4, 4), np.float32), GREY)
     with pytest.raises(ImageDecodeError, match="shape"):
         prepare(np.zeros((4, 4, 2), np.uint8), GREY)
-    with pytest.raises(Exception, match="polarity='sideways' is not allowed"):
-        check_polarity_choice("sideways")
+    with pytest.raises(Exception, match="invert='sideways' is not allowed"):
+        check_invert_choice("sideways")
+    # The earlier spellings are still understood.
+    assert check_invert_choice("as-is") == "never" and check_invert_choice("invert") == "always"
 
 
 def test_grey_hxwx1_input_of_another_size_is_resized() -> None:

@@ -28,25 +28,29 @@ def workspace(tmp_path_factory):
 
 
 def _args(ws, out, *extra):
-    return ["export", str(ws["model"]), "--out", str(out), "--labels", str(ws["labels"]),
+    return ["export", str(ws["model"]), "--out-dir", str(out), "--labels", str(ws["labels"]),
             "--data-dir", str(ws["idx"]), *extra]  # fmt: skip
 
 
-def _gate_failing_args(ws, out, failing: str, precisions: str, calib_size: str) -> list[str]:
+def _gate_failing_args(ws, out, failing: str, artifacts: str, calib_size: str) -> list[str]:
     """tflite export args whose --config (a path with a space) gives the ``failing`` precision a
     zero tolerance on output differences, which its artifact cannot meet."""
     gate = GateConfig.default().replace(**{failing: ParityThresholds(0.5, 0.5, 0.5, 0.0, 0.0)})
     cfg_file = ws["root"] / f"{failing} config.json"
     ExportConfig(gate=gate).save(cfg_file)
-    return _args(ws, out, "--formats", "tflite", "--precisions", precisions,
+    return _args(ws, out, "--artifacts", artifacts,
                  "--config", str(cfg_file), "--calib-size", calib_size)  # fmt: skip
 
 
 def test_plain_keras_exports_fp32(workspace, capsys) -> None:
     out = workspace["root"] / "bundle fp32"
+    # The earlier spelling (containers x precisions) still works, with a warning line each.
     rc = main(_args(workspace, out, "--formats", "tflite,onnx", "--precisions", "fp32"))
-    printed = capsys.readouterr().out
+    cap = capsys.readouterr()
+    printed = cap.out
     assert rc == 0, printed
+    assert "warning: --formats is deprecated; use --artifacts" in cap.err
+    assert "warning: --precisions is deprecated; use --artifacts" in cap.err
     lines = [ln for ln in printed.splitlines() if ln.startswith(("tflite_fp32 ", "onnx_fp32 "))]
     assert len(lines) == 2 and all(ln.rstrip().endswith("pass") and "MiB" in ln for ln in lines)
     assert "| tflite_fp32 |" in printed and "| onnx_fp32 |" in printed
@@ -58,14 +62,14 @@ def test_plain_keras_exports_fp32(workspace, capsys) -> None:
     assert m.parity_data["split"] == "test" and m.parity_data["images"] == 200
     assert m.calibration["source"]["split"].startswith("train")
     # Running again without --overwrite is a usage error and leaves the bundle alone.
-    assert main(_args(workspace, out, "--precisions", "fp32")) == EXIT_USAGE
+    assert main(_args(workspace, out, "--artifacts", "tflite_fp32,onnx_fp32")) == EXIT_USAGE
     assert "pass --overwrite" in capsys.readouterr().err
 
 
 def test_failed_gate_exits_3_and_names_the_numbers(workspace, capsys) -> None:
     # A zero tolerance on int8 output differences cannot be met: the gate must fail.
     out = workspace["root"] / "bundle int8"
-    args = _gate_failing_args(workspace, out, "int8", "int8", "40")
+    args = _gate_failing_args(workspace, out, "int8", "tflite_int8", "40")
     assert main(args) == EXIT_PARITY_GATE
     cap = capsys.readouterr()
     assert (
@@ -96,7 +100,7 @@ def test_registry_version_folder(workspace, capsys) -> None:
         "data_config": {"source": "idx", "path": str(workspace["idx"]), "test_size": 100},
     }
     (version / "metadata.json").write_text(json.dumps(meta))
-    rc = main(["export", str(version.parent), "--precisions", "fp32", "--formats", "tflite"])
+    rc = main(["export", str(version.parent), "--artifacts", "tflite_fp32"])
     assert rc == 0, capsys.readouterr()
     out = workspace["root"] / "run" / "export" / "tiny-v2"  # default: <run_dir>/export/<name>-vN
     m = load_manifest(out)
@@ -117,7 +121,7 @@ def test_registry_version_folder(workspace, capsys) -> None:
         ("missing", EXIT_FAILURE, "does not exist; pass a registry version folder"),
         ("corrupt", EXIT_FAILURE, "is not a valid .keras archive"),
         ("no-metadata", EXIT_FAILURE, "metadata.json is missing"),
-        ("bad-precision", EXIT_USAGE, "unknown precision 'int4'"),
+        ("bad-artifact", EXIT_USAGE, "'tflite_int4' is not one of tflite_fp32,"),
     ],
 )
 def test_user_mistakes_are_clear_errors(workspace, space_dir, capsys, setup, code, message):
@@ -129,23 +133,25 @@ def test_user_mistakes_are_clear_errors(workspace, space_dir, capsys, setup, cod
         model = space_dir / "v1"
         model.mkdir()
         (model / "model.keras").write_bytes(b"x")
-    elif setup == "bad-precision":
+    elif setup == "bad-artifact":
         model = workspace["model"]
-        extra = ["--precisions", "int4"]
+        extra = ["--artifacts", "tflite_int4"]
     args = ["export", str(model), "--labels", str(workspace["labels"]),
-            "--data-dir", str(workspace["idx"]), "--out", str(space_dir / "o"), *extra]  # fmt: skip
+            "--data-dir", str(workspace["idx"]), "--out-dir", str(space_dir / "o"), *extra]  # fmt: skip
     if setup == "no-metadata":
         args = ["export", str(model)]
     assert main(args) == code
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and message in err and "Traceback" not in err
+    # A bad option value is click's usage error, before any work; the others are edgetk's.
+    assert err.startswith("Usage: " if code == EXIT_USAGE else "error: "), err
+    assert message in err and "Traceback" not in err
 
 
 def test_failing_non_default_artifact_is_left_out_exit_0(workspace, capsys) -> None:
     # dynamic gets an impossible output tolerance: it fails; the default int8 passes.
     out = workspace["root"] / "bundle kept"
     # 5000 calibration images asked for, 540 in the training split: clamped, not exit 2.
-    args = _gate_failing_args(workspace, out, "dynamic", "int8,dynamic", "5000")
+    args = _gate_failing_args(workspace, out, "dynamic", "tflite_dynamic,tflite_int8", "5000")
     rc = main(args)
     cap = capsys.readouterr()
     printed = cap.out
@@ -167,10 +173,12 @@ def test_failing_non_default_artifact_is_left_out_exit_0(workspace, capsys) -> N
 
 def test_plain_keras_polarity_is_detected_not_inherited(workspace, tmp_path, capsys) -> None:
     base = ["export", str(workspace["model"]), "--labels", str(workspace["labels"]),
-            "--formats", "tflite", "--precisions", "fp32"]  # fmt: skip
+            "--artifacts", "tflite_fp32"]  # fmt: skip
     # The quadrant squares sit anywhere: borders are brighter than centres in 247 of 600
     # training pictures. No consistent polarity, so the runtime must never invert.
-    assert main([*base, "--data-dir", str(workspace["idx"]), "--out", str(tmp_path / "b0")]) == 0
+    assert (
+        main([*base, "--data-dir", str(workspace["idx"]), "--out-dir", str(tmp_path / "b0")]) == 0
+    )
     detected = "detected from 600 training images, 41.2 % dark-on-light"
     assert f"polarity natural ({detected})" in capsys.readouterr().out
     m = load_manifest(tmp_path / "b0")
@@ -188,11 +196,18 @@ def test_plain_keras_polarity_is_detected_not_inherited(workspace, tmp_path, cap
     folder = write_idx_folder(tmp_path / "light idx", light(x_train), y_train,
                               light(x_test), y_test)  # fmt: skip
     base += ["--data-dir", str(folder)]
-    assert main([*base, "--out", str(tmp_path / "b1")]) == 0
+    assert main([*base, "--out-dir", str(tmp_path / "b1")]) == 0
     assert load_manifest(tmp_path / "b1").input.polarity == "dark_on_light"
-    assert main([*base, "--out", str(tmp_path / "b2"), "--polarity", "natural"]) == 0
-    assert "polarity natural (--polarity)" in capsys.readouterr().out
+    assert main([*base, "--out-dir", str(tmp_path / "b2"), "--image-polarity", "natural"]) == 0
+    assert "polarity natural (--image-polarity)" in capsys.readouterr().out
     assert load_manifest(tmp_path / "b2").input.polarity == "natural"
+    # The earlier spellings of both options still work, each with one warning line.
+    assert main([*base, "--out", str(tmp_path / "b3"), "--polarity", "natural"]) == 0
+    cap = capsys.readouterr()
+    assert "polarity natural (--image-polarity)" in cap.out
+    assert "warning: --polarity is deprecated; use --image-polarity" in cap.err
+    assert "warning: --out is deprecated; use --out-dir" in cap.err
+    assert load_manifest(tmp_path / "b3").input.polarity == "natural"
 
 
 def test_recorded_contract_is_read_from_every_place_a_run_writes_it() -> None:

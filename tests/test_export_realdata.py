@@ -49,8 +49,8 @@ def test_real_data_export_passes_default_gate(keras_home, space_dir, capsys) -> 
     }
     (version / "metadata.json").write_text(json.dumps(meta))
     out = space_dir / "bundle"
-    rc = main(["export", str(version), "--out", str(out), "--formats", "tflite",
-               "--precisions", "fp32,int8"])  # fmt: skip
+    rc = main(["export", str(version), "--out-dir", str(out),
+               "--artifacts", "tflite_fp32,tflite_int8"])  # fmt: skip
     printed = capsys.readouterr()
     assert rc == 0, printed.out + printed.err
     m = load_manifest(out, verify_hashes=True)

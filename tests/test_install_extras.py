@@ -161,13 +161,13 @@ def test_smallest_install_benches_the_tflite_artifacts(edge_env: Path, tmp_path:
         str(BUNDLE),
         "--artifacts",
         "model_int8.tflite,model_fp32.tflite",
-        "--threads",
+        "--thread-counts",
         "1",
         "--runs",
         "5",
         "--warmup",
         "1",
-        "--out",
+        "--out-file",
         str(out),
     )
     assert proc.returncode == 0, proc.stderr

@@ -119,7 +119,7 @@ def test_polarity_detected_from_training_images(
 def test_polarity_flag_overrides_detection(tmp_path: Path) -> None:
     ds = load_dataset(folder_cfg(make_folder(tmp_path / "d"), polarity="natural"))
     assert ds.input_spec["polarity"] == "natural"
-    assert ds.extra["polarity_evidence"] == {"set_by": "--polarity"}
+    assert ds.extra["polarity_evidence"] == {"set_by": "--image-polarity"}
 
 
 def test_idx_folder_polarity_is_its_own(tmp_path: Path) -> None:
@@ -262,9 +262,10 @@ def _edgetk(*args: str, cwd: Path) -> subprocess.CompletedProcess:
         (["eda", "--seed", "-1"], "'--seed'"),
         (["eda", "--samples-per-class", "0"], "'--samples-per-class'"),
         (["eda", "--test-fraction", "0"], "'--test-fraction'"),
-        (["eda", "--augment", "mirror"], "--augment mirror"),
+        (["eda", "--augment", "mirror"], "'--augment'"),
         (["train", "--stage", "transfer", "--backbone-size", "0"], "'--backbone-size'"),
-        (["run", "--formats", "tflite_fp32,bogus"], "'--formats'"),
+        (["run", "--artifacts", "tflite_fp32,bogus"], "'--artifacts'"),
+        (["run", "--formats", "tflite_fp32,bogus"], "'--formats'"),  # the earlier spelling
         (["run", "--resize", "squash"], "'--resize'"),
     ],
 )

@@ -47,7 +47,7 @@ def _bench(sshd: Sshd, cache: Path, results: Path, *extra: str, config: Path | N
             "bench", str(BUNDLE), "--remote", sshd.destination,
             "--ssh-config", str(config or sshd.client_config),
             "--remote-cache", str(cache), "--results-dir", str(results),
-            "--threads", "1", "--runs", "10", "--warmup", "1", *extra,
+            "--thread-counts", "1", "--runs", "10", "--warmup", "1", *extra,
         ]
     )  # fmt: skip
 
@@ -173,9 +173,9 @@ def test_remote_bench_matches_local_schema_reuses_env_and_is_injection_proof(
     args = [
         "bench", str(bundle), "--remote", sshd.destination, "--ssh-config",
         str(sshd.client_config), "--remote-cache", str(device_cache), "--results-dir",
-        str(results), "--threads", "1", "--runs", "10", "--warmup", "1",
+        str(results), "--thread-counts", "1", "--runs", "10", "--warmup", "1",
         "--artifacts", f"{HOSTILE},model_fp32.onnx", "--label", "$(touch pwned-label)",
-        "--check-parity", "8", "--parity-data", str(IMAGES),
+        "--check-parity", "8", "--parity-data-dir", str(IMAGES),
     ]  # fmt: skip
     assert main(args) == 0, capsys.readouterr().err
     first = json.loads((results / "device" / "bench.json").read_text())
@@ -219,7 +219,7 @@ def test_interrupted_run_cleans_remote_temp_files_and_writes_nothing(
         "signal.default_int_handler); from edgetk.cli import main; sys.exit(main())",
         "bench", str(BUNDLE), "--remote", sshd.destination, "--ssh-config",
         str(sshd.client_config), "--remote-cache", str(device_cache), "--results-dir",
-        str(results), "--threads", "1", "--runs", "200000", "--warmup", "1",
+        str(results), "--thread-counts", "1", "--runs", "200000", "--warmup", "1",
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(

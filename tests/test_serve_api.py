@@ -49,7 +49,7 @@ def test_predict_raw_body_classifies_and_reports_latency(client: TestClient) -> 
     [pred] = body.predictions
     assert pred.label == "vertical" and pred.probability > 0.5
     assert pred.file is None and (pred.width, pred.height) == (28, 28)
-    assert len(pred.top_k) == 4  # the default top_k=5, bounded by the 4 classes of this model
+    assert len(pred.top_k) == 3  # the default top_k, as in predict and camera
     assert [t.probability for t in pred.top_k] == sorted(
         (t.probability for t in pred.top_k), reverse=True
     )
@@ -221,12 +221,28 @@ def test_multipart_without_files_or_with_text_fields(client: TestClient) -> None
 @pytest.mark.parametrize(
     ("query", "match"),
     [("top_k=0", "greater than or equal to 1"), ("top_k=5", "less than or equal to 4"),
-     ("top_k=abc", "valid integer"), ("polarity=upside", "'auto', 'as-is' or 'invert'")],
+     ("top_k=abc", "valid integer"), ("invert=upside", "'auto', 'never' or 'always'"),
+     ("polarity=upside", "'auto', 'never', 'always', 'as-is' or 'invert'")],
 )  # fmt: skip
 def test_bad_parameters_are_422(client: TestClient, query: str, match: str) -> None:
     r = client.post(f"/v1/predict?{query}", content=PNG, headers=RAW)
     assert_error(r, 422, "invalid_parameter", match)
     assert_good(client)
+
+
+@pytest.mark.parametrize(
+    ("query", "inverted", "deprecated"),
+    [("", False, False), ("invert=always", True, False), ("invert=never", False, False),
+     ("polarity=invert", True, True), ("polarity=as-is", False, True),
+     ("polarity=invert&invert=never", False, True)],
+)  # fmt: skip
+def test_invert_per_request_and_its_earlier_name(
+    client: TestClient, query: str, inverted: bool, deprecated: bool
+) -> None:
+    r = client.post(f"/v1/predict?{query}", content=bar_png("vertical"), headers=RAW)
+    assert r.status_code == 200, r.text
+    assert r.json()["predictions"][0]["inverted"] is inverted
+    assert ("deprecated; use invert" in r.headers.get("Warning", "")) is deprecated
 
 
 def test_unknown_route_and_wrong_method_are_json(client: TestClient) -> None:

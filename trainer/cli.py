@@ -61,14 +61,14 @@ _OVERRIDES: OverrideTable = (
         "--backbone",
         "backbone",
         click.Choice(["mobilenet_v2", "efficientnet_b0", "mobilenet_v3_small"]),
-        "transfer: the pretrained backbone (default mobilenet_v2).",
+        "transfer: the pretrained backbone.",
     ),
     ("--alpha", "alpha", float, "transfer: backbone width multiplier."),
     (
         "--backbone-size",
         "image_size",
         click.IntRange(min=32),
-        "transfer: backbone resolution in pixels (default 96, at least 32).",
+        "transfer: backbone resolution in pixels (at least 32).",
     ),
     (
         "--weights",
@@ -231,7 +231,7 @@ def models() -> None:
 
 
 @models.command("list")
-@path_option("--run-dir", help="One run directory (default: every run under runs/).")
+@path_option("--run-dir", show_default="every run under runs/", help="One run directory.")
 def models_list(run_dir: Path | None) -> None:
     """Show registered models as a table."""
     from trainer.registry import MODELS_DIR, format_table, list_models
@@ -254,8 +254,15 @@ def models_list(run_dir: Path | None) -> None:
 
 @models.command("show")
 @click.argument("name")
-@click.option("--run-dir", type=click.Path(path_type=Path), required=True)
-@click.option("--version", "version", type=int, default=None, help="Default: the latest.")
+@click.option(
+    "--run-dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The run directory whose registry holds the model.",
+)
+@click.option(
+    "--version", "version", type=int, default=None, show_default="the latest", help="Version N."
+)
 def models_show(name: str, run_dir: Path, version: int | None) -> None:
     """Print one registered model's metadata.json."""
     import json

@@ -8,8 +8,15 @@ from typing import Any
 
 import click
 
-from edge_runtime.cli_options import Decorator, choice_option, path_option
-from trainer.data.config import AUGMENTATIONS, DataConfig, DataSource, parse_augment
+from edge_runtime.cli_options import (
+    Decorator,
+    choice_option,
+    data_dir_option,
+    deprecated_option,
+    list_option,
+    path_option,
+)
+from trainer.data.config import AUGMENTATIONS, DataConfig, DataSource
 from trainer.data.contract import DEFAULT_RESIZE, POLARITIES, RESIZE_MODES
 
 
@@ -19,7 +26,8 @@ def _subset_option(flag: str, split: str) -> Callable[[Callable[..., Any]], Call
         flag,
         type=click.IntRange(min=10),
         default=None,
-        help=f"Stratified subset of the {split} split.",
+        show_default=f"the whole {split} split",
+        help=f"Stratified subset of the {split} split, in images.",
     )
 
 
@@ -33,28 +41,38 @@ def _share_option(
 
 
 def data_source_option(
-    help: str = "Where the images come from (default: fashion_mnist, or idx / image_folder when "
-    "--data-dir is given).",
+    help: str = "Where the images come from.",
+    default: str = "fashion_mnist, or idx / image_folder by what --data-dir holds",
 ) -> Decorator:
-    return choice_option("--data-source", choices=[s.value for s in DataSource], help=help)
+    return choice_option(
+        "--data-source", choices=[s.value for s in DataSource], show_default=default, help=help
+    )
 
 
 def image_polarity_option(
-    *dest: str, help: str = "How the images look (default: detected from the training images)."
+    help: str = "What the training images look like: light objects on a dark background, dark "
+    "on light, or natural (no consistent polarity: the device never inverts).",
+    default: str = "detected from the training images",
 ) -> Decorator:
-    """``--polarity``: how the training pictures look (``dest``: the parameter's name)."""
-    return choice_option("--polarity", *dest, choices=POLARITIES, help=help)
+    """``--image-polarity``: what the training pictures look like (and the earlier
+    ``--polarity``, which on these commands meant the same)."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn = deprecated_option("--polarity", "--image-polarity", type=click.Choice(POLARITIES))(fn)
+        return choice_option(
+            "--image-polarity", choices=POLARITIES, show_default=default, help=help
+        )(fn)
+
+    return decorate
 
 
 def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The data options shared by eda / train / run / tune (see :class:`DataConfig`)."""
     options = [
         data_source_option(),
-        click.option(
-            "--data-dir",
-            type=click.Path(path_type=Path),
-            default=None,
-            help="A folder with the four IDX .gz files, or one subfolder of images per class.",
+        data_dir_option(
+            "A folder with the four IDX .gz files, or one subfolder of images per class.",
+            show_default="Fashion-MNIST, from the Keras cache",
         ),
         _subset_option("--train-size", "training"),
         _subset_option("--test-size", "test"),
@@ -76,8 +94,8 @@ def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--image-size",
             type=(click.IntRange(min=8), click.IntRange(min=8)),
             default=None,
-            help="Image folders: HEIGHT WIDTH of the model input (default: the images' common "
-            "size, or a square of their median short side).",
+            show_default="the images' common size, or a square of their median short side",
+            help="Image folders: HEIGHT WIDTH of the model input.",
         ),
         click.option(
             "--resize",
@@ -87,13 +105,14 @@ def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             help="How an image of another aspect ratio becomes the model size, in training and "
             "on the device alike.",
         ),
-        image_polarity_option("data_polarity"),
-        click.option(
+        image_polarity_option(),
+        list_option(
             "--augment",
-            default=None,
-            metavar="LIST",
+            choices=AUGMENTATIONS,
+            empty="none",
+            show_default="all for Fashion-MNIST, no flips for image folders",
             help=f"Augmentations training may use, comma-separated from {', '.join(AUGMENTATIONS)}, "
-            "or 'none' (default: all for Fashion-MNIST, no flips for image folders).",
+            "or 'none'.",
         ),
         click.option(
             "--seed",
@@ -112,8 +131,8 @@ def data_config_from_options(
     data_source: str | None,
     data_dir: Path | None,
     image_size: tuple[int, int] | None,
-    data_polarity: str | None,
-    augment: str | None,
+    image_polarity: str | None,
+    augment: tuple[str, ...] | None,
     **fields: Any,
 ) -> DataConfig:
     """Build the DataConfig the options describe (an IDX folder is recognised by its files).
@@ -134,20 +153,21 @@ def data_config_from_options(
         source=source,
         path=str(data_dir) if data_dir is not None else None,
         image_size=tuple(image_size) if image_size else None,
-        polarity=data_polarity,
-        augment=parse_augment(augment),
+        polarity=image_polarity,
+        augment=augment,
         **fields,
     )
 
 
 def run_dir_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return path_option(
-        "--run-dir", help="Where this run's outputs go (default: runs/<dataset name>)."
+        "--run-dir", show_default="runs/<dataset name>", help="Where this run's outputs go."
     )(fn)
 
 
 # A table of settings that override a preset when given: (option, config key, type, help).
-# Options left out keep the preset's value, so every one defaults to None.
+# Options left out keep the preset's value, so every one defaults to None (shown as "the
+# preset's"; the help does not repeat it).
 OverrideTable = tuple[tuple[str, str, Any, str], ...]
 
 
@@ -160,7 +180,9 @@ def override_options(table: OverrideTable) -> Callable[[Callable[..., Any]], Cal
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         for flag, _key, kind, text in reversed(table):
-            fn = click.option(flag, type=kind, default=None, help=text)(fn)
+            fn = click.option(
+                flag, type=kind, default=None, show_default="the preset's", help=text
+            )(fn)
         return fn
 
     return decorate

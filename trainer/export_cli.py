@@ -14,18 +14,22 @@ from typing import Any
 
 import click
 
-from edge_runtime.cli_options import choice_option, path_option
+from edge_runtime.cli_options import (
+    CommaList,
+    artifacts_option,
+    choice_option,
+    data_dir_option,
+    deprecated_option,
+    out_dir_option,
+    path_option,
+)
 from edge_runtime.common.errors import ConfigError, DataError, ModelError, ParityGateError
-from export.formats import FORMATS
+from export.formats import DEFAULT_FORMAT_KEYS, FORMAT_KEYS, FORMATS
 from trainer.cli_options import data_source_option, image_polarity_option
 
 # The choices come from the one table of formats (light to import: no TensorFlow).
 _FORMAT_CHOICES = tuple(dict.fromkeys(f.format for f in FORMATS))
 _PRECISION_CHOICES = tuple(dict.fromkeys(f.precision for f in FORMATS))
-
-
-def _csv(value: str | None) -> tuple[str, ...]:
-    return tuple(v.strip() for v in value.split(",") if v.strip()) if value else ()
 
 
 def resolve_model(model: Path) -> tuple[Path, dict[str, Any]]:
@@ -125,8 +129,8 @@ def resolve_input_spec(
     meta: dict[str, Any], ds: Any, x_train: Any, polarity: str | None = None
 ) -> tuple[Any, str]:
     """The manifest's input contract for an export, and a phrase saying where its polarity came
-    from. Precedence: ``--polarity``; the contract the training run recorded (registry models);
-    the dataset's own contract (its polarity set by the data config or detected from the
+    from. Precedence: ``--image-polarity``; the contract the training run recorded (registry
+    models); the dataset's own contract (its polarity set by the data config or detected from the
     training images by the loader). A plain ``.keras`` model of other data therefore never
     inherits Fashion-MNIST's polarity."""
     from edge_runtime.manifest import InputSpec
@@ -139,56 +143,65 @@ def resolve_input_spec(
         if recorded.get("polarity"):
             origin = "recorded by the training run"
     if polarity is not None:
-        spec["polarity"], origin = polarity, "--polarity"
+        spec["polarity"], origin = polarity, "--image-polarity"
     return InputSpec.from_dict({k: v for k, v in spec.items() if k in _SPEC_KEYS}), origin
 
 
 @click.command("export")
 @click.argument("model", type=click.Path(path_type=Path))
-@path_option(
-    "--out",
-    "out",
-    help="Bundle folder (default: <run_dir>/export/<name>-vN, or <model>_bundle).",
+@out_dir_option(
+    "The bundle folder to write.",
+    show_default="<run_dir>/export/<name>-vN, or <model>_bundle",
 )
-@click.option(
-    "--formats",
-    default=None,
-    help=f"Containers, comma-separated: {', '.join(_FORMAT_CHOICES)} (default: both).",
+@artifacts_option(
+    f"Artifacts to export, comma-separated: {', '.join(FORMAT_KEYS)}.",
+    choices=FORMAT_KEYS,
+    show_default="all, or the --config file's",
 )
-@click.option(
-    "--precisions",
-    default=None,
-    help=f"Precisions, comma-separated: {', '.join(_PRECISION_CHOICES)} (default: all).",
+@deprecated_option("--formats", "--artifacts", dest=None, type=CommaList(choices=_FORMAT_CHOICES))
+@deprecated_option(
+    "--precisions", "--artifacts", dest=None, type=CommaList(choices=_PRECISION_CHOICES)
 )
 @click.option(
     "--calib-size",
     type=int,
     default=None,
-    help="Calibration images (default 300; clamped, with a warning, to the training split).",
+    show_default="300, or the --config file's",
+    help="Calibration images (clamped, with a warning, to the training split).",
 )
-@click.option("--calib-seed", type=int, default=None, help="Calibration sampling seed.")
+@click.option(
+    "--calib-seed",
+    type=int,
+    default=None,
+    show_default="the --config file's",
+    help="Calibration sampling seed.",
+)
 @choice_option(
     "--test-time-views",
     choices=["auto", "none", "flip", "shift", "flip_shift"],
+    show_default="none, or the --config file's",
     help="Average the model over flipped / shifted copies inside the exported graph: auto "
-    "chooses on the validation split (default: none, or the --config file's).",
+    "chooses on the validation split.",
 )
 @choice_option(
     "--onnx-calibration",
     choices=["minmax", "entropy", "percentile"],
-    help="ONNX Runtime calibration method (default minmax).",
+    show_default="minmax, or the --config file's",
+    help="ONNX Runtime calibration method.",
 )
 @choice_option(
     "--gate",
     "gate",
     choices=["default", "strict", "lenient"],
-    help="Parity threshold preset (default: 'default', or the --config file's thresholds).",
+    show_default="default, or the --config file's thresholds",
+    help="Parity threshold preset.",
 )
 @click.option(
     "--parity-size",
     type=int,
     default=None,
-    help="Judge on a stratified subset of the test split (default: all of it).",
+    show_default="the whole test split",
+    help="Judge on a stratified subset of the test split, in images.",
 )
 @path_option(
     "--config",
@@ -200,14 +213,14 @@ def resolve_input_spec(
     "labels_path",
     help="Class names, one per line (plain .keras models without a registry).",
 )
-@path_option(
-    "--data-dir",
-    help="IDX folder or image folder for plain .keras models (default Fashion-MNIST).",
+@data_dir_option(
+    "IDX folder or image folder for plain .keras models.",
+    show_default="Fashion-MNIST, from the Keras cache",
 )
-@data_source_option("What --data-dir holds (default: idx when --data-dir is given).")
+@data_source_option("What --data-dir holds.", default="idx when --data-dir is given")
 @image_polarity_option(
-    help="How the training pictures look, for the manifest (default: the run's recorded "
-    "contract, else detected from the training images).",
+    help="What the training images look like, for the manifest.",
+    default="the run's recorded contract, else detected from the training images",
 )
 @click.option(
     "--allow-parity-failure",
@@ -217,9 +230,10 @@ def resolve_input_spec(
 @click.option("--overwrite", is_flag=True, help="Replace an existing bundle folder.")
 def export(
     model: Path,
-    out: Path | None,
-    formats: str | None,
-    precisions: str | None,
+    out_dir: Path | None,
+    artifacts: tuple[str, ...] | None,
+    formats: tuple[str, ...] | None,
+    precisions: tuple[str, ...] | None,
     calib_size: int | None,
     calib_seed: int | None,
     test_time_views: str | None,
@@ -230,7 +244,7 @@ def export(
     labels_path: Path | None,
     data_dir: Path | None,
     data_source: str | None,
-    polarity: str | None,
+    image_polarity: str | None,
     allow_parity_failure: bool,
     overwrite: bool,
 ) -> None:
@@ -253,15 +267,14 @@ def export(
     onnx = base.onnx
     if onnx_calibration:
         onnx = onnx.replace(method=OnnxCalibrationMethod(onnx_calibration))
+    if artifacts and (formats or precisions):
+        raise click.UsageError(
+            "--formats / --precisions are the earlier spelling of --artifacts; give --artifacts only"
+        )
+    if formats or precisions:  # the earlier spelling: containers x precisions
+        artifacts = select_formats(formats or _FORMAT_CHOICES, precisions or _PRECISION_CHOICES)
     cfg = base.replace(
-        formats=(
-            select_formats(
-                _csv(formats or ",".join(_FORMAT_CHOICES)),
-                _csv(precisions or ",".join(_PRECISION_CHOICES)),
-            )
-            if formats or precisions or not config_path
-            else base.formats
-        ),  # fmt: skip
+        formats=artifacts or (base.formats if config_path else DEFAULT_FORMAT_KEYS),
         calibration=calib,
         onnx=onnx,
         gate=GateConfig.preset(gate) if gate else base.gate,
@@ -285,6 +298,7 @@ def export(
         data_cfg = DataConfig.from_dict(
             {"source": source, **({"path": str(data_dir)} if data_dir else {})}
         )
+    polarity = image_polarity
     if polarity is not None:
         # The gate's images are prepared under the same polarity the manifest will carry.
         data_cfg = data_cfg.replace(polarity=polarity)
@@ -306,6 +320,7 @@ def export(
     augment = (meta.get("config") or {}).get("augment")  # what training did: the views' limits
 
     name = meta.get("name") or keras_file.stem
+    out = out_dir
     if out is None:
         if meta:
             out = keras_file.parents[3] / "export" / f"{name}-v{meta.get('version', 0)}"

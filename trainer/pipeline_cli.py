@@ -7,7 +7,17 @@ from pathlib import Path
 
 import click
 
-from edge_runtime.cli_options import Decorator, path_option, shown_option
+from edge_runtime.cli_options import (
+    CommaList,
+    Decorator,
+    artifacts_option,
+    deprecated_option,
+    list_option,
+    out_dir_option,
+    path_option,
+    shown_option,
+)
+from export.formats import FORMAT_KEYS
 from trainer.cli_options import data_config_from_options, data_options, run_dir_option
 
 
@@ -19,7 +29,9 @@ def _budget_option(flag: str, help: str) -> Decorator:
             raise click.BadParameter(f"{value:g}: give a positive number, or leave {flag} out")
         return value
 
-    return click.option(flag, type=float, default=None, callback=check, help=help)
+    return click.option(
+        flag, type=float, default=None, callback=check, show_default="no limit", help=help
+    )
 
 
 @click.command()
@@ -33,6 +45,7 @@ def _budget_option(flag: str, help: str) -> Decorator:
     "--from",
     "from_stage",
     default=None,
+    show_default="resume: skip the finished stages",
     help="Redo this stage and every stage after it (eda, a candidate's name, tune, export, "
     "select, bundle, bench, report).",
 )
@@ -40,12 +53,13 @@ def _budget_option(flag: str, help: str) -> Decorator:
     "--candidates",
     "candidates_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Candidates file (JSON) listing the models to train; default: the shipped one.",
+    show_default="the shipped one",
+    help="Candidates file (JSON) listing the models to train.",
 )
-@click.option(
+@list_option(
     "--models",
-    default=None,
-    help="Candidates to train, comma-separated (default: the profile's list in the file).",
+    show_default="the profile's list in the candidates file",
+    help="Candidates to train, comma-separated.",
 )
 @_budget_option(
     "--budget-ms",
@@ -67,15 +81,19 @@ def _budget_option(flag: str, help: str) -> Decorator:
     "--budget-ram-mb", "Most peak memory (MB) a process running the shipped artifact may use."
 )
 @shown_option("--tune/--no-tune", default=False, help="Include the hyperparameter search.")
-@click.option(
-    "--formats", default=None, help="Export formats, comma-separated (default: the profile's)."
+@artifacts_option(
+    f"Artifacts to export, comma-separated: {', '.join(FORMAT_KEYS)}.",
+    choices=FORMAT_KEYS,
+    show_default="the profile's",
 )
+@deprecated_option("--formats", "--artifacts", type=CommaList(choices=FORMAT_KEYS))
 @click.option(
     "--test-time-views",
     type=click.Choice(["auto", "none", "flip", "shift", "flip_shift"]),
     default=None,
+    show_default="auto in full, none in quick or under --budget-ms",
     help="Average the shipped model over flipped / shifted copies inside its graph; auto "
-    "chooses on the validation split (default: auto in full, none in quick or under --budget-ms).",
+    "chooses on the validation split.",
 )
 @click.option(
     "--allow-parity-failure",
@@ -88,11 +106,11 @@ def run(
     profile: str,
     from_stage: str | None,
     tune: bool,
-    formats: str | None,
+    artifacts: tuple[str, ...] | None,
     allow_parity_failure: bool,
     test_time_views: str | None,
     candidates_file: Path | None,
-    models: str | None,
+    models: tuple[str, ...] | None,
     budget_ms: float | None,
     budget_kb: float | None,
     budget_ram_mb: float | None,
@@ -110,17 +128,7 @@ def run(
     from trainer.pipeline.stages import run_pipeline
     from trainer.training.pipeline import profile_data_config
 
-    wanted = tuple(f.strip() for f in formats.split(",") if f.strip()) if formats else None
-    if wanted is not None:
-        # Checked now, not after the training stages: a typo must not cost a training run.
-        from export.formats import FORMAT_KEYS
-
-        unknown = [f for f in wanted if f not in FORMAT_KEYS]
-        if unknown or not wanted:
-            raise click.BadParameter(
-                f"{formats!r}: unknown {unknown or 'empty list'}; choose from {list(FORMAT_KEYS)}",
-                param_hint="'--formats'",
-            )
+    # --artifacts is checked by click against the table: a typo must not cost a training run.
     explicit = data_config_from_options(**data_opts)
     preset = profile_data_config(profile)
     # The profile's subset applies unless the user asked for sizes or another source.
@@ -141,11 +149,9 @@ def run(
         tune=tune,
         seed=explicit.seed,
         allow_parity_failure=allow_parity_failure,
-        formats=wanted,
+        formats=artifacts,
         candidates_file=str(candidates_file) if candidates_file else None,
-        candidate_names=tuple(m.strip() for m in models.split(",") if m.strip())
-        if models
-        else None,
+        candidate_names=models,
         budget=Budget(max_ms=budget_ms, max_kb=budget_kb, max_ram_mb=budget_ram_mb),
         budget_bench=tuple(str(p) for p in budget_bench),
         test_time_views=test_time_views,
@@ -160,14 +166,14 @@ def run(
 
 @click.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@path_option("--bundle", help="Bundle folder (default RUN_DIR/bundle).")
+@path_option("--bundle", show_default="RUN_DIR/bundle", help="Bundle folder.")
 @path_option(
     "--bench",
     "benches",
     multiple=True,
-    help="Extra benchmark JSON files (other devices) to put side by side.",
+    help="Extra benchmark JSON files (other devices) to put side by side; repeat it.",
 )
-@path_option("--out", help="Output folder (default RUN_DIR/report).")
+@out_dir_option("Where report.md and report.html go.", show_default="RUN_DIR/report")
 @click.option(
     "--copy-figures",
     is_flag=True,
@@ -177,13 +183,13 @@ def report(
     run_dir: Path,
     bundle: Path | None,
     benches: tuple[Path, ...],
-    out: Path | None,
+    out_dir: Path | None,
     copy_figures: bool,
 ) -> None:
     """Write report.md and a self-contained report.html from a run directory's files."""
     from trainer.report import write_report
 
     md, html = write_report(
-        run_dir, out, copy_figures=copy_figures, bundle_dir=bundle, extra_bench=benches
+        run_dir, out_dir, copy_figures=copy_figures, bundle_dir=bundle, extra_bench=benches
     )
     click.echo(f"report: {md}\n        {html}")

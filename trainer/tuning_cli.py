@@ -24,7 +24,7 @@ _SEARCH: OverrideTable = (
         "--algorithm",
         "algorithm",
         click.Choice(["hyperband", "bayesian", "random"]),
-        "Search algorithm (default: hyperband).",
+        "Search algorithm.",
     ),
     ("--max-trials", "max_trials", int, "Total trials in the project."),
     (
@@ -40,13 +40,13 @@ _SEARCH: OverrideTable = (
         "--recycle-every",
         "recycle_every",
         int,
-        "Trials per child process (memory stays flat); 0 runs all in this process. [10]",
+        "Trials per child process (memory stays flat); 0 runs all in this process.",
     ),
 )
 _BACKBONE: OverrideTable = (
-    ("--backbone", "backbone", None, "Feature extractor (default mobilenet_v2, alpha 0.35)."),
+    ("--backbone", "backbone", None, "Feature extractor (e.g. mobilenet_v2)."),
     ("--alpha", "alpha", float, "Backbone width multiplier."),
-    ("--backbone-size", "image_size", int, "Resolution fed to the backbone (96)."),
+    ("--backbone-size", "image_size", int, "Resolution fed to the backbone, in pixels."),
     ("--weights", "weights", None, "'imagenet', 'none' or a weights file."),
 )
 

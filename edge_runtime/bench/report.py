@@ -47,13 +47,13 @@ def format_table(record: dict[str, Any]) -> str:
 
 
 def load_record(path: str | Path) -> dict[str, Any]:
-    """Read a benchmark JSON written by ``edgetk bench --out``; DataError if it is not one."""
+    """Read a benchmark JSON written by ``edgetk bench --out-file``; DataError if it is not one."""
     p = Path(path)
     record = read_json_or_raise(
         p,
         DataError,
         f"benchmark file {p} does not exist",
-        lambda exc: f"{p} is not JSON ({exc}); pass files written by `edgetk bench --out`",
+        lambda exc: f"{p} is not JSON ({exc}); pass files written by `edgetk bench --out-file`",
     )
     if not isinstance(record, dict) or record.get("schema") != SCHEMA:
         raise DataError(f"{p} is not an edgetk benchmark record (expected schema {SCHEMA!r})")

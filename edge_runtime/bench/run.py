@@ -88,12 +88,12 @@ def _parse_worker_row(stdout: str, stderr: str) -> dict[str, Any]:
 
 
 def _check_data(data: str, manifest: Manifest) -> None:
-    """``--data`` must be a labelled folder with images: otherwise every row would fail alike."""
+    """``--data-dir`` must be a labelled folder with images: otherwise every row would fail alike."""
     items, labelled = collect_inputs([data], manifest.labels)
     if not labelled or not items:
         raise DataError(
-            f"--data {data} is not a labelled folder with images (one subfolder per class, named "
-            f"after the labels {list(manifest.labels)}); pass such a folder or leave --data out"
+            f"--data-dir {data} is not a labelled folder with images (one subfolder per class, named "
+            f"after the labels {list(manifest.labels)}); pass such a folder or leave --data-dir out"
         )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from edge_runtime.cli_options import path_option, shown_option
+from edge_runtime.cli_options import deprecated_option, list_option, path_option, shown_option
 
 _OPTIONS = [
     click.option(
@@ -25,7 +25,11 @@ _OPTIONS = [
         "devices_file",
         help="JSON file of named devices (destination, label, per-device options).",
     ),
-    path_option("--ssh-config", help="OpenSSH client config file to use instead of ~/.ssh/config."),
+    path_option(
+        "--ssh-config",
+        show_default="~/.ssh/config",
+        help="OpenSSH client config file to use.",
+    ),
     path_option(
         "--wheelhouse",
         help="Folder of wheels for the device: install offline from it (no network there).",
@@ -35,11 +39,10 @@ _OPTIONS = [
         "constraints",
         help="pip constraints file applied to the device's install (pin runtime versions).",
     ),
-    click.option(
+    list_option(
         "--remote-extras",
-        default=None,
-        help="edgetk extras installed on the device, comma-separated "
-        "[default: edge, plus onnx when an ONNX artifact is measured].",
+        show_default="edge, plus onnx when an ONNX artifact is measured",
+        help="edgetk extras installed on the device, comma-separated.",
     ),
     shown_option(
         "--remote-python", default="python3", help="Python 3.10+ interpreter on the device."
@@ -47,23 +50,30 @@ _OPTIONS = [
     click.option(
         "--remote-cache",
         default=None,
-        help="Cache folder on the device (default: ~/.cache/edgetk there).",
+        show_default="~/.cache/edgetk there",
+        help="Cache folder on the device.",
     ),
     click.option(
         "--check-parity",
         type=int,
         default=None,
         metavar="N",
-        help="Also run N labelled images (from --parity-data) on each device and report accuracy "
-        "and top-1 agreement with this machine.",
+        help="Also run N labelled images (from --parity-data-dir) on each device and report "
+        "accuracy and top-1 agreement with this machine.",
     ),
-    path_option("--parity-data", help="Labelled folder for --check-parity (default: --data)."),
+    path_option(
+        "--parity-data-dir",
+        show_default="--data-dir",
+        help="Labelled folder (one subfolder per class) for --check-parity.",
+    ),
+    deprecated_option("--parity-data", "--parity-data-dir", type=click.Path(path_type=Path)),
     path_option(
         "--split-file", help="Only these files of the parity folder (a run's splits/test.txt)."
     ),
     path_option(
         "--results-dir",
-        help="Where per-device results go (default: bench/remote/ beside the bundle).",
+        show_default="bench/remote/ beside the bundle",
+        help="Where per-device results go.",
     ),
 ]
 
@@ -77,7 +87,7 @@ REMOTE_KEYS = (
     "remote_python",
     "remote_cache",
     "check_parity",
-    "parity_data",
+    "parity_data_dir",
     "split_file",
     "results_dir",
 )
@@ -122,6 +132,7 @@ def default_extras(config: Any) -> str:
         for a in manifest.artifacts
         if not config.artifacts
         or a.file in config.artifacts
+        or f"{a.format}_{a.precision}" in config.artifacts
         or f"{a.format}:{a.precision}" in config.artifacts
     ]
     return "edge,onnx" if any(a.format == "onnx" for a in chosen) else "edge"
@@ -130,8 +141,9 @@ def default_extras(config: Any) -> str:
 def targets_from_options(kw: dict[str, Any], label: str, config: Any = None) -> list:
     from edge_runtime.remote.targets import DeviceTarget, load_devices_file, name_from_destination
 
-    extras_csv = kw.get("remote_extras") or (default_extras(config) if config else "edge")
-    extras = tuple(e.strip() for e in extras_csv.split(",") if e.strip())
+    extras = kw.get("remote_extras") or tuple(
+        (default_extras(config) if config else "edge").split(",")
+    )
     common = {
         "ssh_config": str(kw["ssh_config"]) if kw.get("ssh_config") else None,
         "python": kw["remote_python"],
@@ -165,10 +177,10 @@ def bench_remote(config: Any, kw: dict[str, Any]) -> int:
     targets = targets_from_options(kw, config.label, config)
     parity = None
     if kw.get("check_parity") is not None:
-        data = kw.get("parity_data") or (Path(config.data) if config.data else None)
+        data = kw.get("parity_data_dir") or (Path(config.data) if config.data else None)
         if data is None:
             raise ConfigError(
-                "--check-parity needs labelled images: pass --parity-data DIR (one subfolder "
+                "--check-parity needs labelled images: pass --parity-data-dir DIR (one subfolder "
                 "per class), e.g. the run's test images"
             )
         parity = ParityRequest(kw["check_parity"], Path(data), kw.get("split_file"))

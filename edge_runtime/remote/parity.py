@@ -36,7 +36,7 @@ def pick_images(
     items, labelled = collect_inputs([folder], labels)
     if not labelled:
         raise DataError(
-            f"--parity-data {folder} is not a labelled folder (one subfolder per class named "
+            f"--parity-data-dir {folder} is not a labelled folder (one subfolder per class named "
             "after the bundle's labels)"
         )
     if split_file is not None:

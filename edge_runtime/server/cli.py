@@ -11,10 +11,14 @@ import click
 from edge_runtime.cli_options import (
     Decorator,
     artifact_option,
+    batch_size_option,
+    deprecated_option,
+    invert_option,
+    list_option,
     log_level_option,
-    polarity_option,
     shown_option,
     threads_option,
+    top_k_option,
     verify_option,
 )
 from edge_runtime.server.auth import API_KEY_ENV
@@ -33,8 +37,8 @@ def _serve_option(flag: str, help: str, field: str | None = None) -> Decorator:
 @click.argument("bundle", type=click.Path(path_type=Path))
 @_serve_option("--host", "Interface to listen on; 0.0.0.0 exposes the service to the network.")
 @_serve_option("--port", "TCP port; 0 picks a free one.")
-@artifact_option("Artifact file name or format:precision (default: the manifest's default).")
-@threads_option("Runtime CPU threads per worker (default: the runtime's).")
+@artifact_option()
+@threads_option("Runtime CPU threads per worker.")
 @_serve_option("--workers", "Inference workers, each with its own copy of the model.")
 @shown_option(
     "--isolate/--in-process",
@@ -43,15 +47,17 @@ def _serve_option(flag: str, help: str, field: str | None = None) -> Decorator:
     "crashes (the requests in flight get 503); --in-process saves the process hop.",
 )
 @_serve_option("--queue-size", "Requests that may wait for a worker; more get 503.")
-@_serve_option(
-    "--max-batch",
+@batch_size_option(
+    _DEFAULTS["max_batch"],
     "Most images in one model call when waiting requests are batched (1: no batching).",
 )
+@deprecated_option("--max-batch", "--batch-size", type=click.IntRange(min=1))
 @click.option(
     "--api-key",
     envvar=API_KEY_ENV,
     default=None,
     show_envvar=True,
+    show_default="none: every client is served",
     help="Require this key in the X-API-Key header (all routes except /v1/health and docs).",
 )
 @_serve_option("--max-body-mb", "Largest request body.")
@@ -78,37 +84,40 @@ def _serve_option(flag: str, help: str, field: str | None = None) -> Decorator:
     help="HTTP/1.1 parser: httptools (C, faster) or h11 (pure Python); auto: httptools when "
     "installed. Both enforce the same limits.",
 )
-@click.option(
+@list_option(
     "--allowed-hosts",
-    default="",
-    help="Comma-separated Host header values to serve (default: the loopback names when bound "
-    "to loopback, any otherwise).",
+    show_default="the loopback names when bound to loopback, any otherwise",
+    help="Host header values to serve, comma-separated.",
 )
 @verify_option(
     "Check the artifact's sha256 against the manifest before serving it; --no-verify "
     "serves a changed file anyway, with a warning."
 )
-@_serve_option("--top-k", "Default labels per image.")
-@polarity_option("Default polarity handling (per request: ?polarity=).")
+@top_k_option("Labels per image when a request does not say (?top_k=).")
+@invert_option(
+    "Invert a picture whose polarity differs from the training images' when a request does "
+    "not say (?invert=): auto, never or always."
+)
 @log_level_option()
 @shown_option("--access-log/--no-access-log", default=True, help="Log one line per request.")
 def serve(bundle: Path, host: str, port: int, artifact: str | None, threads: int | None,
-          workers: int, isolate: bool, queue_size: int, max_batch: int, api_key: str | None, max_body_mb: float,
-          max_buffered_mb: float, max_files: int, max_pixels: int, max_request_pixels: int,
-          max_side: int, max_connections: int, max_header_kb: int, request_timeout_s: float,
-          http: str, allowed_hosts: str, verify: bool, top_k: int, polarity: str, log_level: str,
+          workers: int, isolate: bool, queue_size: int, batch_size: int, api_key: str | None,
+          max_body_mb: float, max_buffered_mb: float, max_files: int, max_pixels: int,
+          max_request_pixels: int, max_side: int, max_connections: int, max_header_kb: int,
+          request_timeout_s: float, http: str, allowed_hosts: tuple[str, ...] | None,
+          verify: bool, top_k: int, invert: str, log_level: str,
           access_log: bool) -> None:  # fmt: skip
     """Serve BUNDLE (a folder from `edgetk export`) over REST until Ctrl-C / SIGTERM."""
     from edge_runtime.server.runner import serve as run_service
 
     config = ServeConfig(
         bundle=bundle, host=host, port=port, artifact=artifact, threads=threads, workers=workers,
-        isolate=isolate, queue_size=queue_size, max_batch=max_batch, api_key=api_key or None, max_body_mb=max_body_mb,
+        isolate=isolate, queue_size=queue_size, max_batch=batch_size, api_key=api_key or None, max_body_mb=max_body_mb,
         max_buffered_mb=max_buffered_mb, max_files=max_files, max_pixels=max_pixels,
         max_request_pixels=max_request_pixels, max_side=max_side, max_connections=max_connections,
         max_header_kb=max_header_kb, request_timeout_s=request_timeout_s, http=http,
-        allowed_hosts=tuple(h.strip() for h in allowed_hosts.split(",") if h.strip()),
-        verify=verify, top_k=top_k, polarity=polarity, log_level=log_level,
+        allowed_hosts=allowed_hosts or (),
+        verify=verify, top_k=top_k, polarity=invert, log_level=log_level,
         access_log=access_log,  # type: ignore[arg-type]
     )  # fmt: skip
     stopped_by = run_service(config, announce=lambda line: click.echo(line, nl=True))

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from edge_runtime.common.versions import edgetk_version
+from edge_runtime.polarity import LEGACY_INVERT_CHOICES, check_invert_choice
 from edge_runtime.predictor import Predictor
 from edge_runtime.server.auth import api_key_checker
 from edge_runtime.server.decode import DecodeLimits, decode_uploads
@@ -87,6 +88,7 @@ def build_router(state: ServiceState) -> APIRouter:
         "sha256": artifact.sha256,
     }
     num_classes = len(manifest.labels)
+    default_invert = check_invert_choice(config.polarity, "polarity=")  # as-is -> never
     spec = manifest.input
     limits = DecodeLimits(
         max_pixels=config.max_pixels,
@@ -112,20 +114,31 @@ def build_router(state: ServiceState) -> APIRouter:
             le=num_classes,
             description="How many of the most probable labels to return per image.",
         ),
-        polarity: Literal["auto", "as-is", "invert"] = Query(
-            config.polarity,
-            description="Invert light-on-dark vs dark-on-light pictures: auto (by the border), "
-            "as-is, or invert.",
+        invert: Literal["auto", "never", "always"] = Query(
+            default_invert,
+            description="Invert a picture whose polarity differs from the training images': "
+            "auto (by the border), never, or always.",
+        ),
+        polarity: Literal["auto", "never", "always", "as-is", "invert"] | None = Query(
+            None,
+            deprecated=True,
+            description="The earlier name of `invert` (as-is: never, invert: always); "
+            "`invert` wins when both are given.",
         ),
     ) -> JSONResponse:
         t0 = time.perf_counter_ns()
         uploads = await read_uploads(request, config)
+        headers = {}
+        if polarity is not None:
+            if "invert" not in request.query_params:
+                invert = LEGACY_INVERT_CHOICES.get(polarity, polarity)  # type: ignore[assignment]
+            headers["Warning"] = '299 - "polarity is deprecated; use invert"'
 
         job = PredictJob(
             items=uploads,
             decode=lambda items: decode_uploads(items, limits),
             top_k=top_k,
-            polarity=polarity,
+            polarity=invert,
         )
         timed = await state.pool.predict(job)
         result: PredictResult = timed.value
@@ -145,7 +158,7 @@ def build_router(state: ServiceState) -> APIRouter:
                 "total_ms": round((time.perf_counter_ns() - t0) / 1e6, 4),
             },
         }
-        return JSONResponse(body)
+        return JSONResponse(body, headers=headers)
 
     @router.get(
         "/v1/health",

@@ -8,7 +8,8 @@ from typing import Literal, get_args
 
 from edge_runtime.common.configbase import JsonConfig, check_choice, check_range
 from edge_runtime.common.errors import ConfigError
-from edge_runtime.polarity import PolarityChoice, check_polarity_choice
+from edge_runtime.polarity import PolarityChoice, check_invert_choice
+from edge_runtime.prediction import DEFAULT_TOP_K
 
 MIB = 1024 * 1024
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]  # uvicorn's names
@@ -66,8 +67,8 @@ class ServeConfig(JsonConfig):
     allowed_hosts: tuple[str, ...] = ()
     http: HttpParser = "auto"
     verify: bool = True
-    top_k: int = 5
-    polarity: PolarityChoice = "auto"
+    top_k: int = DEFAULT_TOP_K
+    polarity: PolarityChoice = "auto"  # invert: auto, never or always
     log_level: LogLevel = "info"
     access_log: bool = True
 
@@ -102,7 +103,7 @@ class ServeConfig(JsonConfig):
                 f"allowed_hosts={list(self.allowed_hosts)}: give host names or IP addresses "
                 "(no scheme, path or spaces), e.g. edge.local,192.168.1.20"
             )
-        check_polarity_choice(self.polarity)
+        check_invert_choice(self.polarity, "polarity=")
         check_choice("log_level=", self.log_level, _LOG_LEVELS)
         check_choice("http=", self.http, HTTP_PARSERS)
         if self.api_key is not None:

@@ -66,7 +66,7 @@ class DataConfig(JsonConfig):
             )
         if self.polarity is not None:
             check_choice(
-                "--polarity ",
+                "--image-polarity ",
                 self.polarity,
                 POLARITIES,
                 " or leave it unset to detect it from the training images",

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable
 
 from edge_runtime.manifest import InputSpec
+from edge_runtime.polarity import IMAGE_POLARITIES
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ RESIZE_MODES: tuple[str, ...] = ("pad", "stretch", "center_crop")
 # Pad keeps the whole object and its proportions (nothing cut off, nothing squashed), and the
 # runtime already pads camera frames and photos this way; see docs/training.md.
 DEFAULT_RESIZE = "pad"
-POLARITIES: tuple[str, ...] = ("light_on_dark", "dark_on_light", "natural")
+POLARITIES: tuple[str, ...] = IMAGE_POLARITIES  # what the training pictures look like
 # A dataset gets a definite polarity only when nearly all of its training pictures share it;
 # otherwise inverting on the device would be a guess, so it is "natural" (never invert).
 POLARITY_AGREEMENT = 0.95

@@ -57,7 +57,7 @@ def _idx(cfg: DataConfig) -> Dataset:
     x = arrays["x_train"]
     # Judged on the training images themselves: an IDX folder need not be Fashion-MNIST.
     polarity, evidence = (
-        (cfg.polarity, {"set_by": "--polarity"})
+        (cfg.polarity, {"set_by": "--image-polarity"})
         if cfg.polarity
         else detect_polarity(looks_dark_on_light(x[i, ..., 0]) for i in range(len(x)))
     )
@@ -116,7 +116,7 @@ def _image_folder(cfg: DataConfig) -> Dataset:
     mode = "L" if set(modes) == {"L"} else "RGB"
     size = tuple(cfg.image_size) if cfg.image_size else choose_size(sizes, root)
     if cfg.polarity:
-        polarity, evidence = cfg.polarity, {"set_by": "--polarity"}
+        polarity, evidence = cfg.polarity, {"set_by": "--image-polarity"}
     else:
         # Once, from the training files only, with the runtime's own test on each original.
         flags = polarity_flags(tr.files)
