@@ -250,7 +250,7 @@ def main() -> None:
 
     t0 = time.perf_counter_ns()
     if not args.skip_export:
-        rc = edgetk_main(["export", args.model, "--out", args.bundle,
+        rc = edgetk_main(["export", args.model, "--out-dir", args.bundle,
                           "--allow-parity-failure", "--overwrite"])  # fmt: skip
         if rc != 0:
             raise SystemExit(f"edgetk export failed with exit code {rc}")

@@ -137,7 +137,7 @@ PREDICT = Command("predict (int8 TFLite, 1 image)", ("predict", str(BUNDLE), str
 BENCH = Command(
     "bench (2 TFLite artifacts, 1 thread, 20 runs)",
     ("bench", str(BUNDLE), "--artifacts", "model_int8.tflite,model_fp32.tflite")
-    + ("--threads", "1", "--runs", "20", "--warmup", "2"),
+    + ("--thread-counts", "1", "--runs", "20", "--warmup", "2"),
 )
 
 

@@ -178,7 +178,7 @@ def main() -> int:
     probe.close()
     server_args = ["--no-access-log", "--log-level", "warning"]
     for flag, value in (("--workers", args.workers), ("--threads", args.threads),
-                        ("--max-batch", args.max_batch), ("--artifact", args.artifact)):  # fmt: skip
+                        ("--batch-size", args.max_batch), ("--artifact", args.artifact)):  # fmt: skip
         if value is not None:
             server_args += [flag, str(value)]
     requests = [request_bytes("POST", "/v1/predict?top_k=1", png, {"Content-Type": "image/png"})

@@ -55,7 +55,7 @@ def _read(path: Path) -> Any:
 def _predict(bundle: Path, data: Path, split: Path, out: Path, artifact: str | None) -> dict:
     """``edgetk predict --split-file`` -> (evaluation dict, jsonl rows)."""
     cmd = [*_edgetk(), "predict", str(bundle), str(data), "--split-file", str(split)]
-    cmd += ["--format", "jsonl", "--metrics-out", str(out)]
+    cmd += ["--format", "jsonl", "--out-file", str(out)]
     if artifact:
         cmd += ["--artifact", artifact]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=ROOT)

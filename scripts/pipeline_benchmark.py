@@ -288,7 +288,7 @@ def command_from_config(run: Path) -> list[str]:
         if (cfg.get("budget") or {}).get(key) is not None:
             args += [flag, f"{cfg['budget'][key]:g}"]
     if cfg.get("formats"):
-        args += ["--formats", ",".join(cfg["formats"])]
+        args += ["--artifacts", ",".join(cfg["formats"])]
     if cfg.get("tune"):
         args += ["--tune"]
     if cfg.get("test_time_views"):

@@ -124,7 +124,7 @@ for run in $STEPS; do
   # PYTHONPATH, so running from the checkout would import the checkout instead.
   (cd "$SRC" && PYTHONPATH="$SRC" "$PY" -m edgetk.cli bench "$BUNDLE" --devices "$WORK/devices.json" \
     --ssh-config "$WORK/ssh_config" --threads "$1" --runs "$2" --warmup "$3" \
-    --check-parity "$4" ${5:+--artifacts "$5"} --parity-data "$PARITY" --results-dir "$WORK/$run" \
+    --check-parity "$4" ${5:+--artifacts "$5"} --parity-data-dir "$PARITY" --results-dir "$WORK/$run" \
     > "$WORK/$run.out" 2> "$WORK/$run.err")
   rc=$?
   set -e
