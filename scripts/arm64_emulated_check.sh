@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Prove the edge runtime on an arm64 (Raspberry Pi-class) Debian under qemu-user emulation.
 #
-#   sudo scripts/arm64_emulated_check.sh [setup|check|all] [ROOT]
+#   sudo scripts/arm64_emulated_check.sh [setup|check|all|resize] [ROOT]
 #
 #   setup  build an arm64 Debian 12 root (debootstrap + qemu-user-static) and install the
 #          dependencies of one extra (EXTRA, default `edge`: the smallest install, TFLite files
 #          only) in a venv inside it from the package registry, pinned by a constraints file
-#          (ai-edge-litert 1.2.0, the edge extra's own pin, and onnxruntime 1.19.2: the newest
-#          onnxruntime and ai-edge-litert 2.3.0 crash under qemu-user 7.2).
+#          (ai-edge-litert 1.4.0, inside the edge extra's range >=1.4,<1.5, and onnxruntime
+#          1.19.2: the newest onnxruntime and ai-edge-litert 2.3.0 crash under qemu-user 7.2).
 #   check  copy this checkout into the root, run the edge-runtime tests there, a short benchmark,
 #          and predictions on a fixed image set that are compared with the same run on this x86
 #          machine (int8: identical top-1 required). Results go to benchmarks/edge/arm64_emulated/.
 #   all    both (default).
+#   resize after setup: every artifact kind through growing/shrinking batch sizes, per runtime
+#          version, each in a fresh venv, on this machine and inside the root (ai-edge-litert
+#          1.4.0 and 1.3.0, onnxruntime 1.19.2; scripts/runtime_resize_matrix.py). Writes
+#          benchmarks/edge/runtime_resize.{json,md}. About crashes and agreement, not timings.
 #
 # ROOT defaults to ./arm64-root (git-ignored). Needs root (debootstrap, chroot, binfmt, mounts).
 # Timings measured here are EMULATED (qemu-user) and are not Raspberry Pi timings.
@@ -25,8 +29,10 @@ EXTRA="${EXTRA:-edge}"
 PY="${PYTHON:-$REPO/.venv/bin/python}"
 export QEMU_CPU="${QEMU_CPU:-cortex-a72}"  # Raspberry Pi 4's core; cortex-a76 for a Pi 5
 # onnxruntime wheels newer than this and ai-edge-litert 2.3.0 crash (SIGSEGV on model load) under
-# qemu-user 7.2; see docs/raspberry_pi.md. ai-edge-litert 1.2.0 is what the edge extra installs.
-CONSTRAINTS="ai-edge-litert==1.2.0
+# qemu-user 7.2; see docs/raspberry_pi.md. ai-edge-litert 1.4.0 is what the edge extra installs
+# (>=1.4,<1.5): 1.2.0 segfaults when a dynamic-range interpreter, once invoked, is resized to a
+# larger batch (benchmarks/edge/runtime_resize.md, which the `resize` stage below rewrites).
+CONSTRAINTS="ai-edge-litert==1.4.0
 onnxruntime==1.19.2
 numpy==1.26.4
 opencv-python-headless==4.10.0.84
@@ -145,7 +151,7 @@ check() {
     arts="--artifacts model_int8.tflite,model_fp32.tflite"
   fi
   in_root /bin/sh -c "cd /opt/edgetk && /opt/edge-venv/bin/edgetk bench tests/fixtures/tiny_bundle $arts \
-    --threads 1 --runs 50 --warmup 5 --batch 8 --label 'emulated (qemu-user $QEMU_CPU), not device timings' \
+    --thread-counts 1 --runs 50 --warmup 5 --batch-size 8 --label 'emulated (qemu-user $QEMU_CPU), not device timings' \
     --out /tmp/bench.json" > "$OUT/bench.txt" 2>&1
   cp "$ROOT/tmp/bench.json" "$OUT/bench.json"
   log "predictions on the fixed set: arm64 (emulated) vs this x86 machine"
@@ -173,7 +179,7 @@ check() {
     local default_artifact
     default_artifact="$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["default_artifact"])' \
       "$extra/manifest.json")"
-    in_root /bin/sh -c "cd /opt/edgetk && /opt/edge-venv/bin/edgetk bench /opt/extra_bundle --threads 1,2 \
+    in_root /bin/sh -c "cd /opt/edgetk && /opt/edge-venv/bin/edgetk bench /opt/extra_bundle --thread-counts 1,2 \
       --artifacts $default_artifact --runs 30 --warmup 3 --batch 8 --data /opt/fixed_fmnist \
       --label 'emulated (qemu-user $QEMU_CPU), not device timings' --out /tmp/bench_real.json" \
       > "$OUT/bench_${tag}.txt" 2>&1 || true
@@ -195,9 +201,17 @@ check() {
   return "$rc"
 }
 
+resize() {
+  register_binfmt
+  [ -x "$ROOT/usr/bin/python3" ] || { log "run '$0 setup' first"; exit 1; }
+  # The script bind-mounts /proc and /sys into the root for its emulated runs only.
+  (cd "$REPO" && "$PY" scripts/runtime_resize_matrix.py --arm64-root "$ROOT" --qemu-cpu "$QEMU_CPU")
+}
+
 case "$STAGE" in
   setup) setup ;;
   check) check ;;
   all) setup; check ;;
-  *) log "unknown stage $STAGE; use setup, check or all"; exit 2 ;;
+  resize) resize ;;
+  *) log "unknown stage $STAGE; use setup, check, all or resize"; exit 2 ;;
 esac
