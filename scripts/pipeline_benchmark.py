@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -387,7 +388,7 @@ def main() -> int:
     rec: dict[str, Any] = {
         "profile": a.profile,
         "script": "scripts/pipeline_benchmark.py",
-        "script_command": " ".join(
+        "script_command": shlex.join(
             ["scripts/pipeline_benchmark.py"]
             + [shown_path(Path(x)) if Path(x).is_absolute() else x for x in sys.argv[1:]]
         ),
