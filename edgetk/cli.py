@@ -16,6 +16,8 @@ import click
 
 from edge_runtime.common.errors import EXIT_FAILURE, EXIT_USAGE, EdgetkError
 
+CHATTY_LIBRARIES = ("tf2onnx", "tensorflow", "absl", "h5py", "matplotlib", "PIL")
+
 
 @dataclass(frozen=True)
 class CommandSpec:
@@ -135,6 +137,10 @@ def cli(verbose: int, quiet: bool) -> None:
     logging.basicConfig(
         level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True
     )
+    # The converters' own progress chatter (tf2onnx's optimizer steps, TensorFlow's "Assets
+    # written to ...") is not edgetk's progress: warnings only, all of it with -v.
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_runtime.common.errors import ModelError
+from edge_runtime.common.native_stderr import native_stderr_filtered
 from export.progress import progress
 
 
@@ -34,10 +35,11 @@ def predict_tflite(
     from ai_edge_litert.interpreter import Interpreter
 
     try:
-        if isinstance(model, bytes):
-            interp = Interpreter(model_content=model, num_threads=num_threads)
-        else:
-            interp = Interpreter(model_path=str(model), num_threads=num_threads)
+        with native_stderr_filtered():  # LiteRT's delegate line: DEBUG (-v)
+            if isinstance(model, bytes):
+                interp = Interpreter(model_content=model, num_threads=num_threads)
+            else:
+                interp = Interpreter(model_path=str(model), num_threads=num_threads)
     except (ValueError, RuntimeError) as exc:
         raise ModelError(f"LiteRT cannot load the TFLite model: {exc}") from None
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from edge_runtime.common.errors import ModelError
+from edge_runtime.common.native_stderr import native_stderr_filtered
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,8 @@ def convert_tflite(
     else:
         raise ModelError(f"TFLite export has no precision {precision!r}")
     try:
-        return conv.convert()
+        # The converter's native side prints its quantization settings; kept at DEBUG (-v).
+        with native_stderr_filtered():
+            return conv.convert()
     except Exception as exc:  # converter errors are many types; name the precision that failed
         raise ModelError(f"TFLite {precision} conversion failed: {exc}"[:800]) from None

@@ -70,3 +70,16 @@ def test_what_counts_as_start_up_noise() -> None:
     assert is_startup_noise("INFO: Created TensorFlow Lite XNNPACK delegate for CPU.")
     assert not is_startup_noise("error: the bundle is missing")
     assert not is_startup_noise("Epoch 1/4")
+
+
+def test_converter_chatter_is_quiet_unless_verbose() -> None:
+    import logging
+
+    from edgetk.cli import CHATTY_LIBRARIES, main
+
+    assert main(["predict", "--help"]) == 0
+    assert all(logging.getLogger(n).level == logging.WARNING for n in CHATTY_LIBRARIES)
+    assert main(["-v", "predict", "--help"]) == 0
+    assert logging.getLogger().level == logging.DEBUG
+    assert all(logging.getLogger(n).level == logging.NOTSET for n in CHATTY_LIBRARIES)
+    assert is_startup_noise("fully_quantize: 0, inference_type: 6, input_inference_type: INT8")

@@ -23,11 +23,13 @@ from collections.abc import Iterator
 log = logging.getLogger(__name__)
 
 # absl / glog lines ("E0000 00:00:1796504644.132186   21435 file.cc:52] ..."), absl's notice that
-# they precede its set-up, and LiteRT's line announcing its default CPU delegate.
+# they precede its set-up, LiteRT's line announcing its default CPU delegate, and the TFLite
+# converter's print of its quantization settings.
 _NOISE = re.compile(
     r"^(?:[IWE]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [^\]]+\] "
     r"|WARNING: All log messages before absl::InitializeLog\(\) is called"
-    r"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.)"
+    r"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU\."
+    r"|fully_quantize: \d+, inference_type: \d+)"
 )
 
 
