@@ -152,8 +152,8 @@ check() {
   fi
   in_root /bin/sh -c "cd /opt/edgetk && /opt/edge-venv/bin/edgetk bench tests/fixtures/tiny_bundle $arts \
     --thread-counts 1 --runs 50 --warmup 5 --batch-size 8 --label 'emulated (qemu-user $QEMU_CPU), not device timings' \
-    --out /tmp/bench.json" > "$OUT/bench.txt" 2>&1
-  cp "$ROOT/tmp/bench.json" "$OUT/bench.json"
+    --out /opt/bench.json" > "$OUT/bench.txt" 2>&1
+  cp "$ROOT/opt/bench.json" "$OUT/bench.json"
   log "predictions on the fixed set: arm64 (emulated) vs this x86 machine"
   in_root /bin/sh -c "cd /opt/edgetk && /opt/edge-venv/bin/python scripts/arm64_predictions.py dump \
     tests/fixtures/tiny_bundle tests/fixtures/images /tmp/pred_arm64.json"
@@ -181,9 +181,9 @@ check() {
       "$extra/manifest.json")"
     in_root /bin/sh -c "cd /opt/edgetk && /opt/edge-venv/bin/edgetk bench /opt/extra_bundle --thread-counts 1,2 \
       --artifacts $default_artifact --runs 30 --warmup 3 --batch 8 --data /opt/fixed_fmnist \
-      --label 'emulated (qemu-user $QEMU_CPU), not device timings' --out /tmp/bench_real.json" \
+      --label 'emulated (qemu-user $QEMU_CPU), not device timings' --out /opt/bench_real.json" \
       > "$OUT/bench_${tag}.txt" 2>&1 || true
-    cp "$ROOT/tmp/bench_real.json" "$OUT/bench_${tag}.json" 2>/dev/null || true
+    cp "$ROOT/opt/bench_real.json" "$OUT/bench_${tag}.json" 2>/dev/null || true
     echo "$extra" | sed "s|^$REPO/||" > "$OUT/bundle_${tag}.txt"
   fi
   umount_all
