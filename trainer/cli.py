@@ -105,8 +105,8 @@ _FLAG_OF = {key: flag for flag, key, _kind, _text in _OVERRIDES}
     "--profile",
     type=click.Choice(["quick", "full"]),
     default="quick",
-    help="quick: a stratified 6,000 / 2,000 subset and few epochs; full: all data, the "
-    "acceptance recipe.",
+    help="quick: a stratified 6,000-image training subset, the whole test split and few epochs; "
+    "full: all data, the full recipe.",
 )
 @data_options
 @run_dir_option
