@@ -82,7 +82,7 @@ def predict(
         batch_size=batch_size,
         split_file=str(split_file) if split_file is not None else None,
     )
-    from edge_runtime.crash_guard import guard
+    from edge_runtime.crash_guard import exit_now, guard
     from edge_runtime.predictor import Predictor
 
     guard()  # a native crash of the runtime becomes one line naming the artifact
@@ -111,6 +111,7 @@ def predict(
         + (f", skipped {len(report.skipped)}" if report.skipped else ""),
         err=True,
     )
+    exit_now(0)  # everything is written: skip the interpreter's teardown (a real process only)
 
 
 @click.command()
