@@ -82,10 +82,9 @@ def predict(
         batch_size=batch_size,
         split_file=str(split_file) if split_file is not None else None,
     )
-    from edge_runtime.crash_guard import exit_now, guard
+    from edge_runtime.crash_guard import exit_now
     from edge_runtime.predictor import Predictor
 
-    guard()  # a native crash of the runtime becomes one line naming the artifact
     predictor = Predictor.from_bundle(
         bundle,
         artifact,
@@ -188,9 +187,6 @@ def camera(
         if not result.windowed:
             click.echo(json.dumps(result.to_dict()))
 
-    from edge_runtime.crash_guard import guard
-
-    guard()  # a native crash of the runtime becomes one line naming the artifact
     stats = run_camera(config, emit)
     if not stats.windowed:
         click.echo(json.dumps({"summary": stats.to_dict()}))

@@ -25,6 +25,9 @@ class CommandSpec:
     attr: str
     extra: str
     help: str
+    # Runs under the crash guard (edge_runtime/crash_guard.py): forked before the command's
+    # module is imported, so the waiting parent stays a small process and the fork copies little.
+    guarded: bool = False
 
 
 # One table drives the command list, the help text and the lazy import.
@@ -58,11 +61,19 @@ COMMANDS: dict[str, CommandSpec] = {
         "trainer.pipeline_cli", "report", "train", "Write the technical report of a run directory."
     ),
     "predict": CommandSpec(
-        "edge_runtime.cli", "predict", "edge", "Classify image files or folders with a bundle."
+        "edge_runtime.cli",
+        "predict",
+        "edge",
+        "Classify image files or folders with a bundle.",
+        guarded=True,
     ),
     # OpenCV is imported inside the command; its one-line hint names this same extra.
     "camera": CommandSpec(
-        "edge_runtime.cli", "camera", "camera", "Classify a live camera, video file or stream."
+        "edge_runtime.cli",
+        "camera",
+        "camera",
+        "Classify a live camera, video file or stream.",
+        guarded=True,
     ),
     "bench": CommandSpec(
         "edge_runtime.bench_cli", "bench", "edge", "Benchmark a bundle's artifacts on this device."
@@ -89,6 +100,10 @@ class LazyGroup(click.Group):
         if ctx.resilient_parsing:
             # Shell completion: describe without importing anything heavy.
             return click.Command(name, help=spec.help, short_help=spec.help)
+        if spec.guarded:
+            from edge_runtime import crash_guard
+
+            crash_guard.guard()  # in a real process: the rest runs in a child the parent watches
         try:
             module = importlib.import_module(spec.module)
         except ModuleNotFoundError as exc:
