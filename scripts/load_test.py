@@ -103,8 +103,16 @@ def in_process(bundle: Path, artifact: str | None, threads: int | None, pngs: li
 
 
 def cpu_seconds(proc: psutil.Process) -> float:
-    t = proc.cpu_times()
-    return t.user + t.system
+    """CPU seconds of the service and every process under it (the runtime children of an
+    isolated service run the model; a process that has ended is no longer counted)."""
+    total = 0.0
+    for p in (proc, *proc.children(recursive=True)):
+        try:
+            t = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system
+    return total
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -157,7 +165,12 @@ def main() -> int:
     ap.add_argument("--duration", type=float, default=20.0, help="seconds cap per level")
     ap.add_argument("--warmup", type=int, default=5, help="warm-up requests per connection")
     ap.add_argument("--workers", type=int, default=None, help="server --workers")
-    ap.add_argument("--max-batch", type=int, default=None, help="server --max-batch")
+    ap.add_argument("--max-batch", type=int, default=None, help="server --batch-size")
+    ap.add_argument(
+        "--in-process",
+        action="store_true",
+        help="server --in-process (the runtime in the service process, no isolation)",
+    )
     ap.add_argument("--threads", type=int, default=None, help="runtime threads (both sides)")
     ap.add_argument("--baseline-seconds", type=float, default=10.0)
     ap.add_argument("--images", type=int, default=500, help="distinct test pictures to cycle")
@@ -177,6 +190,8 @@ def main() -> int:
                    "runtime": probe.backend.runtime}  # fmt: skip
     probe.close()
     server_args = ["--no-access-log", "--log-level", "warning"]
+    if args.in_process:
+        server_args.append("--in-process")
     for flag, value in (("--workers", args.workers), ("--threads", args.threads),
                         ("--batch-size", args.max_batch), ("--artifact", args.artifact)):  # fmt: skip
         if value is not None:
