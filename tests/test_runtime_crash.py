@@ -171,3 +171,19 @@ def test_an_isolated_artifact_that_cannot_load_is_a_model_error(tmp_path: Path) 
     (bundle / "model_int8.tflite").write_bytes(b"not a model at all" * 10)
     with pytest.raises(ModelError, match="model_int8.tflite"):
         Predictor.from_bundle(bundle, isolate=True, verify_hashes=False)
+
+
+def test_a_runtime_too_old_for_the_model_says_what_to_install(monkeypatch) -> None:
+    # tflite-runtime 2.14 cannot load a dynamic-range model (benchmarks/edge/runtime_resize.md).
+    import edge_runtime.backends.tflite as tflite
+
+    class OldInterpreter:
+        def __init__(self, **_kw) -> None:
+            raise ValueError(
+                "Didn't find op for builtin opcode 'FULLY_CONNECTED' version '12'. An older "
+                "version of this builtin might be supported."
+            )
+
+    monkeypatch.setattr(tflite, "interpreter_class", lambda: (OldInterpreter, "tflite-runtime"))
+    with pytest.raises(ModelError, match=r"tflite-runtime .*edgetk\[edge\].*--artifact"):
+        Predictor.from_bundle(TINY_BUNDLE)

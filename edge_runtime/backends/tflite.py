@@ -52,6 +52,13 @@ class TFLiteBackend(Backend):
                 self._interp = cls(model_path=str(path), num_threads=threads)
                 self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
+            if "Didn't find op for builtin opcode" in str(exc):
+                # e.g. tflite-runtime 2.14 and a dynamic-range model (FULLY_CONNECTED v12)
+                raise ModelError(
+                    f"{path} needs operators that {self.runtime} does not have; install the "
+                    "runtime the 'edge' extra pins (pip install 'edgetk[edge]', ai-edge-litert) "
+                    "or choose another artifact with --artifact"
+                ) from None
             raise ModelError(
                 f"{path} cannot be loaded as a TFLite model ({exc}); re-export it"
             ) from None
