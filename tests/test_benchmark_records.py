@@ -3,13 +3,10 @@ record, and no file carries a local machine path or hides from a listing."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -21,17 +18,6 @@ INDEX = BENCH / "README.md"
 # A path on the machine a record was made on; relative paths ("../home/x") and URLs do not match.
 LOCAL_PATH = re.compile(r"(?<![\w.~-])/(?:work|tmp|root|home)/")
 LINK = re.compile(r"\]\(([^)\s]+)\)")
-
-
-def _provenance_script() -> ModuleType:
-    """scripts/record_provenance.py as a module, registered (its dataclass needs that)."""
-    name = "record_provenance"
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _in_rendered_report(path: Path) -> bool:
@@ -75,7 +61,7 @@ def test_every_json_record_names_the_script_and_the_command_that_wrote_it(path: 
     assert isinstance(record, dict), f"{_rel(path)}: a record is a JSON object"
     script, command = record.get("script"), record.get("command")
     assert isinstance(script, str) and script.strip(), (
-        f"{_rel(path)}: no top-level 'script'; add it to scripts/record_provenance.py's table "
+        f"{_rel(path)}: no top-level 'script'; make its script write it (scripts/bench_common.provenance) "
         "or have the script write it"
     )
     assert isinstance(command, str) and command.strip(), (
@@ -127,57 +113,3 @@ def test_the_archive_index_names_files_that_exist() -> None:
     assert targets, "benchmarks/archive/README.md links no archived record"
     missing = sorted(_rel(p) for p in targets if not p.exists())
     assert not missing, f"benchmarks/archive/README.md links files that do not exist: {missing}"
-
-
-def test_the_provenance_tables_are_applied_to_the_records() -> None:
-    assert _provenance_script().main(["--check"]) == 0
-
-
-def _fixture_tables(mod, monkeypatch, rel: str, pairs: tuple[tuple[str, str], ...]) -> None:
-    monkeypatch.setattr(
-        mod,
-        "PROVENANCE",
-        {
-            rel: mod.Provenance(
-                "scripts/load_test.py", "scripts/load_test.py B", "a test", run=("p50_ms", 0.425)
-            )
-        },
-    )
-    monkeypatch.setattr(mod, "LOCAL_PATHS", {rel: pairs})
-    monkeypatch.setattr(mod, "RENAMED_KEYS", {})
-
-
-def test_provenance_adds_the_fields_and_strips_a_path_without_touching_values(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    mod = _provenance_script()
-    rel = "benchmarks/x/some record.json"
-    _fixture_tables(mod, monkeypatch, rel, (("/tmp/a dir/bundle", "bundle"),))
-    old = {"bundle": "/tmp/a dir/bundle", "p50_ms": 0.425, "ok": True, "rows": [1, None]}
-    new = json.loads(mod.updated_text(rel, json.dumps(old, indent=2) + "\n"))
-    assert list(new)[:3] == ["script", "command", "provenance_note"]
-    assert new["script"] == "scripts/load_test.py" and new["command"] == "scripts/load_test.py B"
-    assert new["provenance_note"] == f"script and command added from a test on {mod.ADDED_ON}"
-    assert {k: new[k] for k in old} == {**old, "bundle": "bundle"}
-    again = json.dumps(new, indent=2) + "\n"
-    assert mod.updated_text(rel, again) == again  # a second run changes nothing
-
-
-def test_provenance_refuses_a_replacement_that_changes_a_measured_value(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    mod = _provenance_script()
-    rel = "benchmarks/x/record.json"
-    _fixture_tables(mod, monkeypatch, rel, (("4.633", "4.5"),))
-    text = json.dumps({"p50_ms": 0.425, "p99_ms": 4.633}, indent=2) + "\n"
-    with pytest.raises(mod.ProvenanceError, match=r"p99_ms: measured value 4\.633 -> 4\.5"):
-        mod.updated_text(rel, text)
-
-
-def test_provenance_refuses_a_record_from_another_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    mod = _provenance_script()
-    rel = "benchmarks/x/record.json"
-    _fixture_tables(mod, monkeypatch, rel, ())
-    text = json.dumps({"p50_ms": 0.61}, indent=2) + "\n"
-    with pytest.raises(mod.ProvenanceError, match=r"p50_ms is 0\.61, not 0\.425: .*another run"):
-        mod.updated_text(rel, text)
