@@ -98,6 +98,7 @@ class Overlay:
         _point_qt_at_system_fonts()
         # GUI_NORMAL: the frame alone, without the Qt build's toolbar and status bar.
         cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
+        self._shown = False
 
     def show(self, image: Any, r: FrameResult, fps: float) -> bool:
         """Draws and shows one frame; False once the user asked to close the window."""
@@ -105,7 +106,10 @@ class Overlay:
         p = r.prediction
         lines = overlay_lines(p.label, p.probability, fps, r.model_ms)
         cv2.imshow(self.title, draw_overlay(cv2, image, lines))
-        key = cv2.waitKey(1) & 0xFF
+        # The first frame gives the GUI time to map and paint the new window: on a busy CPU a
+        # 1 ms event slice per frame could leave it unpainted for the whole stream.
+        key = cv2.waitKey(1 if self._shown else 100) & 0xFF
+        self._shown = True
         # The window manager's close button: the window is gone, stop like q / Esc.
         gone = cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1
         return key not in (ord("q"), 27) and not gone

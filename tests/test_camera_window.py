@@ -164,7 +164,9 @@ def test_overlay_window_shows_label_probability_fps_and_latency(
     cv2.imwrite(str(tmp_path / "screenshot.png"), cv2.cvtColor(screen, cv2.COLOR_RGB2BGR))
     if os.environ.get("EDGETK_SCREENSHOT_OUT"):  # keep a copy for a person to look at
         shutil.copy(tmp_path / "screenshot.png", os.environ["EDGETK_SCREENSHOT_OUT"])
-    assert best > 0.95, f"label line not on screen (best match {best:.2f}); see {tmp_path}"
+    assert best > 0.95, (
+        f"label line not on screen (best match {best:.2f}); see {tmp_path}; stderr: {err[-800:]}"
+    )
     # The second line (frame rate and model latency) sits one text row below the first.
     grey = cv2.cvtColor(screen, cv2.COLOR_RGB2GRAY)
     scores = cv2.matchTemplate(grey, template, cv2.TM_CCOEFF_NORMED)
