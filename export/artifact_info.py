@@ -13,6 +13,7 @@ from edge_runtime.backends.tensor_specs import (
     single_input_output,
     tflite_tensor_spec,
 )
+from edge_runtime.common.native_stderr import native_stderr_filtered
 from edge_runtime.manifest import TensorSpec
 
 
@@ -20,7 +21,8 @@ def tflite_io_specs(path: str | Path) -> tuple[TensorSpec, TensorSpec]:
     """(input, output) tensor specs of a single-input, single-output TFLite model."""
     from ai_edge_litert.interpreter import Interpreter
 
-    interp = Interpreter(model_path=str(path))
+    with native_stderr_filtered():  # LiteRT's delegate line: DEBUG (-v)
+        interp = Interpreter(model_path=str(path))
     inp, out = single_input_output(path, interp.get_input_details(), interp.get_output_details())
     return tflite_tensor_spec(inp), tflite_tensor_spec(out)
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from calibration import CalibrationSet, tflite_representative_dataset
 from edge_runtime.common.errors import ModelError
+from edge_runtime.common.native_stderr import native_stderr_filtered
 from export.config import RecoveryConfig
 from export.parity import ParityResult, check_parity
 from export.progress import progress
@@ -124,8 +125,9 @@ def _debugger(saved_model_dir: Path, calib: CalibrationSet, debug_images: int):
 def rank_layers(saved_model_dir: str | Path, calib: CalibrationSet, debug_images: int = 64):
     """(debugger, layers worst first) for the SavedModel calibrated on ``calib``."""
     try:
-        with warnings.catch_warnings():
-            # The debugger uses TensorFlow's own (deprecated) interpreter internally.
+        with warnings.catch_warnings(), native_stderr_filtered():
+            # The debugger uses TensorFlow's own (deprecated) interpreter internally; its
+            # converter prints its settings on the native stderr (DEBUG with -v).
             warnings.simplefilter("ignore", UserWarning)
             dbg = _debugger(Path(saved_model_dir), calib, debug_images)
             dbg.run()
@@ -148,7 +150,7 @@ def _quantize_with_float(dbg: Any, tensors: list[str]) -> bytes:
     import tensorflow as tf
 
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), native_stderr_filtered():
             warnings.simplefilter("ignore", UserWarning)
             dbg.options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=tensors)
             return dbg.get_nondebug_quantized_model()
