@@ -48,13 +48,14 @@ def _xvfb() -> str:
 
 
 @pytest.fixture(scope="module")
-def display(tmp_path_factory: pytest.TempPathFactory):
-    """``(DISPLAY, frame-buffer file)`` of a private Xvfb; the display number is Xvfb's choice."""
+def display(tmp_path_factory: pytest.TempPathFactory, gui_env: Path):
+    """``(DISPLAY, frame-buffer file)`` of a private Xvfb; the display number is Xvfb's choice.
+    Started once the GUI environment is built (it may take minutes), with no screen saver."""
     fbdir = tmp_path_factory.mktemp("xvfb")
     read_fd, write_fd = os.pipe()
     proc = subprocess.Popen(
         [_xvfb(), "-displayfd", str(write_fd), "-screen", "0", "640x480x24", "-fbdir", str(fbdir)]
-        + ["-nolisten", "tcp"],
+        + ["-nolisten", "tcp", "-s", "0"],
         pass_fds=(write_fd,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -119,26 +120,11 @@ def _label_line_template(label: str, probability: float) -> np.ndarray:
     return grey[ys.min() - 3 : ys.max() + 4, xs.min() - 3 : xs.max() + 4]
 
 
-def test_overlay_window_shows_label_probability_fps_and_latency(
-    display, gui_env: Path, tmp_path: Path
-) -> None:
-    disp, fb = display
-    video = _write_video(tmp_path / "box clip.avi")
-    env = dict(os.environ, DISPLAY=disp)
-    env.pop("WAYLAND_DISPLAY", None)
-    edgetk = str(gui_env / "edgetk")
-    # What the model says about this video, from a headless run of the same install.
-    first = subprocess.run(
-        [edgetk, "camera", str(BUNDLE), "--source", str(video), "--headless", "--max-frames", "1"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
-    assert first.returncode == 0, first.stderr
-    frame = json.loads(first.stdout.splitlines()[0])
-    template = _label_line_template(frame["label"], frame["probability"])
-
+def _watch_window(
+    edgetk: str, video: Path, env: dict[str, str], fb: Path, template: np.ndarray
+) -> tuple[float, np.ndarray | None, str, str, int]:
+    """Run the windowed camera on ``video``, grabbing the screen every 0.5 s until the label
+    line is on it; (best match, last screen, stdout, stderr, exit code)."""
     proc = subprocess.Popen(
         [edgetk, "camera", str(BUNDLE), "--source", str(video)],
         stdout=subprocess.PIPE,
@@ -160,12 +146,43 @@ def test_overlay_window_shows_label_probability_fps_and_latency(
     finally:
         if proc.poll() is None:
             proc.kill()
+    return best, screen, out, err, proc.returncode
+
+
+def test_overlay_window_shows_label_probability_fps_and_latency(
+    display, gui_env: Path, tmp_path: Path
+) -> None:
+    disp, fb = display
+    video = _write_video(tmp_path / "box clip.avi")
+    env = dict(os.environ, DISPLAY=disp)
+    env.pop("WAYLAND_DISPLAY", None)
+    edgetk = str(gui_env / "edgetk")
+    # What the model says about this video, from a headless run of the same install.
+    first = subprocess.run(
+        [edgetk, "camera", str(BUNDLE), "--source", str(video), "--headless", "--max-frames", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert first.returncode == 0, first.stderr
+    frame = json.loads(first.stdout.splitlines()[0])
+    template = _label_line_template(frame["label"], frame["probability"])
+
+    # On a loaded machine (the suite's other worker training beside it) the window has now and
+    # then stayed black for a whole run; a second run tells a flaky screen from a broken window.
+    attempts = []
+    for _ in range(2):
+        best, screen, out, err, code = _watch_window(edgetk, video, env, fb, template)
+        attempts.append(f"best match {best:.2f}")
+        if best > 0.95:
+            break
     assert screen is not None
     cv2.imwrite(str(tmp_path / "screenshot.png"), cv2.cvtColor(screen, cv2.COLOR_RGB2BGR))
     if os.environ.get("EDGETK_SCREENSHOT_OUT"):  # keep a copy for a person to look at
         shutil.copy(tmp_path / "screenshot.png", os.environ["EDGETK_SCREENSHOT_OUT"])
     assert best > 0.95, (
-        f"label line not on screen (best match {best:.2f}); see {tmp_path}; stderr: {err[-800:]}"
+        f"label line not on screen ({', '.join(attempts)}); see {tmp_path}; stderr: {err[-800:]}"
     )
     # The second line (frame rate and model latency) sits one text row below the first.
     grey = cv2.cvtColor(screen, cv2.COLOR_RGB2GRAY)
@@ -174,6 +191,6 @@ def test_overlay_window_shows_label_probability_fps_and_latency(
     second = grey[y + template.shape[0] : y + template.shape[0] + 24, x : x + 320]
     assert (second > 200).sum() > 100, "no frame-rate / latency line under the label"
     # The frames went to the window: no JSON lines, no "no overlay window" warning.
-    assert proc.returncode == 0, err
+    assert code == 0, err
     assert not [x for x in out.splitlines() if x.startswith("{")]
     assert "no overlay window" not in err and "end of stream" in err
