@@ -22,7 +22,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_common import ROOT, add_model_args, int8_artifact, machine, median, pick_bundle
+from bench_common import (
+    ROOT,
+    add_model_args,
+    int8_artifact,
+    machine,
+    median,
+    pick_bundle,
+    provenance,
+)
 
 from edge_runtime.common.fileio import write_json, write_text
 
@@ -133,10 +141,8 @@ def main() -> None:
         + "\n".join(f"{c:>9} {s:>9}  {n}" for c, s, n in top)
         + f"\nheavy packages imported: {heavy or 'none'}\n",
     )
-    shown = [Path(x).name if Path(x).is_absolute() else x for x in sys.argv[1:]]
     record = {
-        "script": "scripts/bench_cold_start.py",
-        "command": " ".join(["scripts/bench_cold_start.py", *shown]),
+        **provenance(__file__),
         "what": "whole-process cold start: `edgetk predict BUNDLE one.png` vs minimal ai-edge-litert script",
         "bundle": str(bundle.relative_to(ROOT) if bundle.is_relative_to(ROOT) else bundle),
         "artifact": artifact,

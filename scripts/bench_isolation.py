@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench_common import ROOT, machine, median, pick_bundle
+from bench_common import ROOT, machine, median, pick_bundle, provenance
 
 from edge_runtime.common.fileio import write_json, write_text
 
@@ -223,10 +223,8 @@ def main() -> int:
     from edge_runtime.predictor import Predictor
 
     runtime = Predictor.from_bundle(bundle, artifact).runtime
-    shown = [Path(x).name if Path(x).is_absolute() else x for x in sys.argv[1:]]
     rec = {
-        "script": "scripts/bench_isolation.py",
-        "command": " ".join(["scripts/bench_isolation.py", *shown]),
+        **provenance(__file__),
         "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": machine(),
         "bundle": bundle.name,

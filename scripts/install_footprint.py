@@ -37,6 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_common import provenance  # noqa: E402
+
 from edge_runtime.bench.device import device_info  # noqa: E402
 from edge_runtime.common.fileio import write_json, write_text  # noqa: E402
 from tests.fixtures.fresh_env import BOOTSTRAP, build_wheel, installed, make_env  # noqa: E402
@@ -345,11 +347,9 @@ def main() -> None:
         cold_starts(envs, args.runs)
         order = [t.name for t in _targets(video) + litert]
         rows = sorted((row for _, _, row in envs), key=lambda r: order.index(r["extra"]))
-    shown = [Path(x).name if Path(x).is_absolute() else x for x in sys.argv[1:]]
     record = {
         "schema": 1,
-        "script": "scripts/install_footprint.py",
-        "command": " ".join(["scripts/install_footprint.py", *shown]),
+        **provenance(__file__),
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "device": device_info(),
         "platform": f"{platform.machine()} {platform.system()}",

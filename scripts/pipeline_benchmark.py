@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import shutil
 import statistics
 import subprocess
@@ -46,6 +45,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench_common import provenance, shown_path  # noqa: E402
 
 from edge_runtime.bench.device import device_info  # noqa: E402
 from edge_runtime.common.fileio import read_json, write_json, write_text  # noqa: E402
@@ -321,14 +322,6 @@ def load_from_log(path: Path) -> dict[str, Any]:
     }
 
 
-def shown_path(path: Path) -> str:
-    """``path`` relative to the checkout when it is inside it: records name no local paths."""
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return path.name
-
-
 def write_record(rec: dict[str, Any], out: Path, name: str | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     stem = name or f"{rec['profile']}_profile"
@@ -387,11 +380,7 @@ def main() -> int:
     shown = [shown_path(run) if x == str(run) else x for x in args]
     rec: dict[str, Any] = {
         "profile": a.profile,
-        "script": "scripts/pipeline_benchmark.py",
-        "script_command": shlex.join(
-            ["scripts/pipeline_benchmark.py"]
-            + [shown_path(Path(x)) if Path(x).is_absolute() else x for x in sys.argv[1:]]
-        ),
+        **provenance(__file__, command_key="script_command"),
         "command": "edgetk run " + " ".join(shown),
         # the interpreter running this script is the venv's that ran edgetk (run_edgetk)
         "packages": library_versions(),
