@@ -125,7 +125,10 @@ def provenance(
 
 # An absolute path on this machine inside a longer text (the form tests/test_benchmark_records.py
 # rejects), up to a space, a quote, a bracket or a separator; a sentence's final dot is not in it.
-_LOCAL_PATH = re.compile(r"(?<![\w.~-])/(?:work|tmp|root|home)/[^\s'\"`()\[\]{}<>,;:|]*(?<!\.)")
+_LOCAL_PATH = re.compile(
+    r"(?<![\w.~-])/(?:work|tmp|root|home|check|mnt|srv|opt|var|Users)/"
+    r"[^\s'\"`()\[\]{}<>,;:|]*(?<!\.)"
+)
 
 
 def scrub_local_paths(value: Any, under: str | os.PathLike[str] | None = None) -> Any:
@@ -133,6 +136,10 @@ def scrub_local_paths(value: Any, under: str | os.PathLike[str] | None = None) -
     strings shown by ``shown_path`` (``under`` as there); other values unchanged. For text a
     script copies into a record from elsewhere (a device's record, an error message)."""
     if isinstance(value, str):
+        # The checkout itself first: it may live anywhere (a CI runner's folder included).
+        for root in dict.fromkeys((str(ROOT), str(ROOT.resolve()))):
+            value = re.sub(re.escape(root) + r"/(?=[^\s/])", "", value)
+            value = re.sub(re.escape(root) + r"(?![\w./-])", ".", value)
         return _LOCAL_PATH.sub(lambda m: shown_path(m.group(0), under), value)
     if isinstance(value, dict):
         return {k: scrub_local_paths(v, under) for k, v in value.items()}

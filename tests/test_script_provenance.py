@@ -122,6 +122,20 @@ def test_scrub_local_paths_changes_paths_in_strings_and_nothing_else() -> None:
     }
 
 
+def test_scrub_local_paths_finds_the_checkout_wherever_it_lives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A CI runner clones the repository anywhere (``/check/...``, ``/builds/...``): the checkout's
+    own folder is taken out of a text whatever its prefix."""
+    monkeypatch.setattr(bench_common, "ROOT", Path("/builds/ci-7/edgetk"))
+    text = (
+        "see /builds/ci-7/edgetk/benchmarks/README.md, cd /builds/ci-7/edgetk; /builds/ci-7/edgetk2"
+    )
+    assert scrub_local_paths({"t": text}) == {
+        "t": "see benchmarks/README.md, cd .; /builds/ci-7/edgetk2"
+    }
+
+
 # --- records the scripts build ------------------------------------------------------------------
 
 
