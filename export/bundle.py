@@ -311,6 +311,96 @@ def export_bundle(
     cfg = config or ExportConfig()
     out = Path(out_dir)
     _check_target(out, cfg.overwrite)
+    # 1. Check the inputs, build the graph that ships (views included), the Keras references.
+    p = _prepare(
+        model_path, cfg, x_calib, y_calib, x_eval, y_eval, labels, x_select, y_select,
+        input_spec, calibration_source, view_transforms, view_fill,
+    )  # fmt: skip
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    work = Path(tempfile.mkdtemp(prefix="edgetk-export-"))
+    try:
+        calib_file = p.calib.save(staging / CALIBRATION_STEM)
+        # 2. Convert every requested format and run it through the gate.
+        results, skipped, extra_md = _export_artifacts(p, cfg, staging, work, on_artifact)
+        # 3. Keep what passed (or everything, when failures are accepted); pick the default.
+        kept, excluded, default, default_note = _keep(results, cfg.allow_parity_failure)
+        # 4. The gate's record: the data it read, parity.md.
+        parity_data, md = _gate_record(
+            p, cfg, results, skipped, excluded, default_note, extra_md, parity_source,
+            name or Path(model_path).stem, Path(model_path).name,
+        )  # fmt: skip
+        if default is None:
+            result = ExportResult(out, None, tuple(results), skipped, md)
+            err = ParityGateError(gate_message([r.parity for r in results]))
+            err.result = result  # type: ignore[attr-defined]
+            raise err
+        if default_note:
+            log.warning("%s", default_note)
+        for r in excluded:
+            (staging / r.artifact.file).unlink(missing_ok=True)
+            log.warning("%s failed the parity gate and is left out of the bundle", r.key)
+        # 5. The manifest, the export config and parity.md beside the artifacts; then publish.
+        manifest = Manifest(
+            name=name or Path(model_path).stem,
+            labels=p.labels,
+            input=p.spec,
+            output=OutputSpec(kind=output_kind, num_classes=p.k),
+            artifacts=tuple(r.artifact for r in kept),
+            default_artifact=default.artifact.file,
+            source_model={
+                "path": str(model_path),
+                "sha256": sha256_file(model_path),
+                **(source_model or {}),
+                "test_time_views": p.views.to_dict(),
+            },
+            calibration={
+                **p.calib.provenance,
+                "file": calib_file.relative_to(staging).as_posix(),
+            },
+            parity_data=parity_data,
+            versions=library_versions(),
+            created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            excluded=tuple(_excluded_record(r) for r in excluded),
+        )
+        write_manifest(staging, manifest)
+        write_json(staging / CONFIG_NAME, cfg.to_dict())  # the recipe of the whole export
+        write_text(staging / PARITY_NAME, md)
+        result = ExportResult(
+            out, manifest, tuple(results), skipped, md, tuple(excluded), default_note
+        )
+        _publish(staging, out, cfg.overwrite)
+        return result
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What every artifact is built from and judged against."""
+
+    model: Any  # the Keras graph that ships: the model with its test-time views
+    shape: tuple[int, int, int]
+    k: int  # classes
+    labels: tuple[str, ...]
+    spec: InputSpec
+    views: ViewChoice
+    calib: CalibrationSet
+    x_eval: np.ndarray
+    y_eval: np.ndarray
+    ref_eval: np.ndarray  # the Keras model's probabilities on the gate images
+    x_sel: np.ndarray
+    y_sel: np.ndarray
+    ref_sel: np.ndarray
+    sel_note: str
+
+
+def _prepare(
+    model_path, cfg, x_calib, y_calib, x_eval, y_eval, labels, x_select, y_select,
+    input_spec, calibration_source, view_transforms, view_fill,
+) -> _Prepared:  # fmt: skip
+    """Load and check the model and the arrays; choose the views; the Keras references."""
     labels = tuple(str(v) for v in labels)
     model = load_keras_model(model_path)
     shape = model_input_shape(model)
@@ -341,143 +431,144 @@ def export_bundle(
             x_sel, y_sel = x_sel[idx], y_sel[idx]
         sel_note = f"{len(y_sel)} separate selection images"
     ref_sel = ref_eval if x_sel is x_eval else keras_predict(model, x_sel, cfg.batch_size)
+    return _Prepared(
+        model, shape, k, labels, spec, views, calib,
+        x_eval, y_eval, ref_eval, x_sel, y_sel, ref_sel, sel_note,
+    )  # fmt: skip
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
-    work = Path(tempfile.mkdtemp(prefix="edgetk-export-"))
-    try:
-        calib_file = calib.save(staging / CALIBRATION_STEM)
-        b = _Builder(model, shape, calib, cfg, work, (x_sel, y_sel, ref_sel), labels)
-        results: list[ArtifactResult] = []
-        skipped: dict[str, str] = {}
-        extra_md: list[str] = []
-        for f in (f for f in FORMATS if f.key in cfg.formats):
-            path = staging / f.filename
-            log.info("exporting %s", f.key)
-            t0 = time.perf_counter_ns()
-            rec = None
-            if f.builder == "tflite":
-                recipe = b.tflite(f, path)
-            elif f.builder == "tflite_recovered":
-                recipe, rec = b.recovered(f, path)
-                if rec.model is None:
-                    skipped[f.key] = "not needed: strict int8 already meets the int8_mixed gate"
-                    extra_md += recovery_markdown(rec.to_dict())
-                    continue
-            elif f.builder == "onnx":
-                b.onnx_fp32(path)
-                recipe = {"converter": "tf2onnx.convert.from_function", "opset": cfg.onnx.opset}
-            else:
-                recipe = b.onnx_int8(path)
-            seconds = (time.perf_counter_ns() - t0) / 1e9
-            probs = predict_artifact(path, f.format, x_eval, cfg.batch_size, cfg.num_threads)
-            thresholds = cfg.gate.for_precision(f.precision)
-            parity = check_parity(f.key, f.precision, ref_eval, probs, y_eval, labels, thresholds,
-                                  confidence=cfg.gate.confidence)  # fmt: skip
-            in_spec, out_spec = io_specs(path, f.format)
-            pdict = parity.to_dict()
-            if rec is not None:
-                pdict["recovery"] = rec.to_dict()
-                extra_md += recovery_markdown(pdict["recovery"])
-            artifact = Artifact(
-                file=f.filename,
-                format=f.format,
-                precision=f.precision,
-                sha256=sha256_file(path),
-                size_bytes=path.stat().st_size,
-                input=in_spec,
-                output=out_spec,
-                parity=pdict,
-                parity_passed=parity.passed,
-                parity_failure_accepted=(not parity.passed) and cfg.allow_parity_failure,
-                float_layers=tuple(e.tensor for e in rec.float_layers) if rec else (),
-                notes=f.description,
-                recipe=recipe,
-            )
-            result = ArtifactResult(f.key, artifact, seconds, parity)
-            results.append(result)
-            if on_artifact is not None:
-                on_artifact(result)
-        if not results:
-            raise ModelError(f"no artifact was written (skipped: {skipped})")
 
-        # Bundles keep what passed: a failed artifact is left out (with its numbers in the
-        # manifest) unless the user accepts failures. Only when nothing passed is the gate shut.
-        passed = [r for r in results if r.passed]
-        if cfg.allow_parity_failure:
-            kept, excluded = list(results), []
+def _export_artifacts(
+    p: _Prepared,
+    cfg: ExportConfig,
+    staging: Path,
+    work: Path,
+    on_artifact: Callable[[ArtifactResult], None] | None,
+) -> tuple[list[ArtifactResult], dict[str, str], list[str]]:
+    """Every requested format, converted into ``staging`` and judged: (results, skipped formats
+    and why, extra parity.md sections)."""
+    b = _Builder(p.model, p.shape, p.calib, cfg, work, (p.x_sel, p.y_sel, p.ref_sel), p.labels)
+    results: list[ArtifactResult] = []
+    skipped: dict[str, str] = {}
+    extra_md: list[str] = []
+    for f in (f for f in FORMATS if f.key in cfg.formats):
+        path = staging / f.filename
+        log.info("exporting %s", f.key)
+        t0 = time.perf_counter_ns()
+        rec = None
+        if f.builder == "tflite":
+            recipe = b.tflite(f, path)
+        elif f.builder == "tflite_recovered":
+            recipe, rec = b.recovered(f, path)
+            if rec.model is None:
+                skipped[f.key] = "not needed: strict int8 already meets the int8_mixed gate"
+                extra_md += recovery_markdown(rec.to_dict())
+                continue
+        elif f.builder == "onnx":
+            b.onnx_fp32(path)
+            recipe = {"converter": "tf2onnx.convert.from_function", "opset": cfg.onnx.opset}
         else:
-            kept, excluded = passed, [r for r in results if not r.passed]
-        if not kept:
-            excluded = []  # nothing ships: there is no bundle to leave anything out of
-        default, default_note = _choose_default(results, kept) if kept else (None, "")
+            recipe = b.onnx_int8(path)
+        seconds = (time.perf_counter_ns() - t0) / 1e9
+        result = _judge(p, cfg, f, path, recipe, rec, seconds)
+        if rec is not None:
+            extra_md += recovery_markdown(result.artifact.parity["recovery"])
+        results.append(result)
+        if on_artifact is not None:
+            on_artifact(result)
+    if not results:
+        raise ModelError(f"no artifact was written (skipped: {skipped})")
+    return results, skipped, extra_md
 
-        parity_data = _data_note(y_eval, parity_source or {}, labels)
-        parity_data["selection"] = sel_note
-        if skipped:
-            parity_data["skipped"] = dict(skipped)  # requested formats that wrote no file, and why
-        if default_note:
-            parity_data["default_note"] = default_note
-        left_out = {r.key for r in excluded}
-        rows = [_row(r, left_out=r.key in left_out) for r in results] + [
-            {"key": key, "status": f"skipped ({why})"} for key, why in skipped.items()
-        ]
-        note = (
-            f"Gate data: {len(y_eval)} labelled images ({_source_note(parity_source)}); "
-            f"reference: the Keras model {Path(model_path).name}. Deltas are artifact minus "
-            f"Keras. Precision recovery chose on {sel_note}."
-        )
-        extra_md += views_markdown(views)
-        stats_md = significance_markdown(rows, len(y_eval), cfg.gate.confidence)
-        md = parity_markdown(
-            rows,
-            name or Path(model_path).stem,
-            note,
-            stats_md + excluded_markdown(rows, default_note) + extra_md,
-        )
-        if not kept:
-            result = ExportResult(out, None, tuple(results), skipped, md)
-            err = ParityGateError(gate_message([r.parity for r in results]))
-            err.result = result  # type: ignore[attr-defined]
-            raise err
-        if default_note:
-            log.warning("%s", default_note)
-        for r in excluded:
-            (staging / r.artifact.file).unlink(missing_ok=True)
-            log.warning("%s failed the parity gate and is left out of the bundle", r.key)
-        manifest = Manifest(
-            name=name or Path(model_path).stem,
-            labels=labels,
-            input=spec,
-            output=OutputSpec(kind=output_kind, num_classes=k),
-            artifacts=tuple(r.artifact for r in kept),
-            default_artifact=default.artifact.file,
-            source_model={
-                "path": str(model_path),
-                "sha256": sha256_file(model_path),
-                **(source_model or {}),
-                "test_time_views": views.to_dict(),
-            },
-            calibration={
-                **calib.provenance,
-                "file": calib_file.relative_to(staging).as_posix(),
-            },
-            parity_data=parity_data,
-            versions=library_versions(),
-            created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            excluded=tuple(_excluded_record(r) for r in excluded),
-        )
-        write_manifest(staging, manifest)
-        write_json(staging / CONFIG_NAME, cfg.to_dict())  # the recipe of the whole export
-        write_text(staging / PARITY_NAME, md)
-        result = ExportResult(
-            out, manifest, tuple(results), skipped, md, tuple(excluded), default_note
-        )
-        _publish(staging, out, cfg.overwrite)
-        return result
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(work, ignore_errors=True)
+
+def _judge(
+    p: _Prepared,
+    cfg: ExportConfig,
+    f: ExportFormat,
+    path: Path,
+    recipe: dict[str, Any],
+    rec: Any,
+    seconds: float,
+) -> ArtifactResult:
+    """Run the artifact at ``path`` on the gate images with the device's runtime and judge it."""
+    probs = predict_artifact(path, f.format, p.x_eval, cfg.batch_size, cfg.num_threads)
+    thresholds = cfg.gate.for_precision(f.precision)
+    parity = check_parity(f.key, f.precision, p.ref_eval, probs, p.y_eval, p.labels, thresholds,
+                          confidence=cfg.gate.confidence)  # fmt: skip
+    in_spec, out_spec = io_specs(path, f.format)
+    pdict = parity.to_dict()
+    if rec is not None:
+        pdict["recovery"] = rec.to_dict()
+    artifact = Artifact(
+        file=f.filename,
+        format=f.format,
+        precision=f.precision,
+        sha256=sha256_file(path),
+        size_bytes=path.stat().st_size,
+        input=in_spec,
+        output=out_spec,
+        parity=pdict,
+        parity_passed=parity.passed,
+        parity_failure_accepted=(not parity.passed) and cfg.allow_parity_failure,
+        float_layers=tuple(e.tensor for e in rec.float_layers) if rec else (),
+        notes=f.description,
+        recipe=recipe,
+    )
+    return ArtifactResult(f.key, artifact, seconds, parity)
+
+
+def _keep(
+    results: list[ArtifactResult], allow_failure: bool
+) -> tuple[list[ArtifactResult], list[ArtifactResult], ArtifactResult | None, str]:
+    """(kept, left out, the default artifact or None, why the default is not the preferred one).
+
+    Bundles keep what passed: a failed artifact is left out (with its numbers in the manifest)
+    unless the user accepts failures. Only when nothing passed is the gate shut (default None).
+    """
+    if allow_failure:
+        kept, excluded = list(results), []
+    else:
+        kept = [r for r in results if r.passed]
+        excluded = [r for r in results if not r.passed]
+    if not kept:
+        return [], [], None, ""  # nothing ships: there is no bundle to leave anything out of
+    default, note = _choose_default(results, kept)
+    return kept, excluded, default, note
+
+
+def _gate_record(
+    p: _Prepared,
+    cfg: ExportConfig,
+    results: list[ArtifactResult],
+    skipped: dict[str, str],
+    excluded: list[ArtifactResult],
+    default_note: str,
+    extra_md: list[str],
+    parity_source: dict[str, Any] | None,
+    title: str,
+    model_file: str,
+) -> tuple[dict[str, Any], str]:
+    """The manifest's ``parity_data`` and the text of ``parity.md``."""
+    parity_data = _data_note(p.y_eval, parity_source or {}, p.labels)
+    parity_data["selection"] = p.sel_note
+    if skipped:
+        parity_data["skipped"] = dict(skipped)  # requested formats that wrote no file, and why
+    if default_note:
+        parity_data["default_note"] = default_note
+    left_out = {r.key for r in excluded}
+    rows = [_row(r, left_out=r.key in left_out) for r in results] + [
+        {"key": key, "status": f"skipped ({why})"} for key, why in skipped.items()
+    ]
+    note = (
+        f"Gate data: {len(p.y_eval)} labelled images ({_source_note(parity_source)}); "
+        f"reference: the Keras model {model_file}. Deltas are artifact minus "
+        f"Keras. Precision recovery chose on {p.sel_note}."
+    )
+    extra = [*extra_md, *views_markdown(p.views)]
+    stats_md = significance_markdown(rows, len(p.y_eval), cfg.gate.confidence)
+    md = parity_markdown(
+        rows, title, note, stats_md + excluded_markdown(rows, default_note) + extra
+    )
+    return parity_data, md
 
 
 def _views(model, cfg, x_select, y_select, transforms, fill, shape, k) -> ViewChoice:

@@ -220,3 +220,46 @@ def test_recorded_contract_is_read_from_every_place_a_run_writes_it() -> None:
     assert recorded_input_spec({"input": {**contract, "unknown": 1}}) == contract
     assert recorded_input_spec({"data_config": {"source": "idx"}}) is None
     assert recorded_input_spec({}) is None
+
+
+def test_export_and_the_pipeline_make_the_same_bundle(workspace, capsys) -> None:
+    """``edgetk export`` on a registry model and ``edgetk run``'s export stage go through one
+    function (trainer/bundle.py): their manifests name the model, the calibration images and the
+    gate images alike."""
+    from trainer.data import DataConfig
+    from trainer.pipeline.config import PipelineConfig
+    from trainer.pipeline.runner import Context
+    from trainer.pipeline.stages import _export_one
+
+    run = workspace["root"] / "same bundle run"
+    version = run / "models" / "tiny" / "v1"
+    version.mkdir(parents=True)
+    (version / "model.keras").write_bytes(workspace["model"].read_bytes())
+    data = {"source": "idx", "path": str(workspace["idx"]), "val_fraction": 0.1}
+    meta = {
+        "name": "tiny",
+        "version": 1,
+        "stage": "baseline",
+        "kind": "baseline",
+        "model_sha256": "ab" * 32,
+        "labels": list(LABELS),
+        "input": {"height": 16, "width": 16, "channels": 1, "polarity": "light_on_dark"},
+        "output": {"kind": "probabilities", "num_classes": 4},
+        "metrics": {"accuracy": 0.5},
+        "data_config": data,
+    }
+    (version / "metadata.json").write_text(json.dumps(meta))
+    by_cli = run / "by export"
+    rc = main(["export", str(version), "--artifacts", "tflite_fp32", "--out-dir", str(by_cli)])
+    assert rc == 0, capsys.readouterr()
+    ctx = Context(run, {"config": PipelineConfig(data=DataConfig.from_dict(data))})
+    by_run = run / "by run"
+    _export_one(ctx, "tiny", by_run, ExportConfig(formats=("tflite_fp32",)))
+    a, b = load_manifest(by_cli), load_manifest(by_run)
+    assert a.calibration["source"] == b.calibration["source"]
+    assert a.calibration["source"]["split"] == "train (validation held out)"
+    assert a.calibration["source"]["dataset"]["fingerprint_sha256"]
+    assert a.parity_data == b.parity_data and a.parity_data["split"] == "test"
+    cli_source = {k: v for k, v in a.source_model.items() if k != "polarity_from"}
+    assert cli_source == b.source_model
+    assert b.source_model["sha256"] == "ab" * 32 and b.source_model["stage"] == "baseline"

@@ -255,9 +255,9 @@ def export(
     An artifact that fails the parity gate is left out of the bundle (its numbers stay in the
     manifest and parity.md). Exit codes: 0 ok, 1 failure, 2 usage, 3 no artifact passed.
     """
-    from export import ExportConfig, GateConfig, OnnxCalibrationMethod, export_bundle
+    from export import ExportConfig, GateConfig, OnnxCalibrationMethod
     from export.formats import select_formats
-    from export.views import allowed_transforms, shift_fill
+    from trainer.bundle import make_bundle
 
     keras_file, meta = resolve_model(model)
     base = ExportConfig.load(config_path) if config_path else ExportConfig()
@@ -309,15 +309,10 @@ def export(
         raise DataError(
             f"{len(labels)} labels but the dataset {ds.name} has {ds.num_classes} classes"
         )
-    x_eval, y_eval = ds.x_test, ds.y_test
-    parity_note = {"split": "test", "dataset": ds.describe(), "data_config": data_cfg.to_dict()}
-    parity_note["dataset"].pop("class_names", None)
+    subset = subset_note = None
     if parity_size is not None:
-        idx = stratified_subset(y_eval, parity_size, cfg.calibration.seed + 1)
-        x_eval, y_eval = x_eval[idx], y_eval[idx]
-        parity_note["subset"] = {"size": parity_size, "seed": cfg.calibration.seed + 1}
-    x_sel, y_sel = (splits.x_val, splits.y_val) if len(splits.y_val) else (None, None)
-    augment = (meta.get("config") or {}).get("augment")  # what training did: the views' limits
+        subset = stratified_subset(splits.y_test, parity_size, cfg.calibration.seed + 1)
+        subset_note = {"size": parity_size, "seed": cfg.calibration.seed + 1}
 
     name = meta.get("name") or keras_file.stem
     out = out_dir
@@ -347,33 +342,19 @@ def export(
         f"{input_spec.polarity} ({polarity_origin}), resize {input_spec.resize}"
     )
     try:
-        result = export_bundle(
+        result = make_bundle(
             keras_file,
             out,
             cfg,
-            splits.x_train,
-            splits.y_train,
-            x_eval,
-            y_eval,
-            labels,
-            x_select=x_sel,
-            y_select=y_sel,
+            ds,
+            data_cfg,
+            meta=meta,
+            labels=labels,
             input_spec=input_spec,
-            output_kind=(meta.get("output") or {}).get("kind", "probabilities"),
+            eval_subset=subset,
+            eval_subset_note=subset_note,
             name=name,
-            source_model={
-                **{k: meta[k] for k in ("name", "version", "stage", "metrics") if k in meta},
-                "polarity_from": polarity_origin,
-            },
-            calibration_source={
-                "split": "train (minus the validation holdout)",
-                "dataset": ds.name,
-                "fingerprint_sha256": ds.fingerprint,
-                "data_config": data_cfg.to_dict(),
-            },
-            parity_source=parity_note,
-            view_transforms=allowed_transforms(augment) if meta else None,
-            view_fill=shift_fill(augment),
+            source_extra={"polarity_from": polarity_origin},
             on_artifact=line,
         )
     except ParityGateError as exc:

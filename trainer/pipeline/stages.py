@@ -164,49 +164,19 @@ def bundle_views(cfg: PipelineConfig) -> str:
 def _export_one(ctx: Context, name: str, out: Path, ecfg: Any) -> Any:
     """Export candidate ``name``'s registered model into ``out`` behind the parity gate."""
     from edge_runtime.common.fileio import read_json
-    from edge_runtime.manifest import InputSpec
-    from export import export_bundle
-    from export.views import allowed_transforms, shift_fill
-    from trainer.data import make_splits
+    from trainer.bundle import make_bundle
     from trainer.registry import get_model
 
     model_dir = Path(get_model(ctx.run_dir, name).path)
-    meta = read_json(model_dir / "metadata.json")
     ds = _dataset(ctx)
-    splits = make_splits(ds, _cfg(ctx).data)
-    augment = (meta.get("config") or {}).get("augment")  # what training did: the views' limits
-    return export_bundle(
+    return make_bundle(
         model_dir / "model.keras",
         out,
         ecfg,
-        splits.x_train,
-        splits.y_train,
-        splits.x_test,
-        splits.y_test,
-        ds.class_names,
-        x_select=splits.x_val if len(splits.y_val) else None,
-        y_select=splits.y_val if len(splits.y_val) else None,
-        input_spec=InputSpec.from_dict(meta["input"]),
+        ds,
+        _cfg(ctx).data,
+        meta=read_json(model_dir / "metadata.json"),
         name=f"{ds.name}-{name}",
-        source_model={
-            "path": str(model_dir),
-            "sha256": meta.get("model_sha256"),
-            "version": meta.get("version"),
-            "stage": meta.get("stage"),
-            "metrics": meta.get("metrics"),
-            "val_metrics": meta.get("val_metrics"),
-        },
-        calibration_source={
-            "dataset_fingerprint": ds.fingerprint,
-            "split": "train (validation held out)",
-        },
-        parity_source={
-            "dataset_fingerprint": ds.fingerprint,
-            "split": "test",
-            "description": f"the {len(splits.y_test)}-image test split",
-        },
-        view_transforms=allowed_transforms(augment),
-        view_fill=shift_fill(augment),
     )
 
 
