@@ -32,8 +32,9 @@ def test_shipped_file_lists_every_kind_and_profiles_pick_lists() -> None:
         "finetune",
         "classical",
     }
-    assert [c.name for c in cs.for_profile("quick")] == ["baseline", "resnet", "classical"]
-    assert [c.name for c in cs.for_profile("full")] == ["baseline", "resnet_fast", "classical"]
+    flow = ["baseline", "transfer", "finetune"]  # the course's flow, then the native CNN, the anchor
+    assert [c.name for c in cs.for_profile("quick")] == [*flow, "resnet", "classical"]
+    assert [c.name for c in cs.for_profile("full")] == [*flow, "resnet_fast", "classical"]
     rc = cs.get("resnet").stage_config("full")
     assert rc.stage is Stage.RESNET and rc.run_name == "resnet"
     assert rc.weight_decay > 0 and rc.label_smoothing > 0 and rc.augment.crop_padding > 0

@@ -191,6 +191,53 @@ def test_return_on_complexity_table(trained) -> None:
         assert r["params"] > 0 and r["model_file_bytes"] > 0 and r["latency_p50_ms"] > 0
 
 
+def test_transfer_head_on_cached_features(trained) -> None:
+    """The frozen stage trained on backbone features computed once: the head learns, the cache
+    sits in the run directory (shared with the search), and what is saved and registered is the
+    whole model, raw pixels in, whose own ``gap`` output is what the head was trained on."""
+    import keras
+
+    from trainer.data import make_splits
+    from trainer.registry import get_model
+    from trainer.training import run_stage
+    from trainer.tuning.features import load_cached_features
+
+    run_dir, ds, _ = trained
+    dc = DataConfig(val_fraction=0.2)
+    cfg = tiny(Stage.TRANSFER, name="head_only", epochs=8, learning_rate=3e-3)
+    r = run_stage(run_dir, cfg.replace(weights="imagenet", cached_features=True), dc, dataset=ds)
+    assert r.metrics["accuracy"] > 0.8, r.metrics
+    info = json.loads((run_dir / "head_only" / "summary.json").read_text())["cached_features"]
+    assert info["feature_dim"] > 0 and info["head_seconds"] > 0
+    features = load_cached_features(run_dir / "features" / info["key"])
+    assert features is not None and features.key == info["key"]
+    best = keras.models.load_model(run_dir / "head_only" / "checkpoints" / "best.keras")
+    assert tuple(best.input_shape[1:]) == ds.image_shape
+    model = get_model(run_dir, "head_only").load()
+    x_val = make_splits(ds, dc).x_val[:8].astype("float32")
+    gap = keras.Model(model.input, model.get_layer("gap").output)
+    # training=False: Keras 3's augmentation layers run on a plain call
+    np.testing.assert_allclose(
+        np.asarray(gap(x_val, training=False)), features.x_val[:8], rtol=1e-4, atol=1e-4
+    )
+    # The head's weights are the registered model's: the same probabilities either way.
+    from trainer.training.head_on_features import head_model
+
+    np.testing.assert_allclose(
+        np.asarray(head_model(model)(features.x_val[:8], training=False)),
+        np.asarray(model(x_val, training=False)),
+        rtol=1e-4,
+        atol=1e-5,
+    )
+
+
+def test_cached_features_is_for_the_transfer_stage_only() -> None:
+    from edge_runtime.common.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="cached_features applies to the transfer stage"):
+        tiny(Stage.BASELINE, cached_features=True)
+
+
 def test_finetune_refuses_other_data(trained) -> None:
     from edge_runtime.common.errors import ConfigError
     from trainer.training import run_stage

@@ -237,20 +237,44 @@ def run_stage(
         "seed": config.seed,
         "one_hot": one_hot,
     }
-    train_ds = make_pipeline(splits.x_train, splits.y_train, shuffle=True, **kw)
-    val_ds = make_pipeline(splits.x_val, splits.y_val, shuffle=False, **kw) if has_val else None
-
+    callbacks = make_callbacks(stage_dir, config.patience, has_val)
+    verbose = 2 if not _isatty() else 1
     t0 = time.perf_counter_ns()
-    fit = model.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=config.epochs,
-        shuffle=False,  # the tf.data pipeline shuffles (seeded, every epoch)
-        callbacks=make_callbacks(stage_dir, config.patience, has_val),
-        verbose=2 if not _isatty() else 1,
-    )
+    if config.cached_features:
+        # The frozen stage: the head trains on backbone features computed once (cached).
+        from trainer.training.head_on_features import fit_head, stage_features
+
+        features = stage_features(run.path, ds, data_config, config)
+        feature_seconds = (time.perf_counter_ns() - t0) / 1e9
+        raw_history, head_seconds = fit_head(
+            model,
+            features,
+            config,
+            callbacks,
+            one_hot=one_hot,
+            compile_fn=_compile,
+            verbose=verbose,
+        )
+        model.save(stage_dir / "checkpoints" / "best.keras")  # the whole model, not the head
+        origin["cached_features"] = {
+            "key": features.key,
+            "feature_dim": features.feature_dim,
+            "feature_seconds": round(feature_seconds, 2),
+            "head_seconds": round(head_seconds, 2),
+        }
+    else:
+        train_ds = make_pipeline(splits.x_train, splits.y_train, shuffle=True, **kw)
+        val_ds = make_pipeline(splits.x_val, splits.y_val, shuffle=False, **kw) if has_val else None
+        raw_history = model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=config.epochs,
+            shuffle=False,  # the tf.data pipeline shuffles (seeded, every epoch)
+            callbacks=callbacks,
+            verbose=verbose,
+        ).history
     train_seconds = (time.perf_counter_ns() - t0) / 1e9
-    history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
+    history = {k: [float(v) for v in vals] for k, vals in raw_history.items()}
     epochs_run, best_epoch = _history_summary(history, "val_accuracy" if has_val else "accuracy")
     write_json(
         stage_dir / HISTORY_NAME,

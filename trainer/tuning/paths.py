@@ -1,8 +1,10 @@
 """Where a search keeps its files inside the run directory's ``tune/`` stage folder.
 
+features/<key>/                    cached backbone features (x_/y_ train|val|test .npy, meta.json),
+                                   beside tune/ in the run directory: the transfer stage trains its
+                                   head on the same cache (trainer/training/head_on_features.py)
 tune/
   config.json                      the TuneConfig it ran with (+ versions)
-  features/<key>/                  cached backbone features (x_/y_ train|val|test .npy, meta.json)
   kt/search/                       KerasTuner's project: oracle.json, trial_*/, trial_stats/
   trials.json, trials.csv          one row per trial
   objective_vs_hyperparameters.png
@@ -36,7 +38,10 @@ class _Below:
 class TunePaths:
     root: Path
 
-    features = _Below("features")
+    @property
+    def features(self) -> Path:
+        return self.root.parent / "features"
+
     tuner_dir = _Below("kt")
     project = _Below("kt", PROJECT_NAME)
     config = _Below("config.json")
