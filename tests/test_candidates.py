@@ -32,7 +32,8 @@ def test_shipped_file_lists_every_kind_and_profiles_pick_lists() -> None:
         "finetune",
         "classical",
     }
-    flow = ["baseline", "transfer", "finetune"]  # the course's flow, then the native CNN, the anchor
+    # the course's flow, then the native CNN and the anchor
+    flow = ["baseline", "transfer", "finetune"]
     assert [c.name for c in cs.for_profile("quick")] == [*flow, "resnet", "classical"]
     assert [c.name for c in cs.for_profile("full")] == [*flow, "resnet_fast", "classical"]
     rc = cs.get("resnet").stage_config("full")
