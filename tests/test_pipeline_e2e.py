@@ -97,6 +97,9 @@ def tiny_config(data_dir: Path, **changes) -> PipelineConfig:
         "bench_threads": (1,),
         "stage_overrides": TINY,
         "candidate_names": ("baseline", "resnet", "transfer", "finetune", "classical"),
+        # the large-data path: one validation split (small data's cross-validation is run by
+        # tests/test_report_pipeline.py)
+        "crossval": "off",
     }
     return PipelineConfig(**{**base, **changes})
 

@@ -58,3 +58,17 @@ def test_a_run_of_other_names_reports_what_ships(tmp_path: Path) -> None:
     table = md.split("return on complexity", 1)[1].split("\n## ", 1)[0]
     for name in ("my_small_net", "edge_resnet", "pixel_logreg"):
         assert f"| {name} " in table or f"| **{name}** (ships) |" in table
+
+    # 48 validation images cannot separate candidates (the smallest lead they can call real is
+    # 10 points): the choice rests on k-fold cross-validation over all 240 training images.
+    sel = json.loads((run / "selection.json").read_text())
+    ev = sel["evidence"]
+    assert ev["kind"] == "cross-validation" and ev["folds"] == 5 and ev["images"] == 240
+    assert set(ev["scores"]) == {"my_small_net", "edge_resnet", "pixel_logreg"}
+    for score in ev["scores"].values():
+        assert len(score["fold_accuracy"]) == 5 and 0 <= score["accuracy"] <= 1
+    assert ev["leader"] in ("my_small_net", "edge_resnet") and ev["leader"] in ev["in_race"]
+    assert shipped in ev["in_race"] and "pixel_logreg" not in ev["in_race"]
+    assert {p["candidate"] for p in sel["points"]} == set(ev["in_race"])
+    assert "**Small data.** The validation split holds 48 images" in md
+    assert "5-fold stratified cross-validation on the training split" in md

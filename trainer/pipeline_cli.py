@@ -96,6 +96,14 @@ def _budget_option(flag: str, help: str) -> Decorator:
     "chooses on the validation split.",
 )
 @click.option(
+    "--crossval",
+    type=click.Choice(["auto", "on", "off"]),
+    default="auto",
+    show_default=True,
+    help="Compare the candidates by k-fold cross-validation on the training split: auto when "
+    "the validation split is too small to tell them apart (fewer than 500 images).",
+)
+@click.option(
     "--allow-parity-failure",
     is_flag=True,
     help="Export even if an artifact fails its gate (recorded).",
@@ -109,6 +117,7 @@ def run(
     artifacts: tuple[str, ...] | None,
     allow_parity_failure: bool,
     test_time_views: str | None,
+    crossval: str,
     candidates_file: Path | None,
     models: tuple[str, ...] | None,
     budget_ms: float | None,
@@ -155,6 +164,7 @@ def run(
         budget=Budget(max_ms=budget_ms, max_kb=budget_kb, max_ram_mb=budget_ram_mb),
         budget_bench=tuple(str(p) for p in budget_bench),
         test_time_views=test_time_views,
+        crossval=crossval,
     )
     target = run_dir or Path("runs") / f"{profile}"
     t0 = time.perf_counter()

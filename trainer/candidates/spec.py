@@ -20,7 +20,10 @@ SCHEMA = 1
 KINDS: tuple[str, ...] = ("baseline", "resnet", "transfer", "finetune", "classical")
 CLASSICAL_MODELS: tuple[str, ...] = ("logistic_regression", "rbf_svc")
 # Names the pipeline uses for its own stages (a candidate's name becomes a stage and a folder).
-RESERVED = ("eda", "tune", "export", "bench", "select", "bundle", "report", "models", "exports")
+RESERVED = (
+    "eda", "tune", "export", "bench", "select", "bundle", "report", "models", "exports",
+    "crossval", "features", "splits",
+)  # fmt: skip
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 

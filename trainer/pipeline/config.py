@@ -33,6 +33,9 @@ class PipelineConfig(JsonConfig):
     budget_bench: tuple[str, ...] = ()
     # test-time views of every export (export/views.py); None: the profile's ("auto" in full)
     test_time_views: str | None = None
+    # small data: compare the candidates by k-fold cross-validation ("auto": when the validation
+    # split is too small to tell them apart; trainer/pipeline/crossval.py)
+    crossval: str = "auto"
 
     def validate(self) -> None:
         if self.bench_runs < 10:
@@ -43,6 +46,8 @@ class PipelineConfig(JsonConfig):
             from export.views import check_choice
 
             check_choice(self.test_time_views)
+        if self.crossval not in ("auto", "on", "off"):
+            raise ConfigError(f"crossval={self.crossval!r}; use auto, on or off")
         if self.tune_overrides:  # refused before any training, not when the tune stage starts
             self.tune_config()
 

@@ -111,6 +111,57 @@ class AnchorComparison:
 
 
 @dataclass(frozen=True)
+class CrossvalScore:
+    """One candidate's out-of-fold answers in a small-data run's cross-validation."""
+
+    accuracy: float  # pooled over every training image, each scored by the fold that left it out
+    images: int
+    fold_accuracy: tuple[float, ...]
+    fold_std: float
+    seconds: float | None = None
+    p_vs_leader: float | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CrossvalScore:
+        return cls(
+            d["accuracy"],
+            d["images"],
+            tuple(d.get("fold_accuracy") or ()),
+            d.get("fold_std", 0.0),
+            d.get("seconds"),
+            d.get("p_vs_leader"),
+        )
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the choice between candidates rests on: the validation split, or (small data)
+    k-fold cross-validation on the training split (trainer/pipeline/crossval.py)."""
+
+    kind: str  # "validation split" or "cross-validation"
+    images: int
+    folds: int | None = None
+    why: str = ""
+    leader: str | None = None
+    in_race: tuple[str, ...] = ()
+    out_of_race: dict[str, str] = field(default_factory=dict)
+    scores: dict[str, CrossvalScore] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Evidence:
+        return cls(
+            kind=d["kind"],
+            images=d["images"],
+            folds=d.get("folds"),
+            why=d.get("why", ""),
+            leader=d.get("leader"),
+            in_race=tuple(d.get("in_race") or ()),
+            out_of_race=dict(d.get("out_of_race") or {}),
+            scores={k: CrossvalScore.from_dict(v) for k, v in (d.get("scores") or {}).items()},
+        )
+
+
+@dataclass(frozen=True)
 class SelectionRecord:
     """``selection.json``: every gated point, the budget, the choice (or why nothing fits)."""
 
@@ -129,6 +180,7 @@ class SelectionRecord:
     latency_source: str = ""
     collapsed: dict[str, str] = field(default_factory=dict)
     figure: str | None = None  # relative to the run directory
+    evidence: Evidence | None = None  # None in records written before it was recorded
 
     @property
     def shipped_candidate(self) -> str | None:
@@ -162,6 +214,7 @@ class SelectionRecord:
             latency_source=d.get("latency_source", ""),
             collapsed=dict(d.get("collapsed") or {}),
             figure=d.get("figure"),
+            evidence=Evidence.from_dict(d["evidence"]) if d.get("evidence") else None,
         )
 
     @classmethod
@@ -186,7 +239,9 @@ __all__ = [
     "AnchorComparison",
     "CandidateTest",
     "Chosen",
+    "CrossvalScore",
     "DeployedTest",
+    "Evidence",
     "SelectionRecord",
     "ValidationScore",
 ]

@@ -101,11 +101,13 @@ def select_and_record(
     dataset: Any,
     keras_names: list[str],
     collapsed: dict[str, str] | None = None,
+    crossval: dict[str, Any] | None = None,
 ) -> dict:
     """Measure the points, choose, write ``selection.json`` and the Pareto figure.
 
     ``collapsed``: candidates whose training collapsed (``{name: why}``); they have no exports and
-    are recorded as left out.
+    are recorded as left out. ``crossval``: the cross-validation record of a small-data run
+    (trainer/pipeline/crossval.py); only the candidates still in its race offer points.
     """
     from trainer.data import make_splits
     from trainer.pipeline.points import measure_points
@@ -122,8 +124,26 @@ def select_and_record(
             "selection reads the validation split and this run has none; use --val-fraction above 0"
         )
     val_table = validation_table(run_dir, all_names)
+    evidence: dict[str, Any] = {
+        "kind": "validation split",
+        "images": int(len(splits.y_val)),
+    }
+    racing = list(keras_names)
+    if crossval is not None:
+        racing = [n for n in keras_names if n in set(crossval.get("in_race") or [])] or racing
+        evidence = {
+            "kind": "cross-validation",
+            "folds": crossval["folds"],
+            "images": crossval["images"],
+            "why": crossval["why"],
+            "leader": crossval["leader"],
+            "in_race": racing,
+            "out_of_race": crossval.get("out_of_race") or {},
+            "scores": crossval["scores"],
+        }
+        log.info("cross-validation leaves %s in the race (%s)", racing, crossval["why"])
     points: list[Point] = []
-    for name in keras_names:
+    for name in racing:
         points += measure_points(
             run_dir / EXPORTS_DIR / name, name, splits.x_val, splits.y_val, cfg.bench_runs
         )
@@ -151,6 +171,7 @@ def select_and_record(
         error = str(exc)
     body = _record(run_dir, cfg, val_table, points, choice, error, all_names, classical)
     body["latency_source"] = latency_source
+    body["evidence"] = evidence
     body["collapsed"] = dict(collapsed or {})
     figure = plot_pareto(points, choice, cfg.budget, run_dir / SELECT_DIR / "pareto.png")
     body["figure"] = str(figure.relative_to(run_dir)) if figure else None

@@ -209,11 +209,47 @@ def run_export(ctx: Context) -> dict[str, Any]:
     return out
 
 
+def crossval_enabled(ctx: Context) -> bool:
+    """Small data: the validation split is too small to tell the candidates apart
+    (trainer/pipeline/crossval.py says what "too small" is)."""
+    from trainer.data.load import split_indices
+    from trainer.pipeline.crossval import validation_too_small
+
+    setting = _cfg(ctx).crossval
+    if setting != "auto":
+        return setting == "on"
+    _, val = split_indices(_dataset(ctx), _cfg(ctx).data)
+    return validation_too_small(len(val))
+
+
+def run_crossval(ctx: Context) -> dict[str, Any]:
+    from trainer.pipeline.crossval import run_crossval as crossval
+
+    cfg = _cfg(ctx)
+    collapsed = _collapsed(ctx)
+    record = crossval(
+        ctx.run_dir,
+        _dataset(ctx),
+        cfg.data,
+        [c for c in _candidates(ctx) if c.name not in collapsed],
+        lambda name: _stage_config(ctx, name),
+        lambda name: _candidate(ctx, name).classical_spec(cfg.profile.value),
+        cfg.seed,
+    )
+    return {k: record[k] for k in ("folds", "images", "leader", "in_race", "seconds")}
+
+
 def run_select(ctx: Context) -> dict[str, Any]:
+    from trainer.pipeline.crossval import load_record
     from trainer.pipeline.selection_stage import select_and_record
 
     return select_and_record(
-        ctx.run_dir, _cfg(ctx), _dataset(ctx), _keras_names(ctx), collapsed=_collapsed(ctx)
+        ctx.run_dir,
+        _cfg(ctx),
+        _dataset(ctx),
+        _keras_names(ctx),
+        collapsed=_collapsed(ctx),
+        crossval=load_record(ctx.run_dir) if crossval_enabled(ctx) else None,
     )
 
 
@@ -290,6 +326,24 @@ def pipeline_stages(config: PipelineConfig | None = None) -> list[Stage]:
                 )
             )
     stages += [
+        Stage(
+            "crossval",
+            run_crossval,
+            lambda ctx: {
+                "data": data_cfg(ctx),
+                "seed": _cfg(ctx).seed,
+                "candidates": {
+                    c.name: _candidate(ctx, c.name)
+                    .classical_spec(_cfg(ctx).profile.value)
+                    .to_dict()
+                    if c.is_classical
+                    else _stage_config(ctx, c.name).to_dict()
+                    for c in _candidates(ctx)
+                },
+            },
+            enabled=crossval_enabled,
+            description="small data: the candidates compared by k-fold cross-validation",
+        ),
         Stage(
             "tune",
             run_tune,

@@ -19,6 +19,7 @@ def selection_section(r: Report, f: Any) -> None:
         r.add(Para("The select stage has not run (no `selection.json`)."))
         return
     r.add(Para(f"Rule: {sel.rule}"))
+    _evidence(r, sel.evidence)
     chosen = sel.chosen.key if sel.chosen else None
     within, pareto = set(sel.within_budget), set(sel.pareto)
     rows = []
@@ -150,3 +151,38 @@ def _views_accuracy(manifest: Any) -> float | None:
 
 
 __all__ = ["anchor_section", "selection_section", "views_of"]
+
+
+def _evidence(r: Report, ev: Any) -> None:
+    """What the choice between candidates rests on (small data: cross-validation)."""
+    if ev is None or ev.kind != "cross-validation":
+        return
+    r.add(
+        Para(
+            f"**Small data.** {ev.why[:1].upper()}{ev.why[1:]}. Only the candidates the "
+            f"cross-validation leaves in the race ({', '.join(ev.in_race) or 'none'}) offer "
+            "artifacts below; the test split is not read by it."
+        )
+    )
+    rows = []
+    for name, s in sorted(ev.scores.items(), key=lambda kv: -kv[1].accuracy):
+        folds = ", ".join(f"{100 * a:.1f}" for a in s.fold_accuracy)
+        if name == ev.leader:
+            status = "leader"
+        elif name in ev.in_race:
+            status = f"in the race (p = {s.p_vs_leader:.2f})" if s.p_vs_leader is not None else "in"
+        elif name in ev.out_of_race:
+            status = "out: significantly worse"
+        else:
+            status = "anchor (not shipped)"
+        rows.append(
+            (name, pct(s.accuracy), f"{s.images}", folds, f"{100 * s.fold_std:.1f}", status)
+        )
+    r.add(
+        Table(
+            ("candidate", "out-of-fold accuracy", "images", "per fold (%)", "fold std (pts)", ""),
+            tuple(rows),
+            caption=f"{ev.folds}-fold stratified cross-validation on the training split: every "
+            "image scored once, by the model of the fold that left it out",
+        )
+    )
