@@ -99,6 +99,25 @@ class Bundle:
         )
         return one
 
+    def explain(
+        self,
+        image: Image,
+        *,
+        target: int | str | None = None,
+        max_passes: int | None = None,
+        polarity: PolarityChoice | None = None,
+    ) -> Any:
+        """Which pixels the answer rests on, computed by this artifact's own runtime (occlusion,
+        ``edge_runtime.explain``): an ``Explanation`` whose ``saliency`` is an H x W map in 0..1
+        at the model's input size, for the predicted class or ``target`` (a label or an index).
+        ``edge_runtime.explain.overlay(image, e.saliency)`` draws it over the picture."""
+        try:
+            return self._predictor.explain(
+                _as_image(image, "image"), target=target, max_passes=max_passes, polarity=polarity
+            )
+        except ValueError as exc:
+            raise DataError(str(exc)) from None
+
     def evaluate(
         self, folder: str | PathLike[str], *, split_file: str | PathLike[str] | None = None
     ) -> Evaluation:

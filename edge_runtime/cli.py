@@ -48,6 +48,12 @@ from edge_runtime.cli_options import (
     help="Evaluate exactly the images this file lists (<run>/splits/test.txt), relative to the "
     "one DATA_DIR given as PATH.",
 )
+@path_option(
+    "--explain",
+    "explain_dir",
+    help="Also write each image's occlusion saliency map for its predicted class, computed by "
+    "the artifact's own runtime, drawn over the image: DIR/<name>.png.",
+)
 @verify_option()
 def predict(
     bundle: Path,
@@ -60,6 +66,7 @@ def predict(
     batch_size: int,
     out_file: Path | None,
     split_file: Path | None,
+    explain_dir: Path | None,
     verify: bool,
 ) -> None:
     """Classify image files or folders with BUNDLE.
@@ -81,6 +88,7 @@ def predict(
         polarity=invert,
         batch_size=batch_size,
         split_file=str(split_file) if split_file is not None else None,
+        explain_dir=str(explain_dir) if explain_dir is not None else None,
     )
     from edge_runtime.crash_guard import exit_now
     from edge_runtime.predictor import Predictor
@@ -105,6 +113,13 @@ def predict(
         click.echo(report.evaluation.format_table(), file=summary)
         if out_file:
             write_json(out_file, {"artifact": report.artifact, **report.evaluation.to_dict()})
+    if report.explained:
+        ms = sorted(t for _, _, t in report.explained)
+        click.echo(
+            f"wrote {len(ms)} saliency overlay(s) to {explain_dir} (occlusion, median "
+            f"{ms[len(ms) // 2]:.1f} ms per image)",
+            err=True,
+        )
     click.echo(
         f"classified {report.classified} image(s) with {report.artifact}"
         + (f", skipped {len(report.skipped)}" if report.skipped else ""),

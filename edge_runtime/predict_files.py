@@ -40,6 +40,9 @@ class PredictConfig(JsonConfig):
     # A split file (<run>/splits/test.txt): classify exactly the images it lists, under the one
     # data folder in ``paths``, and evaluate them against their class folders.
     split_file: str | None = None
+    # Occlusion saliency overlays (edge_runtime/explain.py), one PNG per image, in this folder.
+    explain_dir: str | None = None
+    explain_max_passes: int = 256
 
     def validate(self) -> None:
         if not self.paths:
@@ -53,6 +56,8 @@ class PredictConfig(JsonConfig):
         check_invert_choice(self.polarity, "polarity=")
         if self.max_pixels is not None and self.max_pixels < 1:
             raise ConfigError(f"max_pixels={self.max_pixels} must be positive (or unset)")
+        if self.explain_max_passes < 1:
+            raise ConfigError(f"explain_max_passes={self.explain_max_passes} must be at least 1")
         if self.split_file is not None and len(self.paths) != 1:
             raise ConfigError(
                 f"--split-file takes exactly one DATA_DIR (the folder the split's paths are "
@@ -76,6 +81,7 @@ class PredictReport:
     classified: int = 0
     skipped: list[tuple[Path, str]] = field(default_factory=list)
     evaluation: Evaluation | None = None
+    explained: list[tuple[Path, Path, float]] = field(default_factory=list)  # image, png, ms
 
 
 def predict_files(
@@ -119,6 +125,8 @@ def predict_files(
                 y_pred.append(pred.index)
             if on_result:
                 on_result(FileResult(item.path, pred, None, true_label))
+            if config.explain_dir is not None:
+                _explain(predictor, img, pred.index, item.path, config, report)
         batch.clear()
 
     batch: list[tuple[InputItem, np.ndarray | None, str | None]] = []
@@ -139,6 +147,27 @@ def predict_files(
     if labelled:
         report.evaluation = evaluate(y_true, y_pred, labels)
     return report
+
+
+def _explain(
+    predictor: Predictor,
+    image: np.ndarray,
+    index: int,
+    path: Path,
+    config: PredictConfig,
+    report: PredictReport,
+) -> None:
+    """The image's occlusion map for its predicted class, drawn over it, as ``DIR/<name>.png``."""
+    from edge_runtime.explain import save_overlay
+
+    e = predictor.explain(image, target=index, max_passes=config.explain_max_passes)
+    out_dir = Path(config.explain_dir or ".")
+    used = {png.name for _, png, _ in report.explained}
+    name, n = f"{path.stem}.png", 1
+    while name in used:  # the same file name in two folders
+        n += 1
+        name = f"{path.stem}-{n}.png"
+    report.explained.append((path, save_overlay(out_dir / name, image, e), e.ms))
 
 
 __all__ = ["OUTPUT_FORMATS", "FileResult", "PredictConfig", "PredictReport", "predict_files"]

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -170,6 +171,41 @@ class Predictor:
                 )
             )
         return results
+
+    def run_planes(self, planes: np.ndarray) -> np.ndarray:
+        """Prepared uint8 planes ``(N, H, W, C)`` (``prepare_pixels``) -> probabilities."""
+        write = self._write_input
+        with self._lock:
+            probs = self.backend.run_filled(planes.shape, lambda buf: write(planes, buf))
+        return softmax(probs) if self._logits else probs
+
+    def explain(
+        self,
+        image: np.ndarray,
+        *,
+        target: int | str | None = None,
+        max_passes: int | None = None,
+        bgr: bool = False,
+        polarity: PolarityChoice | None = None,
+    ) -> Any:
+        """Occlusion saliency of one decoded uint8 image with this artifact
+        (``edge_runtime.explain``): for the predicted class, or ``target`` (index or label)."""
+        from edge_runtime.explain import DEFAULT_MAX_PASSES, explain_plane
+
+        pol = check_invert_choice(polarity, "polarity=") if polarity else self.polarity
+        plane, _ = prepare_pixels(image, self.manifest.input, pol, bgr)
+        index = None
+        if target is not None:
+            names = self.labels
+            index = names.index(target) if isinstance(target, str) and target in names else target
+            if not isinstance(index, int) or not 0 <= index < len(names):
+                raise ValueError(
+                    f"target={target!r} is not a class of this bundle; use one of {list(names)} "
+                    f"or an index 0..{len(names) - 1}"
+                )
+        return explain_plane(
+            self.run_planes, plane, self.labels, index, max_passes or DEFAULT_MAX_PASSES
+        )
 
     def close(self) -> None:
         """Release the runtime."""

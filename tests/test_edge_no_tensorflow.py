@@ -134,7 +134,7 @@ def test_missing_runtimes_give_an_install_hint() -> None:
 _PREDICT_MODULES = r"""
 import json, sys
 from edgetk.cli import main
-rc = main(["predict", sys.argv[1], sys.argv[2]])
+rc = main(["predict", *sys.argv[1:]])
 print(json.dumps({"rc": rc, "modules": sorted(sys.modules)}))
 """
 
@@ -160,3 +160,18 @@ def test_predict_imports_only_what_it_runs() -> None:
     loaded = [m for m in result["modules"] if m.startswith(NOT_FOR_PREDICT)]
     assert loaded == []
     assert "edge_runtime.backends.tflite" in result["modules"]  # it did classify
+
+
+def test_predict_explain_imports_no_tensorflow(tmp_path) -> None:  # noqa: ANN001
+    """Saliency comes from the artifact's own runtime: --explain loads no TensorFlow either."""
+    image = ROOT / "tests" / "fixtures" / "images" / "box" / "02.png"
+    out = tmp_path / "maps"
+    proc = subprocess.run(
+        [sys.executable, "-c", _PREDICT_MODULES, str(BUNDLE), str(image), "--explain", str(out)],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["rc"] == 0 and (out / "02.png").is_file()
+    assert [m for m in result["modules"] if m.startswith(NOT_FOR_PREDICT)] == []
+    assert "edge_runtime.explain" in result["modules"]
