@@ -105,27 +105,70 @@ def occlusion_map(
     h, w, _ = plane.shape
     base = run(plane[None])[0]
     cls = int(np.argmax(base)) if target is None else int(target)
-    p0 = float(base[cls])
     patch, stride = plan(h, w, max_passes)
     where = positions(h, w, patch, stride)
+    probs = np.concatenate(
+        [
+            run(_occluded(plane, where[i : i + batch], patch))[:, cls]
+            for i in range(0, len(where), batch)
+        ]
+    )
+    sal, signal = _reduce(float(base[cls]) - probs, where, patch, h, w)
+    return sal, cls, float(base[cls]), len(where) + 1, patch, stride, signal
+
+
+def occlusion_maps(
+    run: RunPlanes,
+    planes: np.ndarray,
+    targets: np.ndarray | None = None,
+    max_passes: int = DEFAULT_MAX_PASSES,
+    max_bytes: int = 64 << 20,
+) -> list[tuple[np.ndarray, int, float, float]]:
+    """(saliency, class, probability, signal) of several planes of one size, with as few runtime
+    calls as ``max_bytes`` of occluded copies per call allows (runtimes load per call in export's
+    gate)."""
+    n, h, w, _ = planes.shape
+    patch, stride = plan(h, w, max_passes)
+    where = positions(h, w, patch, stride)
+    per_image = (len(where) + 1) * planes[0].nbytes
+    group = max(1, max_bytes // per_image)
+    out = []
+    for g in range(0, n, group):
+        chunk = planes[g : g + group]
+        stack = np.concatenate(
+            [np.concatenate([p[None], _occluded(p, where, patch)]) for p in chunk]
+        )
+        probs = run(stack).reshape(len(chunk), len(where) + 1, -1)
+        for i, pr in enumerate(probs):
+            k = int(g + i)
+            cls = int(np.argmax(pr[0])) if targets is None else int(targets[k])
+            sal, signal = _reduce(pr[0, cls] - pr[1:, cls], where, patch, h, w)
+            out.append((sal, cls, float(pr[0, cls]), signal))
+    return out
+
+
+def _occluded(plane: np.ndarray, where: list[tuple[int, int]], patch: int) -> np.ndarray:
+    """Copies of ``plane``, each with one patch filled with the plane's mean per channel."""
     fill = np.round(plane.reshape(-1, plane.shape[2]).mean(axis=0)).astype(plane.dtype)
+    copies = np.repeat(plane[None], len(where), axis=0)
+    for i, (r, c) in enumerate(where):
+        copies[i, r : r + patch, c : c + patch, :] = fill
+    return copies
+
+
+def _reduce(
+    drops: np.ndarray, where: list[tuple[int, int]], patch: int, h: int, w: int
+) -> tuple[np.ndarray, float]:
+    """The map (mean drop over the patches covering each pixel, >= 0, max 1) and the top drop."""
     total = np.zeros((h, w), np.float64)
     cover = np.zeros((h, w), np.float64)
-    best = 0.0
-    for start in range(0, len(where), batch):
-        chunk = where[start : start + batch]
-        copies = np.repeat(plane[None], len(chunk), axis=0)
-        for i, (r, c) in enumerate(chunk):
-            copies[i, r : r + patch, c : c + patch, :] = fill
-        drops = p0 - run(copies)[:, cls]
-        best = max(best, float(drops.max()))
-        for (r, c), d in zip(chunk, drops):
-            total[r : r + patch, c : c + patch] += d
-            cover[r : r + patch, c : c + patch] += 1
+    for (r, c), d in zip(where, drops):
+        total[r : r + patch, c : c + patch] += d
+        cover[r : r + patch, c : c + patch] += 1
     sal = np.clip(total / np.maximum(cover, 1), 0, None)
     top = sal.max()
     sal = (sal / top) if top > 0 else sal
-    return sal.astype(np.float32), cls, p0, len(where) + 1, patch, stride, float(max(best, 0.0))
+    return sal.astype(np.float32), float(max(float(np.max(drops, initial=0.0)), 0.0))
 
 
 def explain_plane(
@@ -226,6 +269,7 @@ __all__ = [
     "colorize",
     "explain_plane",
     "occlusion_map",
+    "occlusion_maps",
     "overlay",
     "plan",
     "positions",

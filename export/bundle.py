@@ -36,6 +36,7 @@ from edge_runtime.common.versions import library_versions
 from edge_runtime.manifest import Artifact, InputSpec, Manifest, OutputSpec, write_manifest
 from export.artifact_info import io_specs
 from export.config import ExportConfig
+from export.explain_parity import agreement, explanation_markdown, keras_reference
 from export.formats import DEFAULT_ARTIFACT_PREFERENCE, FORMATS, ExportFormat
 from export.model_io import keras_predict, load_keras_model, model_input_shape
 from export.onnx_export import convert_onnx_fp32, quantize_onnx_int8
@@ -394,6 +395,7 @@ class _Prepared:
     y_sel: np.ndarray
     ref_sel: np.ndarray
     sel_note: str
+    explain_ref: Any = None  # export.explain_parity.ExplainReference, or None (off)
 
 
 def _prepare(
@@ -431,9 +433,17 @@ def _prepare(
             x_sel, y_sel = x_sel[idx], y_sel[idx]
         sel_note = f"{len(y_sel)} separate selection images"
     ref_sel = ref_eval if x_sel is x_eval else keras_predict(model, x_sel, cfg.batch_size)
+    explain_ref = keras_reference(
+        lambda x: keras_predict(model, x, cfg.batch_size),
+        x_sel,
+        y_sel,
+        cfg.explain_images,
+        cfg.calibration.seed,
+        cfg.explain_max_passes,
+    )
     return _Prepared(
         model, shape, k, labels, spec, views, calib,
-        x_eval, y_eval, ref_eval, x_sel, y_sel, ref_sel, sel_note,
+        x_eval, y_eval, ref_eval, x_sel, y_sel, ref_sel, sel_note, explain_ref,
     )  # fmt: skip
 
 
@@ -498,6 +508,12 @@ def _judge(
     pdict = parity.to_dict()
     if rec is not None:
         pdict["recovery"] = rec.to_dict()
+    if p.explain_ref is not None:
+        pdict["explanations"] = agreement(
+            p.explain_ref,
+            lambda x: predict_artifact(path, f.format, x, cfg.batch_size, cfg.num_threads),
+            p.labels,
+        )
     artifact = Artifact(
         file=f.filename,
         format=f.format,
@@ -563,7 +579,11 @@ def _gate_record(
         f"reference: the Keras model {model_file}. Deltas are artifact minus "
         f"Keras. Precision recovery chose on {p.sel_note}."
     )
-    extra = [*extra_md, *views_markdown(p.views)]
+    extra = [
+        *extra_md,
+        *views_markdown(p.views),
+        *explanation_markdown([(r.key, r.artifact.parity.get("explanations")) for r in results]),
+    ]
     stats_md = significance_markdown(rows, len(p.y_eval), cfg.gate.confidence)
     md = parity_markdown(
         rows, title, note, stats_md + excluded_markdown(rows, default_note) + extra

@@ -103,6 +103,10 @@ class ExportConfig(JsonConfig):
     # Average the model over flipped / shifted copies inside the exported graph (export/views.py):
     # "auto" chooses on the validation images, "none" ships the plain model.
     test_time_views: str = "none"
+    # Explanation parity (export/explain_parity.py): occlusion maps of each artifact against the
+    # Keras model's on this many validation images (0: off), at most this many occlusions each.
+    explain_images: int = 16
+    explain_max_passes: int = 256  # as edge_runtime.explain (fewer: empty int8 maps, measured)
 
     def validate(self) -> None:
         if not self.formats:
@@ -114,6 +118,8 @@ class ExportConfig(JsonConfig):
             raise ConfigError(f"export formats listed twice: {list(self.formats)}")
         check_range("batch_size", self.batch_size, 1, 4096)
         check_range("num_threads", self.num_threads, 1, 256)
+        check_range("explain_images", self.explain_images, 0, 10000)
+        check_range("explain_max_passes", self.explain_max_passes, 1, 4096)
         from export.views import check_choice
 
         check_choice(self.test_time_views)

@@ -174,3 +174,19 @@ def test_bundle_api_and_cli(bundles, tmp_path, capsys) -> None:  # noqa: ANN001
     assert "wrote 3 saliency overlay(s)" in err
     assert sorted(p.name for p in out.iterdir()) == ["img0.png", "img1.png", "img2.png"]
     assert Image.open(out / "img0.png").size == (16, 16)
+
+
+def test_the_gate_records_explanation_agreement(bundles) -> None:
+    """Every artifact's manifest entry and parity.md carry its agreement with the Keras model's
+    maps; an artifact of the trained model agrees far better than chance."""
+    from edge_runtime.manifest import load_manifest
+
+    b, _, _ = bundles
+    m = load_manifest(b["trained"])
+    for art in m.artifacts:
+        e = art.parity["explanations"]
+        assert e["images"] == 16 and set(e["per_class"]) <= set(LABELS)
+        assert e["rank_correlation"]["q1"] <= e["rank_correlation"]["median"] <= 1
+        assert e["top_overlap"]["median"] > 0.5, (art.file, e)
+    md = (b["trained"] / "parity.md").read_text()
+    assert "## Explanation agreement" in md and "| tflite_int8 |" in md.split("## Explanation")[1]
