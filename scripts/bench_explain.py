@@ -33,6 +33,9 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=20)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "edge" / "explain_cost")
+    ap.add_argument(
+        "--figure", type=Path, help="also draw the first 6 images' maps per artifact in one PNG"
+    )
     args = ap.parse_args()
 
     manifest = load_manifest(args.bundle)
@@ -110,6 +113,34 @@ def main() -> None:
         )
     write_text(args.out.with_suffix(".md"), "\n".join(lines) + "\n")
     print("\n".join(lines))
+    if args.figure:
+        _figure(args.figure, images[:6], maps, manifest.labels)
+
+
+def _figure(path: Path, images: np.ndarray, maps: dict[str, list], labels) -> None:
+    """One row per image: the image, then each artifact's overlay (4x upscaled)."""
+    from PIL import Image, ImageDraw
+
+    from edge_runtime.explain import overlay
+
+    scale, pad, head = 4, 4, 14
+    h, w = images.shape[1] * scale, images.shape[2] * scale
+    cols = ["image", *maps]
+    sheet = Image.new("RGB", (len(cols) * (w + pad) + pad, head + len(images) * (h + pad) + pad))
+    sheet.paste((255, 255, 255), (0, 0, sheet.width, sheet.height))
+    draw = ImageDraw.Draw(sheet)
+    for j, name in enumerate(cols):
+        draw.text((pad + j * (w + pad), 2), name.replace("model_", ""), fill=(0, 0, 0))
+    for i, img in enumerate(images):
+        big = np.asarray(
+            Image.fromarray(img[..., 0] if img.shape[2] == 1 else img).resize((w, h), Image.NEAREST)
+        )
+        tiles = [np.repeat(big[..., None], 3, 2) if big.ndim == 2 else big]
+        tiles += [overlay(big, maps[name][i]) for name in maps]
+        for j, tile in enumerate(tiles):
+            sheet.paste(Image.fromarray(tile), (pad + j * (w + pad), head + pad + i * (h + pad)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path)
 
 
 if __name__ == "__main__":
