@@ -60,5 +60,5 @@ def test_real_data_export_passes_default_gate(keras_home, space_dir, capsys) -> 
     # Real pixels span 0..255: the converter's input parameters are ~1.0 / -128.
     assert int8.input.quantization.zero_point == -128
     assert int8.input.quantization.scale == pytest.approx(1.0, rel=1e-2)
-    assert m.calibration["source"]["fingerprint_sha256"] == ds.fingerprint
+    assert m.calibration["source"]["dataset"]["fingerprint_sha256"] == ds.fingerprint
     assert sum(m.calibration["per_class_counts"].values()) == 300
