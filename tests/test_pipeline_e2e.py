@@ -141,6 +141,9 @@ def test_every_stage_ran_and_report_has_every_section(finished_run) -> None:
     ):
         assert heading in md, heading
     assert any("done in" in line for line in lines)
+    # the gate's explanation agreement, per artifact of the bundle, reaches the report
+    assert "*Explanation agreement: each artifact's occlusion maps" in md
+    assert "| model_int8.tflite | " in md.split("*Explanation agreement")[1].split("\n## ")[0]
 
 
 @pytest.mark.slow

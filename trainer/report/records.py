@@ -217,6 +217,11 @@ class ArtifactParity:
     worst_class_f1_delta: float | None = None
     max_abs_diff: float | None = None
     failures: tuple[str, ...] = ()
+    # Explanation agreement with the Keras model (export/explain_parity.py), None when not run
+    explain_images: int | None = None
+    explain_rank_correlation: tuple[float, float, float] | None = None  # q1, median, q3
+    explain_top_overlap: tuple[float, float, float] | None = None
+    explain_empty_maps: int | None = None
 
     @classmethod
     def of(cls, artifact: Any) -> ArtifactParity:
@@ -231,7 +236,23 @@ class ArtifactParity:
             worst_class_f1_delta=p.get("worst_class_f1_delta"),
             max_abs_diff=p.get("max_abs_diff"),
             failures=tuple(p.get("failures") or ()),
+            **_explanations(p.get("explanations")),
         )
+
+
+def _explanations(e: dict[str, Any] | None) -> dict[str, Any]:
+    if not e:
+        return {}
+
+    def q(d: dict[str, float]) -> tuple[float, float, float]:
+        return (d["q1"], d["median"], d["q3"])
+
+    return {
+        "explain_images": e["images"],
+        "explain_rank_correlation": q(e["rank_correlation"]),
+        "explain_top_overlap": q(e["top_overlap"]),
+        "explain_empty_maps": e.get("empty_maps"),
+    }
 
 
 __all__ = [

@@ -348,6 +348,7 @@ def export_section(r: Report, f: RunFiles) -> None:
             + str(man.parity_data.get("description") or "held-out data"),
         )
     )
+    _explanation_table(r, man.artifacts)
     for a in man.artifacts:
         if a.float_layers:
             r.add(
@@ -362,6 +363,37 @@ def export_section(r: Report, f: RunFiles) -> None:
         failures = ArtifactParity.of(a).failures
         if failures:
             r.add(Para(f"`{a.file}` gate failures: " + "; ".join(failures) + "."))
+
+
+def _explanation_table(r: Report, artifacts: tuple) -> None:
+    """Explanation agreement per artifact (export/explain_parity.py), when the gate measured it."""
+    rows = []
+    n = None
+    for a in artifacts:
+        p = ArtifactParity.of(a)
+        if p.explain_rank_correlation is None or p.explain_top_overlap is None:
+            continue
+        n = p.explain_images
+        rq, tq = p.explain_rank_correlation, p.explain_top_overlap
+        rows.append(
+            (
+                a.file,
+                f"{rq[1]:.2f} [{rq[0]:.2f}, {rq[2]:.2f}]",
+                f"{tq[1]:.2f} [{tq[0]:.2f}, {tq[2]:.2f}]",
+                f"{p.explain_empty_maps} of {n}",
+            )
+        )
+    if rows:
+        r.add(
+            Table(
+                ("artifact", "rank correlation", "top-10 % IoU", "empty maps"),
+                tuple(rows),
+                caption=f"Explanation agreement: each artifact's occlusion maps (what `edgetk "
+                f"predict --explain` computes on the device) against the Keras model's, on {n} "
+                "validation images, median [quartiles]; 1.0 is the same map, a model with random "
+                "weights scores about 0. Reported, not gated",
+            )
+        )
 
 
 def latency_section(r: Report, f: RunFiles) -> None:
