@@ -31,7 +31,6 @@ from pathlib import Path
 import numpy as np
 
 DEFAULT_MAX_PASSES = 256
-EXPLAIN_BATCH = 64
 
 RunPlanes = Callable[[np.ndarray], np.ndarray]  # uint8 (N, H, W, C) -> probabilities (N, K)
 
@@ -92,29 +91,6 @@ def positions(height: int, width: int, patch: int, stride: int) -> list[tuple[in
         return starts
 
     return [(r, c) for r in axis(height) for c in axis(width)]
-
-
-def occlusion_map(
-    run: RunPlanes,
-    plane: np.ndarray,
-    target: int | None = None,
-    max_passes: int = DEFAULT_MAX_PASSES,
-    batch: int = EXPLAIN_BATCH,
-) -> tuple[np.ndarray, int, float, int, int, int, float]:
-    """(saliency, class, its probability, passes, patch, stride, signal) of one uint8 plane."""
-    h, w, _ = plane.shape
-    base = run(plane[None])[0]
-    cls = int(np.argmax(base)) if target is None else int(target)
-    patch, stride = plan(h, w, max_passes)
-    where = positions(h, w, patch, stride)
-    probs = np.concatenate(
-        [
-            run(_occluded(plane, where[i : i + batch], patch))[:, cls]
-            for i in range(0, len(where), batch)
-        ]
-    )
-    sal, signal = _reduce(float(base[cls]) - probs, where, patch, h, w)
-    return sal, cls, float(base[cls]), len(where) + 1, patch, stride, signal
 
 
 def occlusion_maps(
@@ -179,7 +155,11 @@ def explain_plane(
     max_passes: int = DEFAULT_MAX_PASSES,
 ) -> Explanation:
     t0 = time.perf_counter_ns()
-    sal, cls, p, passes, patch, stride, signal = occlusion_map(run, plane, target, max_passes)
+    h, w, _ = plane.shape
+    patch, stride = plan(h, w, max_passes)
+    passes = len(positions(h, w, patch, stride)) + 1
+    targets = None if target is None else np.asarray([target])
+    ((sal, cls, p, signal),) = occlusion_maps(run, plane[None], targets, max_passes)
     ms = (time.perf_counter_ns() - t0) / 1e6
     return Explanation(cls, labels[cls], p, sal, passes, patch, stride, ms, signal)
 
@@ -268,7 +248,6 @@ __all__ = [
     "Explanation",
     "colorize",
     "explain_plane",
-    "occlusion_map",
     "occlusion_maps",
     "overlay",
     "plan",

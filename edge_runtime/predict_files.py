@@ -107,6 +107,7 @@ def predict_files(
     report = PredictReport(artifact=predictor.artifact.file)
     y_true: list[int] = []
     y_pred: list[int] = []
+    explain_names: set[str] = set()  # overlay file names written so far
 
     def flush(batch: list[tuple[InputItem, np.ndarray | None, str | None]]) -> None:
         # Outcomes are emitted in input order, unreadable files included.
@@ -126,7 +127,7 @@ def predict_files(
             if on_result:
                 on_result(FileResult(item.path, pred, None, true_label))
             if config.explain_dir is not None:
-                _explain(predictor, img, pred.index, item.path, config, report)
+                _explain(predictor, img, pred.index, item.path, config, report, explain_names)
         batch.clear()
 
     batch: list[tuple[InputItem, np.ndarray | None, str | None]] = []
@@ -156,18 +157,20 @@ def _explain(
     path: Path,
     config: PredictConfig,
     report: PredictReport,
+    used: set[str],
 ) -> None:
-    """The image's occlusion map for its predicted class, drawn over it, as ``DIR/<name>.png``."""
+    """The image's occlusion map for its predicted class, drawn over it, as ``DIR/<name>.png``
+    (``used``: the names written so far; the same file name in two folders gets ``-2``, ...)."""
     from edge_runtime.explain import save_overlay
 
     e = predictor.explain(image, target=index, max_passes=config.explain_max_passes)
-    out_dir = Path(config.explain_dir or ".")
-    used = {png.name for _, png, _ in report.explained}
     name, n = f"{path.stem}.png", 1
-    while name in used:  # the same file name in two folders
+    while name in used:
         n += 1
         name = f"{path.stem}-{n}.png"
-    report.explained.append((path, save_overlay(out_dir / name, image, e), e.ms))
+    used.add(name)
+    png = save_overlay(Path(config.explain_dir or ".") / name, image, e)
+    report.explained.append((path, png, e.ms))
 
 
 __all__ = ["OUTPUT_FORMATS", "FileResult", "PredictConfig", "PredictReport", "predict_files"]

@@ -14,6 +14,10 @@
 4. The in-process run is repeated after each level (server idle) and each level is compared with
    the higher of the two runs around it: other work on a shared machine drifts over minutes.
 5. ``<out>/<tag>.json`` and ``.md``: throughput, p50 / p90 / p99, errors, ratios, machine.
+
+The committed records under benchmarks/serve/ are named by ``--tag``: load_test_full_isolated.json
+and load_test_full_in_process.json (``--in-process``) of the full bundle, load_test_full_int8.json;
+their commands are in benchmarks/README.md and in each record.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ schedule (epochs, patience, batch); ``cached``: the head trained on backbone fea
     .venv/bin/python scripts/transfer_features_benchmark.py --profile quick --seeds 42,43,44
 
 Each run is a whole ``run_stage`` of the profile's transfer preset (features included in its time),
-with Grad-CAM off. Writes benchmarks/pipeline/transfer_features.json and .md: per run the stage's
+with Grad-CAM off. Writes benchmarks/pipeline/transfer_features_<profile>.json and .md
+(transfer_features_quick.json from the command above): per run the stage's
 training seconds and validation accuracy (what a choice may read), the test accuracy (reported,
 never chosen on), and the medians.
 """

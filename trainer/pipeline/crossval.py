@@ -83,12 +83,10 @@ def _keras_predictions(fold_dir: Path, name: str, x: np.ndarray) -> np.ndarray:
 
 
 def _classical_predictions(spec: Any, x_tr, y_tr, x_held, seed: int) -> np.ndarray:
-    from trainer.training.classical import _estimator, _features, stratified_subset
+    from trainer.training.classical import fit_classical, predict_classical
 
-    idx = stratified_subset(y_tr, spec.train_subset, seed)
-    model = _estimator(spec, seed)
-    model.fit(_features(x_tr[idx]), y_tr[idx])
-    return np.asarray(model.predict(_features(x_held)), np.int64)
+    model, _ = fit_classical(spec, x_tr, y_tr, seed)
+    return predict_classical(model, x_held)
 
 
 def run_crossval(

@@ -130,7 +130,8 @@ def select_and_record(
     }
     racing = list(keras_names)
     if crossval is not None:
-        racing = [n for n in keras_names if n in set(crossval.get("in_race") or [])] or racing
+        in_race = set(crossval.get("in_race") or [])
+        racing = [n for n in keras_names if n in in_race] or racing
         evidence = {
             "kind": "cross-validation",
             "folds": crossval["folds"],

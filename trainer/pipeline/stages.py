@@ -47,6 +47,13 @@ def _stage_config(ctx: Context, name: str):
     )
 
 
+def _settings(ctx: Context, c: Any) -> dict[str, Any]:
+    """Candidate ``c``'s settings in this run: its classical spec, or its stage config."""
+    if c.is_classical:
+        return c.classical_spec(_cfg(ctx).profile.value).to_dict()
+    return _stage_config(ctx, c.name).to_dict()
+
+
 def _collapsed(ctx: Context) -> dict[str, str]:
     """``{candidate: why}`` for the Keras candidates whose training collapsed."""
     return {
@@ -306,10 +313,8 @@ def pipeline_stages(config: PipelineConfig | None = None) -> list[Stage]:
                 Stage(
                     c.name,
                     classical(c.name),
-                    lambda ctx, n=c.name: {
-                        "spec": _candidate(ctx, n)
-                        .classical_spec(_cfg(ctx).profile.value)
-                        .to_dict(),
+                    lambda ctx, c=c: {
+                        "spec": _settings(ctx, c),
                         "data": _cfg(ctx).data.to_dict(),
                         "seed": _cfg(ctx).seed,
                     },
@@ -332,14 +337,7 @@ def pipeline_stages(config: PipelineConfig | None = None) -> list[Stage]:
             lambda ctx: {
                 "data": data_cfg(ctx),
                 "seed": _cfg(ctx).seed,
-                "candidates": {
-                    c.name: _candidate(ctx, c.name)
-                    .classical_spec(_cfg(ctx).profile.value)
-                    .to_dict()
-                    if c.is_classical
-                    else _stage_config(ctx, c.name).to_dict()
-                    for c in _candidates(ctx)
-                },
+                "candidates": {c.name: _settings(ctx, c) for c in _candidates(ctx)},
             },
             enabled=crossval_enabled,
             description="small data: the candidates compared by k-fold cross-validation",

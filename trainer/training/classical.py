@@ -49,10 +49,24 @@ def _estimator(spec: ClassicalSpec, seed: int) -> Any:
     return LogisticRegression(C=spec.C, max_iter=300, random_state=seed)
 
 
+def fit_classical(spec: ClassicalSpec, x: np.ndarray, y: np.ndarray, seed: int) -> tuple[Any, int]:
+    """The anchor fitted on ``spec.train_subset`` stratified images of ``x`` / ``y``: (model,
+    images it saw)."""
+    idx = stratified_subset(y, spec.train_subset, seed)
+    model = _estimator(spec, seed)
+    model.fit(_features(x[idx]), y[idx])
+    return model, len(idx)
+
+
+def predict_classical(model: Any, x: np.ndarray) -> np.ndarray:
+    """Class indices of raw-pixel images ``x``."""
+    return np.asarray(model.predict(_features(x)), np.int64)
+
+
 def _score(model: Any, x: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> dict[str, Any]:
     from trainer.evaluation.metrics import compute_metrics
 
-    pred = np.asarray(model.predict(_features(x)), np.int64)
+    pred = predict_classical(model, x)
     m = compute_metrics(y, pred, None, names)
     return {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "count": int(len(y))}
 
@@ -67,10 +81,8 @@ def run_classical(
 ) -> dict[str, Any]:
     """Fit the anchor, score it on validation and test, write ``<run_dir>/<name>/summary.json``."""
     splits = make_splits(dataset, data_config)
-    idx = stratified_subset(splits.y_train, spec.train_subset, seed)
-    model = _estimator(spec, seed)
     t0 = time.perf_counter_ns()
-    model.fit(_features(splits.x_train[idx]), splits.y_train[idx])
+    model, seen = fit_classical(spec, splits.x_train, splits.y_train, seed)
     train_seconds = (time.perf_counter_ns() - t0) / 1e9
     names = dataset.class_names
     val = _score(model, splits.x_val, splits.y_val, names) if len(splits.y_val) else None
@@ -89,7 +101,7 @@ def run_classical(
         "kind": "classical",
         "model": spec.model,
         "spec": spec.to_dict(),
-        "train_count": int(len(idx)),
+        "train_count": int(seen),
         "train_subset_of": int(len(splits.y_train)),
         "val_count": int(len(splits.y_val)),
         "test_count": int(len(splits.y_test)),
@@ -103,5 +115,5 @@ def run_classical(
     out = Path(run_dir) / name
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "summary.json", summary)
-    log.info("%s (%s, %d images): test accuracy %.4f", name, spec.model, len(idx), test["accuracy"])
+    log.info("%s (%s, %d images): test accuracy %.4f", name, spec.model, seen, test["accuracy"])
     return summary
