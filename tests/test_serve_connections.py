@@ -7,12 +7,14 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import os
 import re
 import signal
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -190,14 +192,6 @@ def test_slow_body_gets_408_json_and_is_not_a_server_error(server: LiveServer) -
     assert "Traceback" not in server.text()
 
 
-def noise_png(side: int) -> bytes:
-    """A PNG of random grey pixels: about ``side`` squared bytes, as it does not compress."""
-    pixels = np.random.default_rng(0).integers(0, 256, (side, side), dtype=np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(pixels).save(buf, "PNG")
-    return buf.getvalue()
-
-
 def test_64k_head_gets_431_json(server: LiveServer) -> None:
     with socket.create_connection(address(server)) as sock:
         # No end in sight: the server must stop reading it into memory at the 8 KiB limit.
@@ -316,33 +310,90 @@ def test_forwarded_for_from_loopback_is_not_trusted(server: LiveServer) -> None:
     assert "203.0.113.9" not in log and "127.0.0.1:" in log
 
 
-def in_flight(url: str) -> float:
+def gauge(url: str, name: str) -> float:
     for line in httpx.get(f"{url}/metrics").text.splitlines():
-        if line.startswith("edgetk_http_requests_in_flight"):
+        if line.startswith(name + " "):
             return float(line.split()[-1])
     return 0.0
 
 
+def in_flight(url: str) -> float:
+    return gauge(url, "edgetk_http_requests_in_flight")
+
+
+def noise_png(size: int, seed: int) -> bytes:
+    """Random grey pixels: a PNG that does not compress, so decoding it takes real time."""
+    img = np.random.default_rng(seed).integers(0, 256, (size, size), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def _runtime_children(pid: int) -> list[int]:
+    """The isolated runtime processes under ``pid``: the fork server's children."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            cmd = Path(f"/proc/{p}/cmdline").read_bytes()
+        except OSError:
+            continue
+        kids = _children(p)
+        if b"forkserver" in cmd:
+            found += kids
+        else:
+            todo += kids
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to find the worker")
 @pytest.mark.parametrize("http", PARSERS)
 def test_shutdown_under_load_answers_every_client_in_json(http: str) -> None:
-    live = start_server(TINY_BUNDLE, "--http", http, "--workers", "1", "--queue-size", "64")
-    big = [("file", (f"{i}.png", bar_png("vertical", 2000), "image/png")) for i in range(6)]
+    # One worker, one request (6 images) per model call. The worker's runtime process is frozen
+    # (SIGSTOP) so that all eight requests are admitted, one in the worker and seven queued,
+    # before SIGTERM: the drain then has a known queue to answer on any machine, at any load.
+    live = start_server(
+        TINY_BUNDLE, "--http", http, "--workers", "1", "--queue-size", "64", "--batch-size", "6"
+    )
+    six = [("file", (f"{i}.png", bar_png("vertical", 200), "image/png")) for i in range(6)]
     answers: list[httpx.Response | Exception] = []
 
     def client() -> None:
         try:
-            answers.append(httpx.post(f"{live.url}/v1/predict", files=big, timeout=60))
+            answers.append(httpx.post(f"{live.url}/v1/predict", files=six, timeout=60))
         except httpx.HTTPError as exc:
             answers.append(exc)
 
+    runtimes = _runtime_children(live.proc.pid)
+    assert len(runtimes) == 1, runtimes
+    os.kill(runtimes[0], signal.SIGSTOP)
     threads = [threading.Thread(target=client) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for _ in range(600):  # until every client's request is in the server (or 60 s)
-        if in_flight(live.url) >= 1 + len(threads) - len(answers):  # +1: this metrics request
-            break
-        threading.Event().wait(0.1)
-    rc = live.stop(signal.SIGTERM, timeout=60)
+    try:
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 60
+        while gauge(live.url, "edgetk_inference_pending") < len(threads):
+            assert time.monotonic() < deadline, "the requests never reached the worker pool"
+            time.sleep(0.05)
+        live.proc.send_signal(signal.SIGTERM)
+        while "refused 7 queued request(s)" not in "".join(live.output):
+            assert time.monotonic() < deadline, live.text()
+            time.sleep(0.05)
+    finally:
+        os.kill(runtimes[0], signal.SIGCONT)
+    rc = live.proc.wait(timeout=60)
     for t in threads:
         t.join(60)
     log = live.text()
@@ -352,8 +403,11 @@ def test_shutdown_under_load_answers_every_client_in_json(http: str) -> None:
     for a in answers:
         assert isinstance(a, httpx.Response), (repr(a), log[-3000:])
         assert a.headers["content-type"] == "application/json", a.text
-        assert a.status_code in (200, 503), a.text
-    assert any(a.status_code == 503 for a in answers)  # the queue was answered, not dropped
+    codes = sorted(a.status_code for a in answers if isinstance(a, httpx.Response))
+    # The request in the worker finishes; the queued ones are answered at once, not dropped.
+    assert codes == [200] + [503] * 7, (codes, log[-3000:])
+    refused = [a.json() for a in answers if isinstance(a, httpx.Response) and a.status_code == 503]
+    assert {r["error"]["code"] for r in refused} == {"shutting_down"}
 
 
 @pytest.mark.parametrize("http", PARSERS)
