@@ -36,7 +36,12 @@ from edge_runtime.common.versions import library_versions
 from edge_runtime.manifest import Artifact, InputSpec, Manifest, OutputSpec, write_manifest
 from export.artifact_info import io_specs
 from export.config import ExportConfig
-from export.explain_parity import agreement, explanation_markdown, keras_reference
+from export.explain_parity import (
+    agreement,
+    explanation_markdown,
+    gate_explanations,
+    keras_reference,
+)
 from export.formats import DEFAULT_ARTIFACT_PREFERENCE, FORMATS, ExportFormat
 from export.model_io import keras_predict, load_keras_model, model_input_shape
 from export.onnx_export import convert_onnx_fp32, quantize_onnx_int8
@@ -505,15 +510,20 @@ def _judge(
     parity = check_parity(f.key, f.precision, p.ref_eval, probs, p.y_eval, p.labels, thresholds,
                           confidence=cfg.gate.confidence)  # fmt: skip
     in_spec, out_spec = io_specs(path, f.format)
-    pdict = parity.to_dict()
-    if rec is not None:
-        pdict["recovery"] = rec.to_dict()
+    explained = None
     if p.explain_ref is not None:
-        pdict["explanations"] = agreement(
+        explained = agreement(
             p.explain_ref,
             lambda x: predict_artifact(path, f.format, x, cfg.batch_size, cfg.num_threads),
             p.labels,
         )
+        if cfg.gate_explanations:  # opt-in: a drifting map fails the artifact like an answer
+            parity, explained = gate_explanations(parity, explained, thresholds)
+    pdict = parity.to_dict()
+    if rec is not None:
+        pdict["recovery"] = rec.to_dict()
+    if explained is not None:
+        pdict["explanations"] = explained
     artifact = Artifact(
         file=f.filename,
         format=f.format,

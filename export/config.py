@@ -107,6 +107,9 @@ class ExportConfig(JsonConfig):
     # Keras model's on this many validation images (0: off), at most this many occlusions each.
     explain_images: int = 16
     explain_max_passes: int = 256  # as edge_runtime.explain (fewer: empty int8 maps, measured)
+    # Fail an artifact whose explanation agreement is under its precision's budgets
+    # (ParityThresholds.min_explain_*); off: the agreement is reported, not gated.
+    gate_explanations: bool = False
 
     def validate(self) -> None:
         if not self.formats:
@@ -120,6 +123,11 @@ class ExportConfig(JsonConfig):
         check_range("num_threads", self.num_threads, 1, 256)
         check_range("explain_images", self.explain_images, 0, 10000)
         check_range("explain_max_passes", self.explain_max_passes, 1, 4096)
+        if self.gate_explanations and self.explain_images < 1:
+            raise ConfigError(
+                "gate_explanations needs explain_images >= 1 (it is 0: no maps to judge); "
+                "set explain_images or drop --gate-explanations"
+            )
         from export.views import check_choice
 
         check_choice(self.test_time_views)

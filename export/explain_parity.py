@@ -5,20 +5,26 @@ images, the Keras model's occlusion map (``edge_runtime.explain``, the method th
 a device) is compared with the artifact's, run by the device runtime, for the class the Keras
 model predicts: Spearman's rank correlation of the two maps and the intersection over union of
 their 10 % most salient pixels, per image, then the median and quartiles, per class too. Recorded
-in each artifact's ``parity.explanations`` (manifest) and in ``parity.md``; it does not decide the
-gate.
+in each artifact's ``parity.explanations`` (manifest) and in ``parity.md``. By default it does not
+decide the gate; with ``ExportConfig.gate_explanations`` (``--gate-explanations``) an artifact
+whose median agreement is under its precision's budgets (``ParityThresholds.min_explain_*``)
+fails like one whose answers drift, and is left out of the bundle.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from calibration import stratified_indices
 from edge_runtime.explain import occlusion_maps, rank_correlation, top_overlap
+
+if TYPE_CHECKING:
+    from export.parity import ParityResult
+    from export.thresholds import ParityThresholds
 
 TOP_FRACTION = 0.1
 
@@ -99,6 +105,40 @@ def agreement(
     }
 
 
+def judge_explanations(explained: dict[str, Any], t: ParityThresholds) -> list[str]:
+    """Sentences, with the numbers, for each explanation budget of ``t`` the agreement misses."""
+    n = explained["images"]
+    out = []
+    checks = (
+        ("rank correlation", "rank_correlation", t.min_explain_rank_correlation),
+        (f"top-{TOP_FRACTION:.0%} IoU", "top_overlap", t.min_explain_top_overlap),
+    )
+    for name, key, floor in checks:
+        got = explained[key]["median"]
+        if floor is not None and got < floor:
+            q = explained[key]
+            out.append(
+                f"explanation {name} with the Keras model's maps {got:.2f} (median of {n} images, "
+                f"quartiles {q['q1']:.2f}-{q['q3']:.2f}) < {floor:.3g} required"
+            )
+    return out
+
+
+def gate_explanations(
+    parity: ParityResult, explained: dict[str, Any], t: ParityThresholds
+) -> tuple[ParityResult, dict[str, Any]]:
+    """``parity`` with the explanation failures added, and ``explained`` with its verdict."""
+    fails = judge_explanations(explained, t)
+    record = {
+        **explained,
+        "gated": True,
+        "min_rank_correlation": t.min_explain_rank_correlation,
+        "min_top_overlap": t.min_explain_top_overlap,
+        "verdict": "fail" if fails else "pass",
+    }
+    return replace(parity, failures=(*parity.failures, *fails)), record
+
+
 def explanation_markdown(rows: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
     """The parity.md section: one row per artifact."""
     rows = [(k, e) for k, e in rows if e]
@@ -113,18 +153,40 @@ def explanation_markdown(rows: Sequence[tuple[str, dict[str, Any]]]) -> list[str
         f"Keras model's, on {n} validation images, for the class the Keras model predicts: "
         f"Spearman rank correlation of the maps and IoU of their top {TOP_FRACTION:.0%} pixels, "
         "median [quartiles]. 1.0 is the same map; a model with random weights scores about 0. "
-        "Reported, not gated.",
+        + (
+            "Gated (--gate-explanations): the medians must reach the precision's budgets."
+            if any(e.get("gated") for _, e in rows)
+            else "Reported, not gated (--gate-explanations gates them)."
+        ),
         "",
-        "| artifact | rank correlation | top-10 % IoU | empty maps |",
-        "|---|---|---|---|",
+        "| artifact | rank correlation | top-10 % IoU | empty maps | gate |",
+        "|---|---|---|---|---|",
     ]
     for key, e in rows:
         r, t = e["rank_correlation"], e["top_overlap"]
+        gate = (
+            f"{e['verdict']} (>= {_floor(e['min_rank_correlation'])} / "
+            f">= {_floor(e['min_top_overlap'])})"
+            if e.get("gated")
+            else "not gated"
+        )
         out.append(
             f"| {key} | {r['median']:.2f} [{r['q1']:.2f}, {r['q3']:.2f}] | "
-            f"{t['median']:.2f} [{t['q1']:.2f}, {t['q3']:.2f}] | {e['empty_maps']} of {e['images']} |"
+            f"{t['median']:.2f} [{t['q1']:.2f}, {t['q3']:.2f}] | "
+            f"{e['empty_maps']} of {e['images']} | {gate} |"
         )
     return out
 
 
-__all__ = ["ExplainReference", "agreement", "explanation_markdown", "keras_reference"]
+def _floor(v: float | None) -> str:
+    return "-" if v is None else f"{v:.2f}"
+
+
+__all__ = [
+    "ExplainReference",
+    "agreement",
+    "explanation_markdown",
+    "gate_explanations",
+    "judge_explanations",
+    "keras_reference",
+]

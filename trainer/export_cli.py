@@ -227,6 +227,12 @@ def resolve_input_spec(
     is_flag=True,
     help="Write the bundle even if the gate fails (recorded in the manifest).",
 )
+@click.option(
+    "--gate-explanations",
+    is_flag=True,
+    help="Fail an artifact whose occlusion maps drift from the Keras model's (budgets: the "
+    "gate preset); without it explanation agreement is reported, not gated.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing bundle folder.")
 def export(
     model: Path,
@@ -246,6 +252,7 @@ def export(
     data_source: str | None,
     image_polarity: str | None,
     allow_parity_failure: bool,
+    gate_explanations: bool,
     overwrite: bool,
 ) -> None:
     """Export MODEL to TFLite / ONNX, quantized, behind the accuracy-parity gate.
@@ -279,6 +286,7 @@ def export(
         onnx=onnx,
         gate=GateConfig.preset(gate) if gate else base.gate,
         allow_parity_failure=allow_parity_failure or base.allow_parity_failure,
+        gate_explanations=gate_explanations or base.gate_explanations,
         overwrite=overwrite or base.overwrite,
         test_time_views=test_time_views or base.test_time_views,
     )

@@ -108,6 +108,12 @@ def _budget_option(flag: str, help: str) -> Decorator:
     is_flag=True,
     help="Export even if an artifact fails its gate (recorded).",
 )
+@click.option(
+    "--gate-explanations",
+    is_flag=True,
+    help="Fail an artifact whose occlusion maps drift from the Keras model's (budgets: the "
+    "gate preset); without it explanation agreement is reported, not gated.",
+)
 @data_options
 @run_dir_option
 def run(
@@ -116,6 +122,7 @@ def run(
     tune: bool,
     artifacts: tuple[str, ...] | None,
     allow_parity_failure: bool,
+    gate_explanations: bool,
     test_time_views: str | None,
     crossval: str,
     candidates_file: Path | None,
@@ -158,6 +165,7 @@ def run(
         tune=tune,
         seed=explicit.seed,
         allow_parity_failure=allow_parity_failure,
+        gate_explanations=gate_explanations,
         formats=artifacts,
         candidates_file=str(candidates_file) if candidates_file else None,
         candidate_names=models,

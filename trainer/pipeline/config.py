@@ -19,6 +19,7 @@ class PipelineConfig(JsonConfig):
     tune: bool = False  # hyperparameter search (after fine-tuning; reported, not fed back)
     formats: tuple[str, ...] | None = None  # export format keys; None: the profile's default
     allow_parity_failure: bool = False
+    gate_explanations: bool = False  # --gate-explanations: explanation agreement fails the gate
     bench_runs: int = 100
     bench_threads: tuple[int, ...] = (1, 2)
     seed: int = 42

@@ -147,6 +147,8 @@ def _export_config(ctx: Context, **changes: Any):
 
     cfg = _cfg(ctx)
     base = ExportConfig.quick() if cfg.profile.value == "quick" else ExportConfig.default()
+    if cfg.gate_explanations:
+        changes.setdefault("gate_explanations", True)
     if cfg.formats:
         changes.setdefault("formats", cfg.formats)
     elif cfg.profile.value == "quick":
