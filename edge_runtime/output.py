@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from typing import TextIO
 
@@ -16,7 +15,11 @@ class ResultWriter:
         self.fmt = fmt
         self.out = out
         self.width = label_width
-        self._csv = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
+        self._csv = None
+        if fmt == "csv":
+            import csv
+
+            self._csv = csv.writer(out, lineterminator="\n")
         if self._csv:
             self._csv.writerow(
                 ["path", "label", "probability", "top_k", "latency_ms", "true_label", "error"]

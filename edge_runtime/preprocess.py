@@ -19,7 +19,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from edge_runtime.errors import ImageDecodeError, ImageTooLargeError
 from edge_runtime.manifest import InputSpec
@@ -154,6 +154,19 @@ def _decode(
     return decode_opened(img, where, target)
 
 
+def _upright(img: Image.Image) -> Image.Image:
+    """``img`` turned as its EXIF orientation says (ImageOps is imported only when it has one)."""
+    try:
+        orientation = img.getexif().get(0x0112, 1)
+    except Exception:  # a broken EXIF block: Pillow's own exif_transpose would fail the same way
+        orientation = None
+    if orientation == 1:
+        return img
+    from PIL import ImageOps
+
+    return ImageOps.exif_transpose(img)
+
+
 def decode_opened(
     img: Image.Image, where: str, target: tuple[int, int] | None = None
 ) -> np.ndarray:
@@ -164,7 +177,7 @@ def decode_opened(
             img = shrink_toward(img, target)
         else:
             img.load()
-        img = ImageOps.exif_transpose(img)
+        img = _upright(img)
     except Image.DecompressionBombError as exc:
         raise ImageDecodeError(f"{where} is too large to decode safely: {exc}") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:

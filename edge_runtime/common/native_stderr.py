@@ -17,8 +17,8 @@ import logging
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterator
+from typing import BinaryIO
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,20 @@ def is_startup_noise(line: str) -> bool:
     return bool(_NOISE.match(line))
 
 
+def _scratch_file() -> BinaryIO:
+    """An unnamed file to hold the captured bytes: a memory file where the OS has one (no
+    ``tempfile`` import, which costs a device command's start a few milliseconds), else a
+    temporary file. A pipe would not do: a chatty library would block once it is full."""
+    if hasattr(os, "memfd_create"):
+        try:
+            return os.fdopen(os.memfd_create("edgetk-stderr"), "w+b")
+        except OSError:
+            pass
+    import tempfile
+
+    return tempfile.TemporaryFile()
+
+
 @contextlib.contextmanager
 def native_stderr_filtered() -> Iterator[None]:
     """Capture descriptor 2 for the block; replay what is not start-up noise when it ends."""
@@ -51,7 +65,7 @@ def native_stderr_filtered() -> Iterator[None]:
         yield
         return
     saved = os.dup(2)
-    with tempfile.TemporaryFile() as tmp:
+    with _scratch_file() as tmp:
         os.dup2(tmp.fileno(), 2)
         try:
             yield
