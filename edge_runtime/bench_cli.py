@@ -58,6 +58,14 @@ from edge_runtime.remote.cli_options import remote_options
 @shown_option(
     "--isolate/--no-isolate", default=True, help="Measure each artifact in its own process."
 )
+@click.option(
+    "--ops",
+    is_flag=True,
+    help="Also profile each artifact per operator at each thread count: the operators sorted by "
+    "time (share, cumulative share), a per-type summary, and the check that they add up to the "
+    "whole model.",
+)
+@shown_option("--ops-top", default=15, help="Operators shown per table with --ops (all are saved).")
 @path_option(
     "--compare",
     "compare",
@@ -79,6 +87,8 @@ def bench(
     out_file: Path | None,
     label: str,
     isolate: bool,
+    ops: bool,
+    ops_top: int,
     compare: tuple[Path, ...],
     verify: bool,
     **remote_kw,
@@ -87,6 +97,7 @@ def bench(
 
     Per artifact and thread count: load time, first inference, latency p50/p90/p99/mean/std,
     single-stream and batched throughput, peak memory, size and (with --data-dir) accuracy.
+    `--ops` adds a per-operator profile and every run prints the thread scaling per artifact.
     `edgetk bench --compare A.json B.json` prints earlier results side by side.
     `--remote pi@raspberrypi.local` (repeatable) or `--devices FILE` measures on those devices
     over SSH and prints the cross-device table (docs/raspberry_pi.md).
@@ -101,7 +112,7 @@ def bench(
         return
     if bundle is None:
         raise ConfigError("give a BUNDLE to benchmark, or --compare A.json B.json")
-    from edge_runtime.bench import BenchConfig, format_table, run_bench
+    from edge_runtime.bench import BenchConfig, format_details, format_table, run_bench
     from edge_runtime.common.fileio import write_json
 
     config = BenchConfig(
@@ -116,11 +127,12 @@ def bench(
         isolate=isolate,
         label=label,
         verify=verify,
+        ops=ops,
     )
     from edge_runtime.remote.cli_options import bench_remote, refuse_without_remote, wants_remote
 
     if wants_remote(remote_kw):
-        return bench_remote(config, remote_kw)
+        return bench_remote(config, remote_kw, ops_top=ops_top)
     refuse_without_remote(remote_kw)
 
     def progress(row: dict) -> None:
@@ -129,6 +141,9 @@ def bench(
 
     record = run_bench(config, progress)
     click.echo(format_table(record))
+    details = format_details(record, top=ops_top)
+    if details:
+        click.echo("\n" + details)
     if out_file:
         write_json(out_file, record)
         click.echo(f"wrote {out_file}", err=True)

@@ -26,6 +26,7 @@ class BenchConfig(JsonConfig):
     label: str = ""  # free text stored with the results, e.g. "emulated (qemu-user)"
     timeout_s: float = 900.0  # per isolated measurement
     verify: bool = True  # check each artifact's sha256 against the manifest before measuring
+    ops: bool = False  # also a per-operator profile per (artifact, threads)
 
     def validate(self) -> None:
         if not self.threads or min(self.threads) < 1:

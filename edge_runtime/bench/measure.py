@@ -91,12 +91,15 @@ def measure(
     data: str | None = None,
     data_limit: int | None = None,
     verify: bool = True,
+    ops: bool = False,
 ) -> dict[str, Any]:
     """Load, first inference, latency distribution, throughput, memory and accuracy of one artifact.
 
     ``latency_ms`` is ``Predictor.predict`` on one decoded image (preprocessing, quantization,
     inference, dequantization, top-k); ``invoke_ms`` is the bare runtime call on an already
-    quantized input, so their ratio is the runtime's own per-image overhead.
+    quantized input, so their ratio is the runtime's own per-image overhead. ``ops``: also the
+    per-operator profile (``edge_runtime.profiling``) on the same input, with its operators' sum
+    set against ``invoke_ms``'s median.
     """
     t0 = time.perf_counter_ns()
     predictor = Predictor.from_bundle(bundle, artifact, threads, verify_hashes=verify)
@@ -149,7 +152,26 @@ def measure(
         "memory": {"peak_rss_mb": peak_rss_mb(), "method": MEMORY_METHOD},
     }
     predictor.close()
+    if ops:
+        row["ops"] = _ops_profile(path, a.format, q, threads, runs, row["invoke_ms"]["p50"])
     return row
+
+
+def _ops_profile(
+    path: Path, fmt: str, q: np.ndarray, threads: int, runs: int, invoke_p50: float
+) -> dict[str, Any]:
+    """The profile, or an ``error`` entry: a profiler failure must not lose the row's timings."""
+    from edge_runtime.profiling.ops import profile_ops
+
+    try:
+        profile = profile_ops(path, fmt, q, threads, runs)
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    profile["bench_invoke_p50_ms"] = invoke_p50
+    profile["sum_over_bench_p50"] = (
+        round(profile["sum_ms"] / invoke_p50, 4) if invoke_p50 > 0 else None
+    )
+    return profile
 
 
 __all__ = ["MEMORY_METHOD", "accuracy_on", "measure", "peak_rss_mb"]

@@ -46,6 +46,23 @@ def format_table(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def format_details(record: dict[str, Any], top: int = 15) -> str:
+    """What follows the table: each row's per-operator profile (``--ops``) and the thread
+    scaling per artifact (when more than one thread count was measured)."""
+    from edge_runtime.bench.scaling import format_scaling, thread_scaling
+    from edge_runtime.profiling.table import format_ops
+
+    parts = []
+    for r in record["rows"]:
+        if r.get("ops") is not None:
+            title = f"{r['artifact']} x{r['threads']}"
+            parts.append(format_ops(r["ops"], top=top, title=title))
+    scaling = format_scaling(record.get("thread_scaling") or thread_scaling(record["rows"]))
+    if scaling:
+        parts.append(scaling)
+    return "\n\n".join(parts)
+
+
 def load_record(path: str | Path) -> dict[str, Any]:
     """Read a benchmark JSON written by ``edgetk bench --out-file``; DataError if it is not one."""
     p = Path(path)
@@ -103,4 +120,4 @@ def format_comparison(records: list[tuple[str, dict[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["format_comparison", "format_table", "load_record"]
+__all__ = ["format_comparison", "format_details", "format_table", "load_record"]

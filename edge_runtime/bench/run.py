@@ -15,6 +15,7 @@ from typing import Any
 from edge_runtime.bench.config import BenchConfig
 from edge_runtime.bench.device import device_info, runtime_versions
 from edge_runtime.bench.measure import measure
+from edge_runtime.bench.scaling import thread_scaling
 from edge_runtime.common.errors import DataError
 from edge_runtime.common.fileio import sha256_file
 from edge_runtime.inputs import collect_inputs
@@ -127,6 +128,7 @@ def run_bench(
                 "data": config.data,
                 "data_limit": config.data_limit,
                 "verify": config.verify,
+                "ops": config.ops,
             }
             log.debug("measuring %s with %d thread(s)", art.file, threads)
             if config.isolate:
@@ -159,6 +161,7 @@ def run_bench(
         },
         "settings": config.to_dict(),
         "rows": rows,
+        "thread_scaling": thread_scaling(rows),
     }
 
 

@@ -168,7 +168,7 @@ def targets_from_options(kw: dict[str, Any], label: str, config: Any = None) -> 
     return targets
 
 
-def bench_remote(config: Any, kw: dict[str, Any]) -> int:
+def bench_remote(config: Any, kw: dict[str, Any], ops_top: int = 15) -> int:
     """Run the remote benchmark from the bench command's options; returns the exit code."""
     from edge_runtime.common.errors import ConfigError
     from edge_runtime.remote.errors import RemoteError
@@ -195,7 +195,7 @@ def bench_remote(config: Any, kw: dict[str, Any]) -> int:
         raise RemoteError(
             f"all {len(failed)} devices failed: " + "; ".join(str(o.error) for o in failed)
         )
-    click.echo(summary(outcomes))
+    click.echo(summary(outcomes, ops_top=ops_top))
     return 1 if any(o.error for o in outcomes) else 0
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_runtime.bench.config import BenchConfig
-from edge_runtime.bench.report import format_comparison
+from edge_runtime.bench.report import format_comparison, format_details
 from edge_runtime.bench.run import chosen_artifacts
 from edge_runtime.common.errors import EdgetkError
 from edge_runtime.common.fileio import write_json
@@ -160,8 +160,9 @@ def run_remote(
     return outcomes
 
 
-def summary(outcomes: list[Outcome]) -> str:
-    """The cross-device table, on-device parity and the cost of the loop per device."""
+def summary(outcomes: list[Outcome], ops_top: int = 15) -> str:
+    """The cross-device table, on-device parity, the cost of the loop per device, then each
+    device's per-operator profiles and thread scaling."""
     ok = [o for o in outcomes if o.record is not None]
     lines = []
     if ok:
@@ -188,6 +189,10 @@ def summary(outcomes: list[Outcome]) -> str:
         for o in ok:
             if o.record and o.record["remote"].get("parity"):
                 lines += format_parity(o.target.name, o.record["remote"]["parity"])
+    for o in ok:
+        details = format_details(o.record, top=ops_top)  # type: ignore[arg-type]
+        if details:
+            lines += ["", f"[{o.target.name}]", details]
     for o in outcomes:
         if o.error:
             lines.append(f"  {o.target.name}: FAILED: {o.error}")
