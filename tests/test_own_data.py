@@ -324,15 +324,49 @@ def test_predict_cli_split_file(space_dir: Path) -> None:
 
 def test_small_data_gets_enough_steps_and_says_so(caplog) -> None:
     from trainer.training.config import StageConfig
-    from trainer.training.small_data import MAX_EPOCHS, scale_for_small_data
+    from trainer.training.small_data import scale_for_data, scale_for_small_data
 
     quick = StageConfig.quick("baseline")
     with caplog.at_level(logging.WARNING):
-        small = scale_for_small_data(quick, 130)  # 5 steps per epoch at batch 32
-    assert small.epochs == min(MAX_EPOCHS, 60) and small.patience > quick.patience
+        small, changes = scale_for_data(quick, 130)  # 5 steps per epoch at batch 32
+    # batch 32 -> 16 (9 steps per epoch), then 34 epochs for the preset's 300 steps
+    assert small.batch_size == 16 and small.epochs == 34 and small.patience > quick.patience
+    assert [c.setting for c in changes] == ["batch_size", "epochs", "patience"]
+    assert all(c.why for c in changes)
     assert "130 training images" in caplog.text
     assert scale_for_small_data(quick, 5400) == quick  # Fashion-MNIST's quick subset: unchanged
     assert scale_for_small_data(quick.replace(min_steps=0), 130) == quick.replace(min_steps=0)
+
+
+@pytest.mark.parametrize("profile", ["quick", "full"])
+@pytest.mark.parametrize("stage", ["baseline", "resnet", "transfer", "finetune"])
+def test_every_preset_fits_small_data_and_leaves_fashion_mnist_alone(profile, stage) -> None:
+    from trainer.training.config import StageConfig
+    from trainer.training.small_data import MAX_EPOCHS, MAX_WARMUP_SHARE, scale_for_data
+
+    preset = StageConfig.preset(profile, stage)
+    fmnist = 5400 if profile == "quick" else 54000
+    assert scale_for_data(preset, fmnist) == (preset, [])  # the large-data path is untouched
+    for images in (40, 200, 1000):
+        cfg, _ = scale_for_data(preset, images)
+        steps = -(-images // cfg.batch_size)
+        assert steps >= 2 and cfg.epochs <= max(MAX_EPOCHS, preset.epochs)
+        # enough optimizer steps, unless the epoch bound stops it
+        assert cfg.epochs * steps >= preset.min_steps or cfg.epochs == MAX_EPOCHS
+        assert cfg.warmup_steps <= cfg.epochs * steps * MAX_WARMUP_SHARE
+        assert cfg.patience >= preset.patience
+
+
+def test_full_profile_on_200_images_is_scaled_not_broken() -> None:
+    from trainer.training.config import StageConfig
+    from trainer.training.small_data import scale_for_data
+
+    resnet = StageConfig.full("resnet")  # batch 128, 7 epochs, 300 warm-up steps
+    cfg, changes = scale_for_data(resnet, 200)
+    assert {c.setting for c in changes} == {"batch_size", "epochs", "patience", "warmup_steps"}
+    assert cfg.batch_size == 16 and cfg.epochs * 13 >= 600 and cfg.warmup_steps < 300
+    by = {c.setting: c for c in changes}
+    assert (by["batch_size"].preset, by["batch_size"].used) == (128, 16)
 
 
 def test_report_text_follows_the_data(space_dir: Path) -> None:

@@ -229,3 +229,32 @@ def test_links_to_the_other_candidates_resolve_in_markdown_html_and_a_copy(
     assert copied and all(link.startswith("figures/") for link in copied)
     for link in copied:
         assert (out / link).is_file(), link
+
+
+def test_what_small_data_changed_is_in_the_report(resnet_ships: Path) -> None:
+    """Each stage's config.json says what small data changed (trainer/training/small_data.py);
+    the selection section shows it per candidate, and says nothing when nothing changed."""
+    from trainer.training.config import StageConfig
+    from trainer.training.small_data import scale_for_data
+
+    assert "Training fitted to the data" not in _md(resnet_ships)
+    path = resnet_ships / "edge_resnet" / "config.json"
+    record = _json(path)
+    _, changes = scale_for_data(StageConfig.full("resnet"), 200)
+    record["small_data"] = [c.to_dict() for c in changes]
+    path.write_text(json.dumps(record))
+    text = _section(_md(resnet_ships), "Which model ships")
+    assert "**Training fitted to the data.**" in text
+    after = text.split("Training fitted to the data", 1)[1].splitlines()
+    start = next(i for i, ln in enumerate(after) if ln.startswith("|"))
+    block = []
+    for ln in after[start:]:
+        if not ln.startswith("|"):
+            break
+        block.append(ln)
+    rows = _table("\n".join(block))
+    assert [r[:4] for r in rows][:2] == [
+        ["edge_resnet", "batch_size", "128", "16"],
+        ["edge_resnet", "epochs", "7", str(next(c.used for c in changes if c.setting == "epochs"))],
+    ]
+    assert {r[1] for r in rows} == {"batch_size", "epochs", "patience", "warmup_steps"}

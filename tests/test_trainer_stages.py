@@ -265,3 +265,20 @@ def test_mirrored_strategy_trains(tmp_path) -> None:
         dataset=synthetic_dataset(),
     )
     assert r.metrics["accuracy"] > 0.6
+
+
+def test_small_data_scaling_is_applied_and_recorded(tmp_path) -> None:
+    """run_stage fits a preset to a small training split (trainer/training/small_data.py) and
+    writes what it changed into the stage's config.json, which the report reads."""
+    import json
+
+    from trainer.training import run_stage
+
+    ds = synthetic_dataset(n_train=100, n_test=30)
+    cfg = tiny(Stage.BASELINE, epochs=1, patience=1, min_steps=40)
+    run_stage(tmp_path / "run", cfg, DataConfig(val_fraction=0.2), dataset=ds)
+    record = json.loads((tmp_path / "run" / "baseline" / "config.json").read_text())
+    changed = {c["setting"]: (c["preset"], c["used"]) for c in record["small_data"]}
+    # 80 training images: batch 32 -> 16 (5 steps per epoch), 1 epoch -> 8 for 40 steps
+    assert changed["batch_size"] == (32, 16) and changed["epochs"] == (1, 8)
+    assert record["config"]["batch_size"] == 16 and record["config"]["epochs"] == 8

@@ -163,8 +163,8 @@ def train(
         if config_file and base.stage.value != name:
             raise ConfigError(f"{config_file} is a {base.stage.value!r} config, not {name!r}")
         mine = dict(given)
-        if "epochs" in mine:
-            mine["min_steps"] = 0  # explicit --epochs win over the small-data minimum
+        if "epochs" in mine or "batch_size" in mine:
+            mine["min_steps"] = 0  # explicit --epochs / --batch-size win over small-data scaling
         if name == Stage.FINETUNE.value:
             inherited = [k for k in ("backbone", "alpha", "image_size", "weights") if k in mine]
             if inherited and stage == "finetune":

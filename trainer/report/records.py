@@ -183,6 +183,9 @@ class StageConfigFile:
     kind: str | None = None  # StageConfig.stage
     allowed_augment: tuple[str, ...] | None = None  # the data config's --augment
     input_spec: dict[str, Any] | None = None  # the dataset's preprocessing contract
+    # What small data changed in the preset (trainer/training/small_data.py): setting, preset,
+    # used, why; empty when nothing changed or the stage predates the record.
+    small_data: tuple[dict[str, Any], ...] = ()
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> StageConfigFile:
@@ -196,6 +199,7 @@ class StageConfigFile:
             kind=c.get("stage"),
             allowed_augment=tuple(allowed) if allowed is not None else None,
             input_spec=(d.get("dataset") or {}).get("input_spec"),
+            small_data=tuple(d.get("small_data") or ()),
         )
 
     @classmethod

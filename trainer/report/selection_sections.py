@@ -20,6 +20,7 @@ def selection_section(r: Report, f: Any) -> None:
         return
     r.add(Para(f"Rule: {sel.rule}"))
     _evidence(r, sel.evidence)
+    small_data_section(r, f)
     chosen = sel.chosen.key if sel.chosen else None
     within, pareto = set(sel.within_budget), set(sel.pareto)
     rows = []
@@ -150,7 +151,7 @@ def _views_accuracy(manifest: Any) -> float | None:
     return ArtifactParity.of(manifest.artifact()).accuracy
 
 
-__all__ = ["anchor_section", "selection_section", "views_of"]
+__all__ = ["anchor_section", "selection_section", "small_data_section", "views_of"]
 
 
 def _evidence(r: Report, ev: Any) -> None:
@@ -184,5 +185,40 @@ def _evidence(r: Report, ev: Any) -> None:
             tuple(rows),
             caption=f"{ev.folds}-fold stratified cross-validation on the training split: every "
             "image scored once, by the model of the fold that left it out",
+        )
+    )
+
+
+def small_data_section(r: Report, f: Any) -> None:
+    """What small data changed in each candidate's preset, and why (each stage's config.json)."""
+    rows = []
+    for c in getattr(f, "candidates", ()):
+        for ch in c.config.small_data if c.config else ():
+            rows.append(
+                (
+                    c.name,
+                    ch.get("setting", "?"),
+                    f"{ch.get('preset')}",
+                    f"{ch.get('used')}",
+                    ch.get("why", ""),
+                )
+            )
+    if not rows:
+        return
+    r.add(
+        Para(
+            "**Training fitted to the data.** The profiles' presets are sized for thousands of "
+            "images; on this dataset some settings were changed so that every candidate gets "
+            "enough optimizer steps (a smaller batch, more epochs with patience in proportion, a "
+            "shorter warm-up). Augmentation is the preset's. The cross-validation folds train "
+            "with the same rule on their own image counts."
+        )
+    )
+    r.add(
+        Table(
+            ("candidate", "setting", "preset", "used", "why"),
+            tuple(rows),
+            caption="Settings changed for small data (trainer/training/small_data.py); "
+            "each stage's config.json records them under small_data",
         )
     )

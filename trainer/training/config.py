@@ -89,7 +89,8 @@ class StageConfig(JsonConfig):
     seed: int = 42
     strategy: Strategy = Strategy.DEFAULT
     latency_runs: int = 100  # single-image CPU latency samples for the return-on-complexity table
-    # At least this many optimizer steps: small data gets more epochs (0: off; see small_data.py)
+    # At least this many optimizer steps: small data gets a smaller batch, more epochs and a
+    # shorter warm-up (0: off; see small_data.py)
     min_steps: int = 0
     gradcam: bool = True  # Grad-CAM grids of the test set after evaluation
 
@@ -224,6 +225,7 @@ class StageConfig(JsonConfig):
                 learning_rate=2e-3,
                 patience=4,
                 augment=AugmentConfig(flip=True, rotation=0.0, translation=0.0),
+                min_steps=600,
             )
         if stage is Stage.RESNET:
             # The modern recipe (docs/candidates.md): AdamW, cosine after 300 warm-up steps,
@@ -244,6 +246,7 @@ class StageConfig(JsonConfig):
                 blocks_per_stage=2,
                 patience=7,
                 augment=AugmentConfig.modern().replace(erasing=0.0),
+                min_steps=600,
             )
         if stage is Stage.TRANSFER:
             # The head on cached backbone features; the augmentation is the fine-tune stage's
@@ -256,6 +259,7 @@ class StageConfig(JsonConfig):
                 label_smoothing=0.1,
                 augment=AugmentConfig.light(),
                 cached_features=True,
+                min_steps=200,
             )
         # Through 60 % of the backbone at 96 px: about 1,190 images/s here (batch 128, quiet
         # machine), 0.8 min per 54k-image epoch; a cosine schedule improves until its end, so
@@ -268,6 +272,7 @@ class StageConfig(JsonConfig):
             label_smoothing=0.1,
             unfreeze_fraction=0.6,
             augment=AugmentConfig.light(),
+            min_steps=150,
         )
 
     @classmethod

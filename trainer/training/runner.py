@@ -208,14 +208,20 @@ def run_stage(
     # Issue 9: the data decides which augmentations are allowed; the splits are written as files.
     from trainer.data.augment_policy import restrict_augment
     from trainer.data.split_record import record_splits
-    from trainer.training.small_data import scale_for_small_data
+    from trainer.training.small_data import scale_for_data
 
     config = config.replace(
         augment=restrict_augment(config.augment, data_config.allowed_augmentations)
     )
-    config = scale_for_small_data(config, len(splits.y_train))
+    config, scaled = scale_for_data(config, len(splits.y_train))
     record_splits(run.path, ds, data_config)
-    run.write_stage_config(stage, config, data_config=data_config.to_dict(), dataset=ds.describe())
+    run.write_stage_config(
+        stage,
+        config,
+        data_config=data_config.to_dict(),
+        dataset=ds.describe(),
+        small_data=[c.to_dict() for c in scaled],
+    )
     has_val = len(splits.y_val) > 0
     one_hot = config.label_smoothing > 0
 
