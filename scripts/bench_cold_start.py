@@ -6,7 +6,8 @@ The minimal script imports ai-edge-litert, numpy and Pillow, loads the same mode
 image, resizes it to the model's input and classifies it (no manifest, checks or output formatting). Both
 run as fresh processes, alternated, ``--runs`` times each; wall time by ``perf_counter_ns`` around
 the process, peak memory as the child's ``ru_maxrss`` from ``os.wait4``. Targets (ratio of medians):
-wall <= 2x, peak memory <= 1.5x. Also saves ``python -X importtime`` of the predict command.
+wall <= 1.2x, peak memory <= 1.5x. edgetk's own modules are byte-compiled first, as an install
+leaves them. Also saves ``python -X importtime`` of the predict command.
 The predict command also runs with ``EDGETK_CRASH_GUARD=0`` (no fork of the crash guard,
 edge_runtime/crash_guard.py), alternated with the others, so the guard's own cost is a ratio of
 the same run.
@@ -33,6 +34,9 @@ from bench_common import (
 )
 
 from edge_runtime.common.fileio import write_json, write_text
+
+# edgetk's own packages on the device path, byte-compiled before the runs (see main).
+COMPILED = ("edgetk", "edge_runtime")
 
 MINIMAL = """
 import sys
@@ -91,6 +95,14 @@ def main() -> None:
     ]
     minimal_cmd = [sys.executable, "-c", MINIMAL, str(bundle / artifact), args.image]
 
+    # A wheel install byte-compiles edgetk at install time and an editable one writes the .pyc
+    # files on its first run; the runs below forbid writing them (PYTHONDONTWRITEBYTECODE=1), so
+    # compile them here, or every run would compile edgetk's modules from source.
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", *(str(ROOT / p) for p in COMPILED)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     for cmd in (predict_cmd, minimal_cmd):  # warm the page cache; not counted
         run_once(cmd)
     samples: dict[str, list[tuple[float, float]]] = {
@@ -149,14 +161,18 @@ def main() -> None:
         "runs_each": args.runs,
         "predict_command": "python -m edgetk predict BUNDLE IMAGE --artifact " + artifact,
         "minimal_script": MINIMAL.strip(),
+        "bytecode": (
+            "edgetk's packages (" + ", ".join(COMPILED) + ") byte-compiled before the runs, as a "
+            "wheel install does; every run with PYTHONDONTWRITEBYTECODE=1"
+        ),
         "predict": p,
         "minimal": m,
         "predict_unguarded": u,
         "crash_guard_wall_ratio": round(p["wall_s_median"] / u["wall_s_median"], 3),
         "wall_ratio": round(wall_ratio, 3),
         "peak_memory_ratio": round(mem_ratio, 3),
-        "targets": {"wall_ratio": "<= 2.0", "peak_memory_ratio": "<= 1.5"},
-        "passed": wall_ratio <= 2.0 and mem_ratio <= 1.5,
+        "targets": {"wall_ratio": "<= 1.2", "peak_memory_ratio": "<= 1.5"},
+        "passed": wall_ratio <= 1.2 and mem_ratio <= 1.5,
         "heavy_imports_in_predict": heavy,
         "samples": {k: [[round(w, 4), round(mm, 1)] for w, mm in v] for k, v in samples.items()},
         **machine(),
