@@ -62,7 +62,13 @@ class InputSpec(JsonConfig):
 
     ``height``/``width``/``channels`` are the native size (28 x 28 x 1 for Fashion-MNIST); resizing
     to the backbone's resolution, grey-to-RGB and ``preprocess_input`` live inside the graph.
-    ``value_range`` is the range of the float values the float model takes (raw pixels: 0..255).
+    ``value_range`` is the range of the float values the float model takes (raw pixels: 0..255;
+    0..1 and -1..1 are the other common conventions): pixel ``p`` becomes
+    ``lo + p * (hi - lo) / 255``. A model normalized per channel states ``mean`` and ``std``
+    instead (one value per channel, in pixel units 0..255, TFLite Metadata's convention): pixel
+    ``p`` of channel ``c`` becomes ``(p - mean[c]) / std[c]``, and ``value_range`` is then the
+    span of the resulting values over the channels. Both are empty unless set, and omitted from
+    the JSON, so that runtimes that predate them read every manifest that does not need them.
     """
 
     height: int
@@ -73,6 +79,27 @@ class InputSpec(JsonConfig):
     value_range: tuple[float, float] = (0.0, 255.0)
     polarity: Polarity = "light_on_dark"
     resize: ResizeMode = "pad"
+    mean: tuple[float, ...] = ()
+    std: tuple[float, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        for key in ("mean", "std"):
+            if not data[key]:
+                data.pop(key)
+        return data
+
+    def normalization(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """``(mean, std)`` per channel in pixel units: model value = (pixel - mean) / std.
+
+        The one form every consumer reads (the device's pixel table, TFLite Metadata's
+        NormalizationOptions, ONNX metadata): from ``mean``/``std`` when set, else from
+        ``value_range``."""
+        if self.mean:
+            return tuple(self.mean), tuple(self.std)
+        lo, hi = self.value_range
+        std = 255.0 / (hi - lo)
+        return (-lo * std,) * self.channels, (std,) * self.channels
 
     def validate(self) -> None:
         for name in ("height", "width", "channels"):
@@ -87,6 +114,18 @@ class InputSpec(JsonConfig):
             raise ConfigError(
                 f"input value_range must be (low, high) with low < high, got {self.value_range}"
             )
+        if bool(self.mean) != bool(self.std):
+            raise ConfigError(
+                "input mean and std go together: give both (one per channel) or neither"
+            )
+        if self.mean:
+            if len(self.mean) != self.channels or len(self.std) != self.channels:
+                raise ConfigError(
+                    f"input mean {list(self.mean)} / std {list(self.std)} need one value per "
+                    f"channel ({self.channels})"
+                )
+            if not all(s > 0 for s in self.std):
+                raise ConfigError(f"input std values must be > 0, got {list(self.std)}")
 
 
 @dataclass(frozen=True)

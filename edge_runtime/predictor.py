@@ -11,20 +11,36 @@ from typing import Any
 import numpy as np
 
 from edge_runtime.backends import Backend, open_backend
+from edge_runtime.common.fileio import sha256_file
 from edge_runtime.crash_guard import note_running
+from edge_runtime.embedded import BARE_SUFFIXES, KEY, read_contract, warn_if_contract_differs
 from edge_runtime.errors import ModelError
 from edge_runtime.integrity import verify_artifact_file
 from edge_runtime.manifest import Artifact, Manifest, load_manifest
 from edge_runtime.polarity import PolarityChoice, check_invert_choice
 from edge_runtime.prediction import DEFAULT_TOP_K, Prediction, top_indices
-from edge_runtime.preprocess import pixel_values, prepare_pixels, prepare_with_polarity
+from edge_runtime.preprocess import (
+    channel_index,
+    pixel_values,
+    prepare_pixels,
+    prepare_with_polarity,
+)
 from edge_runtime.quantization import softmax
 
 
-def _pixel_writer(table: np.ndarray) -> Callable[[np.ndarray, np.ndarray], None]:
+def _pixel_writer(
+    table: np.ndarray, layout: str = "NHWC"
+) -> Callable[[np.ndarray, np.ndarray], None]:
     """``write(pixels, out)``: pixels -> input tensor values through ``table``, written into
     ``out``; without the lookup when it is a plain shift (uint8 input taking raw pixels; int8
-    input with scale 1 and zero point -128)."""
+    input with scale 1 and zero point -128). A per-channel ``(256, C)`` table (mean/std
+    normalization) is looked up per channel."""
+    if table.ndim == 2:
+
+        def write(pixels: np.ndarray, out: np.ndarray) -> None:
+            out[...] = table[pixels, channel_index(table, pixels.ndim, layout)]
+
+        return write
     shift = table.astype(np.int64) - np.arange(256)
     if table.dtype == np.uint8 and not shift.any():
         return lambda pixels, out: np.copyto(out, pixels)
@@ -60,7 +76,7 @@ class Predictor:
         # Preprocessing yields uint8 pixels, so the manifest's value range and the artifact's
         # input quantization together are one 256-entry table: pixel -> input tensor value.
         self._input_table = backend.quantize_input(pixel_values(manifest.input))
-        self._write_input = _pixel_writer(self._input_table)
+        self._write_input = _pixel_writer(self._input_table, manifest.input.layout)
         self._logits = manifest.output.kind == "logits"
 
     @classmethod
@@ -90,6 +106,15 @@ class Predictor:
                 f"threads={threads} must be at least 1 (or unset for the runtime default)"
             )
         bundle = Path(bundle_dir)
+        if bundle.is_file() and bundle.suffix.lower() in BARE_SUFFIXES:
+            if artifact is not None:
+                raise ModelError(
+                    f"{bundle} is one model file; choosing an artifact (--artifact {artifact}) "
+                    "needs its bundle folder"
+                )
+            return cls.from_artifact(
+                bundle, threads, polarity=polarity, top_k=top_k, isolate=isolate
+            )
         manifest = load_manifest(bundle)
         if not manifest.artifacts:
             raise ModelError(f"bundle {bundle} lists no artifacts in its manifest")
@@ -99,7 +124,38 @@ class Predictor:
         note_running(bundle / chosen.file, chosen.format)
         backend = open_backend(bundle / chosen.file, chosen, threads, isolate=isolate)
         backend.check(manifest.input)
+        props = getattr(backend, "metadata_props", None)  # ONNX: the session has read them
+        warn_if_contract_differs(
+            bundle / chosen.file, manifest, chosen, props() if callable(props) else None
+        )
         return cls(bundle, manifest, chosen, backend, polarity=polarity, top_k=top_k)
+
+    @classmethod
+    def from_artifact(
+        cls,
+        path: str | Path,
+        threads: int | None = None,
+        *,
+        polarity: PolarityChoice = "auto",
+        top_k: int = DEFAULT_TOP_K,
+        isolate: bool = False,
+    ) -> Predictor:
+        """Load a bare ``.tflite`` / ``.onnx`` file, away from its bundle: labels, input size,
+        colour, normalization, polarity and resize mode come from the contract embedded in the
+        file (``edge_runtime.embedded``). There is no manifest to check its hash against."""
+        p = Path(path)
+        contract = read_contract(p)
+        if contract is None:
+            raise ModelError(
+                f"{p} carries no edgetk metadata ({KEY}); run it through its bundle folder "
+                "(the folder with manifest.json), or re-export it with this edgetk"
+            )
+        manifest = contract.manifest(p.name, sha256_file(p), p.stat().st_size)
+        chosen = manifest.artifacts[0]
+        note_running(p, chosen.format)
+        backend = open_backend(p, chosen, threads, isolate=isolate)
+        backend.check(manifest.input)
+        return cls(p.parent, manifest, chosen, backend, polarity=polarity, top_k=top_k)
 
     @property
     def runtime(self) -> str:

@@ -305,7 +305,8 @@ def prepare(
     """Turn a decoded uint8 image into one float32 model input as ``spec`` describes it.
 
     ``image``: ``HxW``, ``HxWx1``, ``HxWx3`` (RGB, or BGR with ``bgr=True`` for OpenCV frames) or
-    ``HxWx4``. Returns ``HxWxC`` (``CxHxW`` for an NCHW model) float32 in ``spec.value_range``.
+    ``HxWx4``. Returns ``HxWxC`` (``CxHxW`` for an NCHW model) float32, normalized as ``spec`` says
+    (``value_range``, or per-channel ``mean``/``std``).
     """
     return prepare_with_polarity(image, spec, polarity, bgr)[0]
 
@@ -343,12 +344,39 @@ def prepare_pixels(
 
 
 def pixel_values(spec: InputSpec) -> np.ndarray:
-    """The float32 model value of each pixel value 0..255 under ``spec.value_range``."""
-    lo, hi = spec.value_range
+    """The float32 model value of each pixel value 0..255 under the spec's normalization.
+
+    Shape ``(256,)`` when every channel is normalized alike (``value_range``, or equal
+    ``mean``/``std``); ``(256, C)`` for per-channel ``mean``/``std`` (read with ``pixel_lookup``).
+    """
     v = np.arange(256, dtype=np.float32)
-    if (lo, hi) != (0.0, 255.0):
-        v = v * np.float32((hi - lo) / 255.0) + np.float32(lo)
-    return v
+    if not spec.mean:
+        lo, hi = spec.value_range
+        if (lo, hi) != (0.0, 255.0):
+            v = v * np.float32((hi - lo) / 255.0) + np.float32(lo)
+        return v
+    mean = np.asarray(spec.mean, np.float32)
+    std = np.asarray(spec.std, np.float32)
+    if (mean == mean[0]).all() and (std == std[0]).all():
+        return (v - mean[0]) / std[0]
+    return (v[:, None] - mean) / std
+
+
+def channel_index(table: np.ndarray, ndim: int, layout: str) -> np.ndarray | None:
+    """For a per-channel ``(256, C)`` table, the channel index that broadcasts against pixel
+    arrays of ``ndim`` dimensions in ``layout``; None for a ``(256,)`` table."""
+    if table.ndim == 1:
+        return None
+    ch = np.arange(table.shape[1])
+    if layout == "NCHW":  # (C, H, W) or (N, C, H, W): channels three axes from the end
+        ch = ch[:, None, None]
+    return ch
+
+
+def pixel_lookup(table: np.ndarray, pixels: np.ndarray, layout: str = "NHWC") -> np.ndarray:
+    """``table`` (``pixel_values``, possibly quantized) applied to uint8 ``pixels``."""
+    ch = channel_index(table, pixels.ndim, layout)
+    return table[pixels] if ch is None else table[pixels, ch]
 
 
 def prepare_with_polarity(
@@ -359,7 +387,7 @@ def prepare_with_polarity(
 ) -> tuple[np.ndarray, bool]:
     """``prepare``, also saying whether the picture was inverted (to show what ``auto`` did)."""
     plane, inverted = prepare_pixels(image, spec, polarity, bgr)
-    return pixel_values(spec)[plane], inverted
+    return pixel_lookup(pixel_values(spec), plane, spec.layout), inverted
 
 
 __all__ = [
@@ -372,7 +400,9 @@ __all__ = [
     "fit",
     "load_image",
     "open_image",
+    "channel_index",
     "png_size",
+    "pixel_lookup",
     "pixel_values",
     "prepare",
     "prepare_pixels",

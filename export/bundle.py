@@ -10,6 +10,7 @@ replaced only with ``overwrite``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -43,7 +44,9 @@ from export.explain_parity import (
     keras_reference,
 )
 from export.formats import DEFAULT_ARTIFACT_PREFERENCE, FORMATS, ExportFormat
+from export.metadata import build_contract, embed
 from export.model_io import keras_predict, load_keras_model, model_input_shape
+from export.normalization import normalize_pixels
 from export.onnx_export import convert_onnx_fp32, quantize_onnx_int8
 from export.parity import ParityResult, check_parity, gate_message
 from export.recovery import recover_precision
@@ -62,6 +65,10 @@ log = logging.getLogger(__name__)
 PARITY_NAME = "parity.md"
 CONFIG_NAME = "export_config.json"
 CALIBRATION_STEM = "calibration/calibration"
+# Images on which each artifact must answer as before once its metadata is embedded (up to
+# float rounding that a different batch split may bring; a changed graph differs far more).
+EMBED_CHECK_IMAGES = 64
+EMBED_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -302,8 +309,10 @@ def export_bundle(
     ``x_calib``/``y_calib``: the pool the calibration set is drawn from (the training split);
     ``x_eval``/``y_eval``: the labelled held-out images the gate runs on (the test split);
     ``x_select``/``y_select``: images that pick the number of float layers in precision recovery
-    (a validation split; default: the parity images). Images are raw pixels, NHWC, as the model
-    takes them. ``config.test_time_views`` "auto" chooses the views on ``x_select`` only (none
+    (a validation split; default: the parity images). Images are raw pixels (0..255), NHWC;
+    ``input_spec``'s normalization (``value_range`` or ``mean``/``std``) turns them into the values
+    the model takes, as the device will. ``config.test_time_views`` "auto" chooses the views on
+    ``x_select`` only (none
     without it); ``view_transforms`` names the transforms training used ("flip", "shift"; None:
     both), the only ones a view may apply, ``view_fill`` how shifts fill ("zero" or "edge", as
     training's shifts did). The views chosen are part of every artifact's graph.
@@ -322,6 +331,12 @@ def export_bundle(
         model_path, cfg, x_calib, y_calib, x_eval, y_eval, labels, x_select, y_select,
         input_spec, calibration_source, view_transforms, view_fill,
     )  # fmt: skip
+    p = dataclasses.replace(
+        p,
+        name=name or Path(model_path).stem,
+        output=OutputSpec(kind=output_kind, num_classes=p.k),
+        provenance=_provenance(model_path, source_model, parity_source),
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
     work = Path(tempfile.mkdtemp(prefix="edgetk-export-"))
@@ -347,11 +362,11 @@ def export_bundle(
             (staging / r.artifact.file).unlink(missing_ok=True)
             log.warning("%s failed the parity gate and is left out of the bundle", r.key)
         # 5. The manifest, the export config and parity.md beside the artifacts; then publish.
-        manifest = Manifest(
-            name=name or Path(model_path).stem,
+        manifest = Manifest(  # the same contract objects every artifact embeds
+            name=p.name,
             labels=p.labels,
             input=p.spec,
-            output=OutputSpec(kind=output_kind, num_classes=p.k),
+            output=p.output,
             artifacts=tuple(r.artifact for r in kept),
             default_artifact=default.artifact.file,
             source_model={
@@ -401,6 +416,11 @@ class _Prepared:
     ref_sel: np.ndarray
     sel_note: str
     explain_ref: Any = None  # export.explain_parity.ExplainReference, or None (off)
+    # The rest of the input contract, which the manifest and every artifact's embedded metadata
+    # are both written from (export.metadata): name, output meaning, provenance.
+    name: str = ""
+    output: OutputSpec | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
 
 
 def _prepare(
@@ -422,6 +442,13 @@ def _prepare(
     )
     if (spec.height, spec.width, spec.channels) != shape:
         raise ConfigError(f"input spec {spec.height}x{spec.width}x{spec.channels} != model {shape}")
+    # Raw pixels -> the values the model takes (its input normalization, the contract's): the
+    # Keras reference, the calibration set and every artifact's gate run read the same arrays
+    # the device's pixel table produces.
+    x_eval = normalize_pixels(x_eval, spec)
+    x_calib = normalize_pixels(np.asarray(x_calib), spec)
+    if x_select is not None:
+        x_select = normalize_pixels(np.asarray(x_select), spec)
     views = _views(model, cfg, x_select, y_select, view_transforms, view_fill, shape, k)
     model = build_view_model(model, views.views, views.fill)
 
@@ -519,6 +546,19 @@ def _judge(
         )
         if cfg.gate_explanations:  # opt-in: a drifting map fails the artifact like an answer
             parity, explained = gate_explanations(parity, explained, thresholds)
+    # The contract goes into the file before it is hashed: the manifest's sha256 and size are
+    # those of the final bytes. Embedding touches no tensor; the file must answer as before.
+    contract = build_contract(
+        name=p.name, labels=p.labels, spec=p.spec, output=p.output, fmt=f.format,
+        precision=f.precision, tensor_input=in_spec, tensor_output=out_spec,
+        provenance=p.provenance,
+        parity={**parity.metrics, "passed": parity.passed, "images": len(p.y_eval)},
+    )  # fmt: skip
+    embed(path, f.format, contract)
+    n = min(EMBED_CHECK_IMAGES, len(p.x_eval))
+    again = predict_artifact(path, f.format, p.x_eval[:n], cfg.batch_size, cfg.num_threads)
+    if float(np.abs(again - probs[:n]).max()) > EMBED_TOLERANCE:
+        raise ModelError(f"{f.key}: embedding the metadata changed the model's outputs")
     pdict = parity.to_dict()
     if rec is not None:
         pdict["recovery"] = rec.to_dict()
@@ -619,6 +659,24 @@ def _views(model, cfg, x_select, y_select, transforms, fill, shape, k) -> ViewCh
     if cfg.test_time_views != "none":
         log.info("test-time views: %s (%s)", choice.name, choice.reason)
     return choice
+
+
+def _provenance(
+    model_path: str | Path,
+    source_model: dict[str, Any] | None,
+    parity_source: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """What every artifact's embedded contract says about where it came from."""
+    src = source_model or {}
+    dataset = (parity_source or {}).get("dataset") or {}
+    return {
+        "source_model": {
+            "file": Path(model_path).name,
+            "sha256": sha256_file(model_path),
+            **{k: src[k] for k in ("name", "version", "stage") if k in src},
+        },
+        "dataset": {k: dataset[k] for k in ("name", "fingerprint_sha256") if k in dataset},
+    }
 
 
 def _source_note(src: dict[str, Any] | None) -> str:

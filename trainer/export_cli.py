@@ -81,7 +81,10 @@ def _labels(path: Path | None, meta: dict[str, Any], dataset_names: tuple[str, .
 
 
 # The fields of the preprocessing contract (edge_runtime.manifest.InputSpec) a run may record.
-_SPEC_KEYS = ("height", "width", "channels", "layout", "color", "value_range", "polarity", "resize")
+_SPEC_KEYS = (
+    "height", "width", "channels", "layout", "color", "value_range", "polarity", "resize",
+    "mean", "std",
+)  # fmt: skip
 
 
 def recorded_input_spec(meta: dict[str, Any]) -> dict[str, Any] | None:
@@ -223,6 +226,15 @@ def resolve_input_spec(
     default="the run's recorded contract, else detected from the training images",
 )
 @click.option(
+    "--input-normalization",
+    default=None,
+    metavar="RANGE|mean=../std=..",
+    show_default="the run's recorded contract, else read from the model's leading layer",
+    help="What pixel values the model takes: 0..255, 0..1, -1..1, or per-channel "
+    "mean=M,M,M/std=S,S,S in pixel units (value = (pixel - mean) / std). Needed for a model "
+    "brought from outside without a leading Rescaling / Normalization layer.",
+)
+@click.option(
     "--allow-parity-failure",
     is_flag=True,
     help="Write the bundle even if the gate fails (recorded in the manifest).",
@@ -251,6 +263,7 @@ def export(
     data_dir: Path | None,
     data_source: str | None,
     image_polarity: str | None,
+    input_normalization: str | None,
     allow_parity_failure: bool,
     gate_explanations: bool,
     overwrite: bool,
@@ -264,6 +277,8 @@ def export(
     """
     from export import ExportConfig, GateConfig, OnnxCalibrationMethod
     from export.formats import select_formats
+    from export.model_io import load_keras_model
+    from export.normalization import RECORDED, resolve_normalization
     from trainer.bundle import make_bundle
 
     keras_file, meta = resolve_model(model)
@@ -295,6 +310,12 @@ def export(
     from trainer.data import DataConfig, load_dataset, make_splits, stratified_subset
 
     env.prepare()
+    # Before any data is read: a model whose input scale is unknown is refused, not guessed.
+    normalization = resolve_normalization(
+        input_normalization,
+        (recorded_input_spec(meta) or {}) if meta else None,
+        lambda: load_keras_model(keras_file),
+    )
     if meta:
         if data_dir is not None:
             raise ConfigError(
@@ -330,6 +351,7 @@ def export(
         else:
             out = keras_file.with_name(keras_file.stem + "_bundle")
     input_spec, polarity_origin = resolve_input_spec(meta, ds, splits.x_train, polarity)
+    input_spec = normalization.apply(input_spec)
 
     def line(r) -> None:
         a, p = r.artifact, r.parity.metrics
@@ -347,7 +369,8 @@ def export(
     click.echo(f"exporting {keras_file} -> {out} ({', '.join(cfg.formats)})")
     click.echo(
         f"input: {input_spec.height}x{input_spec.width} {input_spec.color}, polarity "
-        f"{input_spec.polarity} ({polarity_origin}), resize {input_spec.resize}"
+        f"{input_spec.polarity} ({polarity_origin}), resize {input_spec.resize}, pixel values "
+        f"{normalization.describe()} ({normalization.origin})"
     )
     try:
         result = make_bundle(
@@ -362,7 +385,16 @@ def export(
             eval_subset=subset,
             eval_subset_note=subset_note,
             name=name,
-            source_extra={"polarity_from": polarity_origin},
+            source_extra={
+                "polarity_from": polarity_origin,
+                # Registry models take what their run recorded, as `edgetk run`'s bundles do:
+                # only a stated or inspected normalization is worth a note.
+                **(
+                    {"normalization_from": normalization.origin}
+                    if normalization.origin != RECORDED
+                    else {}
+                ),
+            },
             on_artifact=line,
         )
     except ParityGateError as exc:

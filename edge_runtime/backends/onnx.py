@@ -58,6 +58,10 @@ class OnnxBackend(Backend):
     def runtime(self) -> str:
         return self._runtime
 
+    def metadata_props(self) -> dict[str, str]:
+        """The model's ``metadata_props`` (edge_runtime.embedded), from the loaded session."""
+        return dict(self._session.get_modelmeta().custom_metadata_map)
+
     def invoke(self, q: np.ndarray) -> np.ndarray:
         return self._session.run([self._out_name], {self._in_name: q})[0]
 
