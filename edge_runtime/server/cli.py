@@ -98,6 +98,11 @@ def _serve_option(flag: str, help: str, field: str | None = None) -> Decorator:
     "Invert a picture whose polarity differs from the training images' when a request does "
     "not say (?invert=): auto, never or always."
 )
+@_serve_option(
+    "--explain-rate",
+    "Enable POST /v1/explain: at most this many explained images per minute, all clients "
+    "together (each is up to 257 model calls); 0 leaves the route off.",
+)
 @log_level_option()
 @shown_option("--access-log/--no-access-log", default=True, help="Log one line per request.")
 def serve(bundle: Path, host: str, port: int, artifact: str | None, threads: int | None,
@@ -105,7 +110,7 @@ def serve(bundle: Path, host: str, port: int, artifact: str | None, threads: int
           max_body_mb: float, max_buffered_mb: float, max_files: int, max_pixels: int,
           max_request_pixels: int, max_side: int, max_connections: int, max_header_kb: int,
           request_timeout_s: float, http: str, allowed_hosts: tuple[str, ...] | None,
-          verify: bool, top_k: int, invert: str, log_level: str,
+          verify: bool, top_k: int, invert: str, explain_rate: int, log_level: str,
           access_log: bool) -> None:  # fmt: skip
     """Serve BUNDLE (a folder from `edgetk export`) over REST until Ctrl-C / SIGTERM."""
     from edge_runtime.server.runner import serve as run_service
@@ -118,7 +123,7 @@ def serve(bundle: Path, host: str, port: int, artifact: str | None, threads: int
         max_header_kb=max_header_kb, request_timeout_s=request_timeout_s, http=http,
         allowed_hosts=allowed_hosts or (),
         verify=verify, top_k=top_k, polarity=invert, log_level=log_level,
-        access_log=access_log,  # type: ignore[arg-type]
+        access_log=access_log, explain_rate=explain_rate,  # type: ignore[arg-type]
     )  # fmt: skip
     stopped_by = run_service(config, announce=lambda line: click.echo(line, nl=True))
     why = signal.Signals(stopped_by).name if stopped_by else "shutdown"

@@ -1,4 +1,5 @@
-"""The endpoints: predict, health, metadata, metrics."""
+"""The endpoints: predict, explain (edge_runtime/server/explain_route.py), health, metadata,
+metrics."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from edge_runtime.polarity import LEGACY_INVERT_CHOICES, check_invert_choice
 from edge_runtime.predictor import Predictor
 from edge_runtime.server.auth import api_key_checker
 from edge_runtime.server.decode import DecodeLimits, decode_uploads
+from edge_runtime.server.explain_route import add_explain_route
 from edge_runtime.server.metrics import CONTENT_TYPE, ServiceMetrics
 from edge_runtime.server.pool import InferencePool, PredictJob, PredictResult
 from edge_runtime.server.schemas import (
@@ -177,6 +179,8 @@ def build_router(state: ServiceState) -> APIRouter:
         }
         return JSONResponse(body, status_code=200 if state.ready else 503)
 
+    add_explain_route(router, state, limits, guarded, model_ref, default_invert)
+
     metadata = _metadata(state)
 
     @router.get(
@@ -244,6 +248,7 @@ def _metadata(state: ServiceState) -> dict[str, Any]:
                 "max_side": config.max_side,
                 "queue_size": config.queue_size,
                 "max_batch": config.max_batch,
+                "explain_per_minute": config.explain_rate,
             },
             "api_key_required": config.api_key is not None,
         },

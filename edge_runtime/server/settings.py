@@ -35,6 +35,7 @@ class ServeConfig(JsonConfig):
     ``request_timeout_s`` how long a client may take to send a whole request (an idle or
     trickling connection is closed); ``keep_alive_s`` an idle keep-alive connection;
     ``shutdown_timeout_s`` how long running requests get to finish after SIGTERM.
+    ``explain_rate``: images ``POST /v1/explain`` may explain per minute (0: the route is off).
     ``allowed_hosts``: ``Host`` header values served (DNS rebinding); empty means the loopback
     names when bound to loopback, any host otherwise. ``http``: the HTTP/1.1 parser, ``auto``
     meaning httptools when it is installed (the faster one) and h11 otherwise; both enforce
@@ -71,6 +72,9 @@ class ServeConfig(JsonConfig):
     polarity: PolarityChoice = "auto"  # invert: auto, never or always
     log_level: LogLevel = "info"
     access_log: bool = True
+    # POST /v1/explain: explained images per minute, all clients together (0: the route is off).
+    # One explanation is up to 257 forward passes (edge_runtime.explain), so it is opt-in.
+    explain_rate: int = 0
 
     def validate(self) -> None:
         if self.threads is not None:
@@ -96,6 +100,7 @@ class ServeConfig(JsonConfig):
         check_range("keep_alive_s", self.keep_alive_s, 0.1, 3600)
         check_range("shutdown_timeout_s", self.shutdown_timeout_s, 0.0, 3600)
         check_range("top_k", self.top_k, 1, 100_000)
+        check_range("explain_rate", self.explain_rate, 0, 1_000_000)
         if not self.host.strip():
             raise ConfigError("host must not be empty; use 127.0.0.1 (default) or 0.0.0.0")
         if any(not h.strip() or any(c in h for c in "/ ") for h in self.allowed_hosts):
