@@ -71,6 +71,8 @@ def predict(
 ) -> None:
     """Classify image files or folders with BUNDLE.
 
+    BUNDLE is a bundle folder, or one .tflite / .onnx file that edgetk exported: a bare file runs
+    from the contract embedded in it (labels, size, colour, normalization, polarity, resize).
     A folder with one subfolder per class (named after the labels) is evaluated: accuracy,
     per-class F1 and the confusion matrix. Unreadable files are reported and skipped.
     ``BUNDLE DATA_DIR --split-file RUN/splits/test.txt`` evaluates exactly a run's test split.

@@ -216,9 +216,10 @@ class _Builder:
 
     def tflite(self, f: ExportFormat, path: Path) -> dict[str, Any]:
         rep = tflite_representative_dataset(self.calib) if f.needs_calibration else None
-        data = convert_tflite(self.saved_model(), f.precision, rep)
+        io_type = "uint8" if f.key == "tflite_uint8" else "int8"
+        data = convert_tflite(self.saved_model(), f.precision, rep, io_type)
         write_bytes(path, data)
-        if f.precision == "int8":
+        if f.precision == "int8" and io_type == "int8":
             self._int8_bytes = data
         recipe = {"converter": "tf.lite.TFLiteConverter.from_saved_model"}
         recipe |= {
@@ -228,8 +229,8 @@ class _Builder:
             "int8": {
                 "optimizations": ["DEFAULT"],
                 "supported_ops": ["TFLITE_BUILTINS_INT8"],
-                "inference_input_type": "int8",
-                "inference_output_type": "int8",
+                "inference_input_type": io_type,
+                "inference_output_type": io_type,
                 "calibration_images": len(self.calib),
             },
         }[f.precision]

@@ -37,6 +37,9 @@ FORMATS: tuple[ExportFormat, ...] = (
                  True, "TFLite dynamic-range: int8 weights, float activations"),
     ExportFormat("tflite_int8", "tflite", "int8", "model_int8.tflite", "tflite", True, True,
                  "TFLite full-integer int8: int8 input/output, integer kernels only"),
+    ExportFormat("tflite_uint8", "tflite", "int8", "model_uint8.tflite", "tflite", True, False,
+                 "TFLite full-integer with uint8 input/output: raw pixels in, the interop form "
+                 "MediaPipe Tasks takes (docs/outside.md)"),
     ExportFormat("tflite_int8_mixed", "tflite", "int8_mixed", "model_int8_mixed.tflite",
                  "tflite_recovered", True, True,
                  "TFLite int8 with the worst layers kept in float (precision recovery)"),

@@ -51,15 +51,18 @@ def make_converter(saved_model_dir: str | Path):
     return tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir))
 
 
-def configure_int8(converter: Any, representative_dataset: RepresentativeDataset) -> Any:
-    """Full-integer int8: int8 input and output, integer kernels only (TFLITE_BUILTINS_INT8)."""
+def configure_int8(
+    converter: Any, representative_dataset: RepresentativeDataset, io_type: str = "int8"
+) -> Any:
+    """Full-integer int8: integer kernels only (TFLITE_BUILTINS_INT8), input and output tensors
+    of ``io_type``: int8, or uint8 (raw pixels in, as MediaPipe Tasks and many apps feed them)."""
     import tensorflow as tf
 
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative_dataset
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
+    converter.inference_input_type = {"int8": tf.int8, "uint8": tf.uint8}[io_type]
+    converter.inference_output_type = converter.inference_input_type
     return converter
 
 
@@ -67,8 +70,10 @@ def convert_tflite(
     saved_model_dir: str | Path,
     precision: str,
     representative_dataset: RepresentativeDataset | None = None,
+    io_type: str = "int8",
 ) -> bytes:
-    """The TFLite flatbuffer of the SavedModel at ``precision`` (fp32, fp16, dynamic, int8)."""
+    """The TFLite flatbuffer of the SavedModel at ``precision`` (fp32, fp16, dynamic, int8;
+    ``io_type`` uint8 gives the int8 model uint8 input and output tensors)."""
     import tensorflow as tf
 
     conv = make_converter(saved_model_dir)
@@ -82,7 +87,7 @@ def convert_tflite(
     elif precision == "int8":
         if representative_dataset is None:
             raise ModelError("int8 TFLite export needs calibration data (a representative dataset)")
-        configure_int8(conv, representative_dataset)
+        configure_int8(conv, representative_dataset, io_type)
     else:
         raise ModelError(f"TFLite export has no precision {precision!r}")
     try:

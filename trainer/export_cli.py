@@ -228,7 +228,7 @@ def resolve_input_spec(
 @click.option(
     "--input-normalization",
     default=None,
-    metavar="RANGE|mean=../std=..",
+    metavar="SPEC",
     show_default="the run's recorded contract, else read from the model's leading layer",
     help="What pixel values the model takes: 0..255, 0..1, -1..1, or per-channel "
     "mean=M,M,M/std=S,S,S in pixel units (value = (pixel - mean) / std). Needed for a model "
