@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edge_runtime.camera_explain import FrameExplainer, FrameExplanation
 from edge_runtime.camera_window import Overlay, window_refusal
 from edge_runtime.common.configbase import JsonConfig
 from edge_runtime.common.errors import ConfigError
@@ -49,6 +50,9 @@ class CameraConfig(JsonConfig):
     pace: bool = True  # read video files at their frame rate, like a live source
     top_k: int = DEFAULT_TOP_K
     verify: bool = True  # check the artifact's sha256 against the manifest before loading it
+    # Explain every N-th classified frame on a background thread (edge_runtime/camera_explain.py);
+    # 0: no explanations.
+    explain_every: int = 0
 
     def validate(self) -> None:
         check_invert_choice(self.polarity, "polarity=")
@@ -60,6 +64,11 @@ class CameraConfig(JsonConfig):
             raise ConfigError(f"threads={self.threads} must be at least 1")
         if self.top_k < 1:
             raise ConfigError(f"top_k={self.top_k} must be at least 1")
+        if self.explain_every < 0:
+            raise ConfigError(
+                f"explain_every={self.explain_every}; give N >= 1 to explain every N-th frame, "
+                "or 0 for none"
+            )
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,9 @@ class FrameResult:
     capture_to_result_ms: float  # from the grabber receiving the frame to the result
     dropped_so_far: int
     windowed: bool = False  # shown in the overlay window (not part of the JSON line)
+    # A map finished since the previous frame (--explain-every), of an earlier frame.
+    explanation: FrameExplanation | None = None
+    shown_map: FrameExplanation | None = None  # the newest map, drawn in the window
 
     def to_dict(self) -> dict[str, Any]:
         d = {"frame": self.seq, **self.prediction.to_dict()}
@@ -81,6 +93,8 @@ class FrameResult:
             capture_to_result_ms=round(self.capture_to_result_ms, 3),
             dropped_so_far=self.dropped_so_far,
         )
+        if self.explanation is not None:
+            d["explanation"] = self.explanation.to_dict()
         return d
 
 
@@ -97,6 +111,7 @@ class CameraStats:
     model_ms: LatencyStats | None
     capture_to_result_ms: LatencyStats | None
     windowed: bool = False  # the frames were shown in the overlay window
+    explanations: dict[str, Any] | None = None  # FrameExplainer.stats() with --explain-every
 
     @property
     def fps(self) -> float:
@@ -114,6 +129,7 @@ class CameraStats:
             "read_fps": round(self.frames_read / self.duration_s, 2) if self.duration_s else 0.0,
             "end_reason": self.end_reason,
             "window": self.windowed,
+            "explanations": self.explanations,
             "model_ms": self.model_ms.to_dict() if self.model_ms else None,
             "capture_to_result_ms": (
                 self.capture_to_result_ms.to_dict() if self.capture_to_result_ms else None
@@ -183,11 +199,11 @@ def _grabber(cap: Any, slot: LatestFrame, stop: threading.Event, pace_s: float |
         slot.close()
 
 
-def _open_overlay(cv2: Any, config: CameraConfig, name: str) -> Overlay | None:
+def _open_overlay(cv2: Any, config: CameraConfig, name: str, resize: str) -> Overlay | None:
     refusal = window_refusal(cv2, config.headless)
     if refusal is None:
         try:
-            return Overlay(cv2, f"edgetk - {name}")
+            return Overlay(cv2, f"edgetk - {name}", resize)
         except cv2.error as exc:
             refusal = f"OpenCV could not open a window: {str(exc).strip().splitlines()[-1]}"
     if not config.headless:
@@ -216,10 +232,32 @@ def run_camera(
         if is_file and config.pace:
             fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
             pace_s = 1.0 / fps if fps > 0 else None
-        overlay = _open_overlay(cv2, config, predictor.manifest.name)
+        overlay = _open_overlay(
+            cv2, config, predictor.manifest.name, predictor.manifest.input.resize
+        )
     except BaseException:
         cap.release()  # the grabber, which releases it otherwise, has not started
         raise
+
+    explainer = None
+    if config.explain_every:
+        try:  # its own interpreter: explaining must not hold the classifier's lock
+            explainer = FrameExplainer(
+                Predictor.from_bundle(
+                    config.bundle,
+                    predictor.artifact.file,
+                    config.threads,
+                    polarity=config.polarity,
+                    verify_hashes=False,  # the classifier's load has just checked it
+                ),
+                config.explain_every,
+            )
+        except BaseException:
+            cap.release()
+            if overlay is not None:
+                overlay.close()
+            raise
+    reported: FrameExplanation | None = None
 
     slot = LatestFrame()
     stop = threading.Event()
@@ -259,6 +297,13 @@ def run_camera(
             t1 = time.perf_counter_ns()
             model_ns.append(t1 - t0)
             e2e_ns.append(t1 - frame.captured_ns)
+            fresh = latest = None
+            if explainer is not None:
+                if explainer.due(len(model_ns)):
+                    explainer.offer(frame.seq, frame.image)  # declined while one is running
+                latest = explainer.latest
+                fresh = latest if latest is not reported else None
+                reported = latest
             result = FrameResult(
                 frame.seq,
                 pred,
@@ -266,6 +311,8 @@ def run_camera(
                 (t1 - frame.captured_ns) / 1e6,
                 slot.dropped,
                 windowed=overlay is not None,
+                explanation=fresh,
+                shown_map=latest,
             )
             if on_frame:
                 on_frame(result)
@@ -288,6 +335,8 @@ def run_camera(
             )
         if overlay is not None:
             overlay.close()
+        if explainer is not None:
+            explainer.close()
     slot.discard()
     duration = time.perf_counter() - start
     if slot.put_count == 0 and reason not in ("interrupted", "closed by user"):
@@ -305,6 +354,7 @@ def run_camera(
         model_ms=LatencyStats.from_ns(model_ns) if model_ns else None,
         capture_to_result_ms=LatencyStats.from_ns(e2e_ns) if e2e_ns else None,
         windowed=overlay is not None,
+        explanations=explainer.stats() if explainer is not None else None,
     )
 
 

@@ -92,9 +92,10 @@ class Overlay:
     """An OpenCV window showing each classified frame with label, probability, frame rate and
     model latency drawn on it; closes on q, Esc or the window's close button."""
 
-    def __init__(self, cv2: Any, title: str) -> None:
+    def __init__(self, cv2: Any, title: str, resize: str = "stretch") -> None:
         self.cv2 = cv2
         self.title = title
+        self.resize = resize  # the manifest's, to lay an explanation map over the frame
         _point_qt_at_system_fonts()
         # GUI_NORMAL: the frame alone, without the Qt build's toolbar and status bar.
         cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
@@ -105,6 +106,12 @@ class Overlay:
         cv2 = self.cv2
         p = r.prediction
         lines = overlay_lines(p.label, p.probability, fps, r.model_ms)
+        m = r.shown_map
+        if m is not None:  # the newest finished map (--explain-every), of a recent frame
+            from edge_runtime.camera_explain import blend
+
+            image = blend(image, m.saliency, self.resize)
+            lines.append(f"map: frame {m.frame}, {m.label}, {m.ms:.0f} ms")
         cv2.imshow(self.title, draw_overlay(cv2, image, lines))
         # The first frame gives the GUI time to map and paint the new window: on a busy CPU a
         # 1 ms event slice per frame could leave it unpainted for the whole stream.

@@ -160,6 +160,14 @@ def predict(
 )
 @top_k_option()
 @verify_option()
+@shown_option(
+    "--explain-every",
+    default=0,
+    type=click.IntRange(min=0),
+    help="Explain every N-th classified frame (occlusion map) on a background thread with its "
+    "own interpreter; the window shows the newest map, --headless adds it to the JSON line. "
+    "0: none.",
+)
 def camera(
     bundle: Path,
     source: str,
@@ -172,6 +180,7 @@ def camera(
     pace: bool,
     top_k: int,
     verify: bool,
+    explain_every: int,
 ) -> None:
     """Classify a live camera, video file or stream with BUNDLE, always on the newest frame.
 
@@ -197,6 +206,7 @@ def camera(
         pace=pace,
         top_k=top_k,
         verify=verify,
+        explain_every=explain_every,
     )
 
     def emit(result) -> None:

@@ -212,10 +212,35 @@ def colorize(saliency: np.ndarray) -> np.ndarray:
     return np.round(_STOPS[i] * (1 - f) + _STOPS[i + 1] * f).astype(np.uint8)
 
 
-def overlay(image: np.ndarray, saliency: np.ndarray, alpha: float = 0.55) -> np.ndarray:
-    """The map, resized to ``image`` (uint8 HxW or HxWxC), blended over it: uint8 HxWx3."""
+def to_image(saliency: np.ndarray, height: int, width: int, resize: str = "stretch") -> np.ndarray:
+    """The map (at the model's input size) laid over a ``height`` x ``width`` picture: the inverse
+    of the manifest's ``resize`` (``edge_runtime.preprocess.fit``). ``pad``: the padding's part of
+    the map is cut off; ``center_crop``: the cropped-off margins get 0; float32 in [0, 1]."""
     from PIL import Image
 
+    mh, mw = saliency.shape
+    sal = np.clip(np.asarray(saliency, np.float32), 0, 1)
+    if resize == "pad" and (height, width) != (mh, mw):
+        scale = min(mh / height, mw / width)
+        nh, nw = max(1, min(mh, round(height * scale))), max(1, min(mw, round(width * scale)))
+        top, left = (mh - nh) // 2, (mw - nw) // 2
+        sal = sal[top : top + nh, left : left + nw]
+    elif resize == "center_crop" and (height, width) != (mh, mw):
+        scale = max(mh / height, mw / width)
+        nh, nw = max(mh, round(height * scale)), max(mw, round(width * scale))
+        top, left = (nh - mh) // 2, (nw - mw) // 2
+        canvas = np.zeros((nh, nw), np.float32)
+        canvas[top : top + mh, left : left + mw] = sal
+        sal = canvas
+    img = Image.fromarray(np.round(sal * 255).astype(np.uint8))
+    return np.asarray(img.resize((width, height), Image.BILINEAR), np.float32) / 255.0
+
+
+def overlay(
+    image: np.ndarray, saliency: np.ndarray, alpha: float = 0.55, resize: str = "stretch"
+) -> np.ndarray:
+    """The map, laid over ``image`` (uint8 HxW or HxWxC, RGB) as the manifest's ``resize`` mode
+    fitted the image to the model, blended over it: uint8 HxWx3."""
     img = np.asarray(image)
     if img.ndim == 2:
         img = img[..., None]
@@ -223,14 +248,15 @@ def overlay(image: np.ndarray, saliency: np.ndarray, alpha: float = 0.55) -> np.
         img = np.repeat(img, 3, axis=2)
     img = img[..., :3].astype(np.float32)
     h, w = img.shape[:2]
-    sal = Image.fromarray(np.round(np.clip(saliency, 0, 1) * 255).astype(np.uint8))
-    sal = np.asarray(sal.resize((w, h), Image.BILINEAR), np.float32) / 255.0
+    sal = to_image(saliency, h, w, resize)
     heat = colorize(sal).astype(np.float32)
     a = (alpha * sal)[..., None]
     return np.round(img * (1 - a) + heat * a).astype(np.uint8)
 
 
-def save_overlay(path: Path, image: np.ndarray, explanation: Explanation) -> Path:
+def save_overlay(
+    path: Path, image: np.ndarray, explanation: Explanation, resize: str = "stretch"
+) -> Path:
     """Write the overlay PNG beside nothing else; the folder is created; atomic."""
     from PIL import Image
 
@@ -239,7 +265,7 @@ def save_overlay(path: Path, image: np.ndarray, explanation: Explanation) -> Pat
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
-        Image.fromarray(overlay(image, explanation.saliency)).save(tmp, format="PNG")
+        Image.fromarray(overlay(image, explanation.saliency, resize=resize)).save(tmp, format="PNG")
     return path
 
 
@@ -254,5 +280,6 @@ __all__ = [
     "positions",
     "rank_correlation",
     "save_overlay",
+    "to_image",
     "top_overlap",
 ]

@@ -169,7 +169,9 @@ def _explain(
         n += 1
         name = f"{path.stem}-{n}.png"
     used.add(name)
-    png = save_overlay(Path(config.explain_dir or ".") / name, image, e)
+    png = save_overlay(
+        Path(config.explain_dir or ".") / name, image, e, predictor.manifest.input.resize
+    )
     report.explained.append((path, png, e.ms))
 
 

@@ -114,7 +114,7 @@ def pooled(saliency: np.ndarray, grid: int) -> np.ndarray:
     return np.array([[float(saliency[np.ix_(r, c)].mean()) for c in cols] for r in rows])
 
 
-def _overlay_png(image: np.ndarray, saliency: np.ndarray) -> str:
+def _overlay_png(image: np.ndarray, saliency: np.ndarray, resize: str) -> str:
     from PIL import Image
 
     from edge_runtime.explain import overlay
@@ -125,7 +125,7 @@ def _overlay_png(image: np.ndarray, saliency: np.ndarray) -> str:
         size = (max(1, round(pic.width * scale)), max(1, round(pic.height * scale)))
         pic = pic.resize(size, Image.BILINEAR)
     buf = io.BytesIO()
-    Image.fromarray(overlay(np.asarray(pic), saliency)).save(buf, format="PNG")
+    Image.fromarray(overlay(np.asarray(pic), saliency, resize=resize)).save(buf, format="PNG")
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -142,6 +142,7 @@ def add_explain_route(
 
     config = state.config
     labels = state.predictor.labels
+    resize = state.predictor.manifest.input.resize
     window = RateWindow(config.explain_rate) if config.explain_rate > 0 else None
 
     @router.post(
@@ -214,7 +215,7 @@ def add_explain_route(
                     "ms": round(e.ms, 3),
                 }
                 if overlay:
-                    item["overlay_png"] = _overlay_png(d.image, e.saliency)
+                    item["overlay_png"] = _overlay_png(d.image, e.saliency, resize)
                 out.append(item)
             return out, decode_ms
 
