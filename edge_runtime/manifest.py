@@ -219,8 +219,13 @@ class Manifest(JsonConfig):
         """The named artifact, or the default one: by its key (``tflite_int8``, the export
         table's name), its file name, or ``format:precision``."""
         key = file or self.default_artifact
+        # The file name or the table key it was written under (model_uint8.tflite: tflite_uint8)
+        # first, so that two artifacts of one precision (tflite_int8, tflite_uint8) stay apart.
         for a in self.artifacts:
-            if key in (a.file, f"{a.format}_{a.precision}", f"{a.format}:{a.precision}"):
+            if key in (a.file, f"{a.format}_{Path(a.file).stem.removeprefix('model_')}"):
+                return a
+        for a in self.artifacts:
+            if key in (f"{a.format}_{a.precision}", f"{a.format}:{a.precision}"):
                 return a
         choices = [a.file for a in self.artifacts]
         raise ModelError(f"bundle has no artifact {key!r}; it has {choices}")

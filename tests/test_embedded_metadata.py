@@ -63,7 +63,8 @@ def exported(tmp_path_factory):
 
 def test_every_artifact_carries_the_manifest_contract(exported) -> None:
     m = load_manifest(exported["bundle"], verify_hashes=True)  # hashes of the final files
-    assert {a.format + "_" + a.precision for a in m.artifacts} == set(KEYS)
+    assert {m.artifact(k).file for k in KEYS} == {a.file for a in m.artifacts}
+    assert len(m.artifacts) == len(KEYS)  # tflite_int8 and tflite_uint8 stay apart by key
     for a in m.artifacts:
         path = exported["bundle"] / a.file
         c = read_contract(path)
