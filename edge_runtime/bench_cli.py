@@ -66,6 +66,22 @@ from edge_runtime.remote.cli_options import remote_options
     "whole model.",
 )
 @shown_option("--ops-top", default=15, help="Operators shown per table with --ops (all are saved).")
+@click.option(
+    "--check-layers",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Run N labelled images (from --data-dir, or --parity-data-dir on devices) through each "
+    "TFLite artifact on the target with every layer kept, compare each layer with the reference "
+    "computed here, and report the first layer where they part.",
+)
+@click.option(
+    "--layers-reference",
+    default=None,
+    show_default="each artifact itself, run here",
+    help="Artifact (key or file name) of the bundle that --check-layers compares against, e.g. "
+    "tflite_fp32 to see where int8 drifts from float; layers are matched by tensor name.",
+)
 @path_option(
     "--compare",
     "compare",
@@ -89,6 +105,8 @@ def bench(
     isolate: bool,
     ops: bool,
     ops_top: int,
+    check_layers: int | None,
+    layers_reference: str | None,
     compare: tuple[Path, ...],
     verify: bool,
     **remote_kw,
@@ -131,8 +149,21 @@ def bench(
     )
     from edge_runtime.remote.cli_options import bench_remote, refuse_without_remote, wants_remote
 
+    layers = None
+    if check_layers is not None:
+        from edge_runtime.remote.run import LayersRequest
+
+        data = remote_kw.get("parity_data_dir") or data_dir
+        if data is None:
+            raise ConfigError(
+                "--check-layers needs labelled images: pass --data-dir DIR (one subfolder per "
+                "class), or --parity-data-dir DIR with --remote"
+            )
+        layers = LayersRequest(check_layers, Path(data), layers_reference)
+    elif layers_reference:
+        raise ConfigError("--layers-reference only applies with --check-layers N")
     if wants_remote(remote_kw):
-        return bench_remote(config, remote_kw, ops_top=ops_top)
+        return bench_remote(config, remote_kw, ops_top=ops_top, layers=layers)
     refuse_without_remote(remote_kw)
 
     def progress(row: dict) -> None:
@@ -140,6 +171,10 @@ def bench(
         click.echo(f"  {row['artifact']} x{row['threads']}: {state}", err=True)
 
     record = run_bench(config, progress)
+    if layers is not None:
+        from edge_runtime.remote.run import local_layers
+
+        record["layers"] = local_layers(config, layers)
     click.echo(format_table(record))
     details = format_details(record, top=ops_top)
     if details:

@@ -47,8 +47,9 @@ def format_table(record: dict[str, Any]) -> str:
 
 
 def format_details(record: dict[str, Any], top: int = 15) -> str:
-    """What follows the table: each row's per-operator profile (``--ops``) and the thread
-    scaling per artifact (when more than one thread count was measured)."""
+    """What follows the table: each row's per-operator profile (``--ops``), the thread scaling
+    per artifact (when more than one thread count was measured) and the layer check
+    (``--check-layers``)."""
     from edge_runtime.bench.scaling import format_scaling, thread_scaling
     from edge_runtime.profiling.table import format_ops
 
@@ -60,6 +61,10 @@ def format_details(record: dict[str, Any], top: int = 15) -> str:
     scaling = format_scaling(record.get("thread_scaling") or thread_scaling(record["rows"]))
     if scaling:
         parts.append(scaling)
+    if record.get("layers"):
+        from edge_runtime.profiling.layers import format_layers
+
+        parts.append("\n".join(format_layers(r) for r in record["layers"].values()))
     return "\n\n".join(parts)
 
 

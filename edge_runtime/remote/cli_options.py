@@ -168,7 +168,7 @@ def targets_from_options(kw: dict[str, Any], label: str, config: Any = None) -> 
     return targets
 
 
-def bench_remote(config: Any, kw: dict[str, Any], ops_top: int = 15) -> int:
+def bench_remote(config: Any, kw: dict[str, Any], ops_top: int = 15, layers: Any = None) -> int:
     """Run the remote benchmark from the bench command's options; returns the exit code."""
     from edge_runtime.common.errors import ConfigError
     from edge_runtime.remote.errors import RemoteError
@@ -186,7 +186,12 @@ def bench_remote(config: Any, kw: dict[str, Any], ops_top: int = 15) -> int:
         parity = ParityRequest(kw["check_parity"], Path(data), kw.get("split_file"))
     results = kw.get("results_dir") or Path(config.bundle).resolve().parent / "bench" / "remote"
     outcomes = run_remote(
-        config, targets, Path(results), parity, echo=lambda s: click.echo(s, err=True)
+        config,
+        targets,
+        Path(results),
+        parity,
+        echo=lambda s: click.echo(s, err=True),
+        layers=layers,
     )
     failed = [o for o in outcomes if o.error]
     if len(failed) == len(outcomes) == 1 and failed[0].exception is not None:

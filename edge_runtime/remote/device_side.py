@@ -357,6 +357,21 @@ def _parity(bundle: str, tmp: str, cache: str, spec: dict) -> dict:
     return out
 
 
+def _layers(bundle: str, tmp: str, cache: str, specs: list) -> dict:
+    from edge_runtime.profiling.layers import check_against
+
+    out = {}
+    for k, spec in enumerate(specs):
+        art = _safe_name(spec["artifact"])
+        ref = os.path.join(tmp, f"layers-{k}.npz")
+        _place(cache, spec["reference"], ref)
+        try:
+            out[art] = check_against(ref, os.path.join(bundle, art), "tflite")
+        except Exception as exc:  # one artifact's failure is its entry, not the run's end
+            out[art] = {"artifact": art, "error": f"{type(exc).__name__}: {exc}"}
+    return out
+
+
 def bench(args: dict) -> dict:
     """Assemble, verify, measure, check parity; the run's temporary folder is always removed."""
     cache = _cache(args)
@@ -387,12 +402,17 @@ def bench(args: dict) -> dict:
         if args.get("parity"):
             _progress("parity", message=f"{len(args['parity']['images'])} images")
             parity = _parity(bundle, tmp, cache, args["parity"])
+        layers = None
+        if args.get("layers"):
+            _progress("layers", message=f"layer check of {len(args['layers'])} artifact(s)")
+            layers = _layers(bundle, tmp, cache, args["layers"])
         return {
             "record": record,
             "thermal": {"before": before, "after": after},
             "verify_s": verify_s,
             "measure_s": measure_s,
             "parity_top1": parity,
+            "layers": layers,
         }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

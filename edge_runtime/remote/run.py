@@ -33,6 +33,61 @@ class ParityRequest:
     split_file: Path | None = None
 
 
+@dataclass(frozen=True)
+class LayersRequest:
+    """``--check-layers N``: N labelled images from ``data``; ``reference`` the artifact compared
+    against (None: each artifact itself, run here); ``reference_bundle`` where the reference
+    artifact is read (None: the benchmarked bundle)."""
+
+    n: int
+    data: Path
+    reference: str | None = None
+    reference_bundle: Path | None = None
+
+
+def _layer_images(bench: BenchConfig, req: LayersRequest) -> list[Any]:
+    from edge_runtime.preprocess import load_image
+
+    labels = load_manifest(bench.bundle).labels
+    return [load_image(i.path) for i in pick_images(req.data, labels, req.n)]
+
+
+def layer_references(bench: BenchConfig, req: LayersRequest, folder: Path) -> list[Blob]:
+    """One reference file per TFLite artifact measured, computed here (``folder`` keeps them)."""
+    from edge_runtime.profiling.layers import make_reference
+
+    images = _layer_images(bench, req)
+    manifest = load_manifest(bench.bundle)
+    blobs = []
+    for k, art in enumerate(chosen_artifacts(manifest, bench.artifacts)):
+        if art.format != "tflite":
+            continue
+        out = make_reference(
+            req.reference_bundle or bench.bundle,
+            art.file,
+            images,
+            folder / f"layers-{k}.npz",
+            req.reference,
+        )
+        blobs.append(Blob.of(out, art.file))
+    if not blobs:
+        raise EdgetkError("--check-layers covers TFLite artifacts; none is among those measured")
+    return blobs
+
+
+def local_layers(bench: BenchConfig, req: LayersRequest) -> dict[str, Any]:
+    """``--check-layers`` with this machine as the target."""
+    import tempfile
+
+    from edge_runtime.profiling.layers import check_against
+
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="edgetk-layers-") as tmp:
+        for blob in layer_references(bench, req, Path(tmp)):
+            out[blob.name] = check_against(blob.path, Path(bench.bundle) / blob.name, "tflite")
+    return out
+
+
 @dataclass
 class Outcome:
     target: DeviceTarget
@@ -58,7 +113,9 @@ def _bundle_blobs(bench: BenchConfig) -> tuple[list[Blob], list[str]]:
     return blobs, [a.file for a in chosen]
 
 
-def build_payload(bench: BenchConfig, parity: ParityRequest | None, say) -> Payload:
+def build_payload(
+    bench: BenchConfig, parity: ParityRequest | None, say, layer_refs: tuple[Blob, ...] = ()
+) -> Payload:
     files, artifacts = _bundle_blobs(bench)
     images: list[Any] = []
     if parity is not None:
@@ -85,6 +142,7 @@ def build_payload(bench: BenchConfig, parity: ParityRequest | None, say) -> Payl
         bench=bench,
         parity_images=tuple(images),
         parity_artifacts=tuple(artifacts) if images else (),
+        layer_refs=layer_refs,
     )
 
 
@@ -94,9 +152,25 @@ def run_remote(
     results_dir: Path,
     parity: ParityRequest | None = None,
     echo=print,
+    layers: LayersRequest | None = None,
 ) -> list[Outcome]:
     """Measure ``bench`` on every target; results go to ``results_dir/<name>/bench.json``."""
+    import tempfile
+
     unique_names(targets)
+    with tempfile.TemporaryDirectory(prefix="edgetk-layers-") as tmp:
+        refs = tuple(layer_references(bench, layers, Path(tmp))) if layers else ()
+        return _run_remote(bench, targets, results_dir, parity, echo, refs)
+
+
+def _run_remote(
+    bench: BenchConfig,
+    targets: list[DeviceTarget],
+    results_dir: Path,
+    parity: ParityRequest | None,
+    echo,
+    layer_refs: tuple[Blob, ...],
+) -> list[Outcome]:
     lock = threading.Lock()
 
     def say_for(name: str):
@@ -106,7 +180,7 @@ def run_remote(
 
         return say
 
-    payload = build_payload(bench, parity, say_for("local"))
+    payload = build_payload(bench, parity, say_for("local"), layer_refs)
     here: dict[str, list[int]] = {}
     if payload.parity_images:
         for art in payload.parity_artifacts:
@@ -139,6 +213,8 @@ def run_remote(
                 art: compare(images, answer["parity_top1"][art], here[art])
                 for art in payload.parity_artifacts
             }
+        if answer.get("layers"):
+            record["layers"] = answer["layers"]
         record["remote"] = remote
         path = results_dir / target.name / "bench.json"
         write_json(path, record)
@@ -199,4 +275,13 @@ def summary(outcomes: list[Outcome], ops_top: int = 15) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["Outcome", "ParityRequest", "build_payload", "run_remote", "summary"]
+__all__ = [
+    "LayersRequest",
+    "Outcome",
+    "ParityRequest",
+    "build_payload",
+    "layer_references",
+    "local_layers",
+    "run_remote",
+    "summary",
+]

@@ -44,6 +44,7 @@ class Payload:
     parity_images: tuple[ParityImage, ...] = ()
     parity_artifacts: tuple[str, ...] = ()
     polarity: str = "auto"
+    layer_refs: tuple[Blob, ...] = ()  # --check-layers: reference files, named by artifact
 
 
 @dataclass
@@ -124,7 +125,11 @@ def bench_target(
     ssh = Ssh(target.destination, target.ssh_config)
     wheelhouse, constraints = _setup_blobs(target)
     setup_blobs = [*wheelhouse] + ([constraints] if constraints else [])
-    run_blobs = list(payload.bundle_files) + [i.blob for i in payload.parity_images]
+    run_blobs = (
+        list(payload.bundle_files)
+        + [i.blob for i in payload.parity_images]
+        + list(payload.layer_refs)
+    )
     all_blobs = unique(setup_blobs + run_blobs)
     base = {"cache": target.cache}
 
@@ -225,6 +230,7 @@ def bench_target(
             if payload.parity_images
             else None
         ),
+        "layers": [{"artifact": b.name, "reference": b.sha256} for b in payload.layer_refs],
     }
     t_run = time.perf_counter_ns()
     stream = Streamed(ssh, env_python, "bench", spec)
