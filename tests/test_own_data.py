@@ -327,7 +327,7 @@ def test_small_data_gets_enough_steps_and_says_so(caplog) -> None:
     from trainer.training.small_data import scale_for_data, scale_for_small_data
 
     quick = StageConfig.quick("baseline")
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.INFO):
         small, changes = scale_for_data(quick, 130)  # 5 steps per epoch at batch 32
     # batch 32 -> 16 (9 steps per epoch), then 34 epochs for the preset's 300 steps
     assert small.batch_size == 16 and small.epochs == 34 and small.patience > quick.patience

@@ -99,8 +99,8 @@ def scale_for_data(config: StageConfig, train_images: int) -> tuple[StageConfig,
             )
         )
         config = config.replace(warmup_steps=warmup_cap)
-    for c in changes:
-        log.warning(
+    for c in changes:  # expected on small data, and recorded: information, not a warning
+        log.info(
             "%s: small data: %s %d instead of %d (%s)",
             config.run_name,
             c.setting,
