@@ -144,6 +144,9 @@ def test_every_stage_ran_and_report_has_every_section(finished_run) -> None:
     # the gate's explanation agreement, per artifact of the bundle, reaches the report
     assert "*Explanation agreement: each artifact's occlusion maps" in md
     assert "| model_int8.tflite | " in md.split("*Explanation agreement")[1].split("\n## ")[0]
+    # and the shipped artifact's maps beside the float model's, drawn by the report stage
+    assert (run / "explain" / "maps.png").is_file()
+    assert "### Explanations: float model and shipped artifact" in md
 
 
 @pytest.mark.slow

@@ -291,8 +291,33 @@ def run_bench(ctx: Context) -> dict[str, Any]:
 def run_report(ctx: Context) -> dict[str, Any]:
     from trainer.report import write_report
 
+    maps = _explanation_maps(ctx)
     md, html = write_report(ctx.run_dir)
-    return {"markdown": str(md), "html": str(html)}
+    return {"markdown": str(md), "html": str(html), "explanation_maps": maps}
+
+
+def _explanation_maps(ctx: Context) -> str | None:
+    """The shipped artifact's occlusion maps beside the Keras model's, on validation images, for
+    the report (trainer/report/explain_maps.py); None when nothing ships."""
+    from edge_runtime.common.fileio import read_json
+    from edge_runtime.manifest import MANIFEST_NAME, load_manifest
+    from trainer.data import make_splits
+    from trainer.pipeline.selection_stage import SELECTION_NAME
+    from trainer.registry import get_model
+    from trainer.report.explain_maps import write_explanation_maps
+
+    bundle = ctx.run_dir / BUNDLE_DIR
+    sel_file = ctx.run_dir / SELECTION_NAME
+    if not (bundle / MANIFEST_NAME).is_file() or not sel_file.is_file():
+        return None
+    chosen = read_json(sel_file).get("chosen") or {}
+    if not chosen.get("candidate"):
+        return None
+    splits = make_splits(_dataset(ctx), _cfg(ctx).data)
+    model = Path(get_model(ctx.run_dir, chosen["candidate"]).path) / "model.keras"
+    labels = load_manifest(bundle).labels
+    out = write_explanation_maps(ctx.run_dir, model, bundle, splits.x_val, splits.y_val, labels)
+    return str(out) if out else None
 
 
 def _training_config(name: str):

@@ -226,6 +226,7 @@ class ArtifactParity:
     explain_rank_correlation: tuple[float, float, float] | None = None  # q1, median, q3
     explain_top_overlap: tuple[float, float, float] | None = None
     explain_empty_maps: int | None = None
+    explain_gate: str | None = None  # "pass" / "fail" with --gate-explanations, else None
 
     @classmethod
     def of(cls, artifact: Any) -> ArtifactParity:
@@ -256,6 +257,7 @@ def _explanations(e: dict[str, Any] | None) -> dict[str, Any]:
         "explain_rank_correlation": q(e["rank_correlation"]),
         "explain_top_overlap": q(e["top_overlap"]),
         "explain_empty_maps": e.get("empty_maps"),
+        "explain_gate": e.get("verdict") if e.get("gated") else None,
     }
 
 

@@ -349,6 +349,7 @@ def export_section(r: Report, f: RunFiles) -> None:
         )
     )
     _explanation_table(r, man.artifacts)
+    _explanation_maps(r, f)
     for a in man.artifacts:
         if a.float_layers:
             r.add(
@@ -369,11 +370,13 @@ def _explanation_table(r: Report, artifacts: tuple) -> None:
     """Explanation agreement per artifact (export/explain_parity.py), when the gate measured it."""
     rows = []
     n = None
+    gated = False
     for a in artifacts:
         p = ArtifactParity.of(a)
         if p.explain_rank_correlation is None or p.explain_top_overlap is None:
             continue
         n = p.explain_images
+        gated = gated or p.explain_gate is not None
         rq, tq = p.explain_rank_correlation, p.explain_top_overlap
         rows.append(
             (
@@ -381,19 +384,59 @@ def _explanation_table(r: Report, artifacts: tuple) -> None:
                 f"{rq[1]:.2f} [{rq[0]:.2f}, {rq[2]:.2f}]",
                 f"{tq[1]:.2f} [{tq[0]:.2f}, {tq[2]:.2f}]",
                 f"{p.explain_empty_maps} of {n}",
+                p.explain_gate or "not gated",
             )
         )
     if rows:
         r.add(
             Table(
-                ("artifact", "rank correlation", "top-10 % IoU", "empty maps"),
+                ("artifact", "rank correlation", "top-10 % IoU", "empty maps", "gate"),
                 tuple(rows),
                 caption=f"Explanation agreement: each artifact's occlusion maps (what `edgetk "
                 f"predict --explain` computes on the device) against the Keras model's, on {n} "
                 "validation images, median [quartiles]; 1.0 is the same map, a model with random "
-                "weights scores about 0. Reported, not gated",
+                "weights scores about 0. "
+                + (
+                    "Gated (--gate-explanations): under the preset's budgets an artifact fails"
+                    if gated
+                    else "Reported, not gated (--gate-explanations gates them)"
+                ),
             )
         )
+
+
+def _explanation_maps(r: Report, f: RunFiles) -> None:
+    """The shipped artifact's maps beside the Keras model's (trainer/report/explain_maps.py)."""
+    import numpy as np
+
+    from edge_runtime.common.fileio import read_json
+    from trainer.report.explain_maps import MAPS_JSON, MAPS_PNG
+
+    if not (f.run / MAPS_PNG).is_file():
+        return
+    try:
+        info = read_json(f.run / MAPS_JSON)
+        rows = info["images"]
+    except (OSError, ValueError, KeyError):
+        return
+    right = [x for x in rows if x["correct"]]
+    wrong = [x for x in rows if not x["correct"]]
+
+    def med(xs: list[dict], key: str) -> str:
+        return f"{np.median([x[key] for x in xs]):.2f}" if xs else "-"
+
+    caption = (
+        f"Where the models look: occlusion maps (bright: hiding that part of the image moves the "
+        f"answer most) of the Keras model and of the shipped `{info['artifact']}`, for the class "
+        f"the Keras model predicts, on {len(right)} validation images it gets right and "
+        f"{len(wrong)} it gets wrong. Per image: rank correlation ρ and top-10 % IoU of the two "
+        f"maps (median {med(right, 'rank_correlation')} / {med(right, 'top_overlap')} on the right "
+        f"ones, {med(wrong, 'rank_correlation')} / {med(wrong, 'top_overlap')} on the wrong ones). "
+        "Near 1: the artifact answers for the same reasons as the float model; a map that moved "
+        "means quantization changed what the answer rests on, even where the answer held"
+    )
+    r.add(Heading("Explanations: float model and shipped artifact", 3))
+    r.add(Figure(Path(MAPS_PNG), caption))
 
 
 def latency_section(r: Report, f: RunFiles) -> None:
