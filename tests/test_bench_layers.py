@@ -147,3 +147,22 @@ def test_ops_and_layer_check_come_back_from_a_device(
     assert {"model_int8.tflite", "model_fp32.onnx"} == set(record["thread_scaling"])
     _check(record["layers"]["model_int8.tflite"])
     assert any("layer check of 1 artifact(s)" in ln for ln in lines)
+
+
+@pytest.mark.slow
+def test_the_bench_command_prints_a_devices_tables_and_layer_check(
+    sshd: Sshd, tmp_path: Path, capsys
+) -> None:
+    args = [
+        "bench", str(BUNDLE), "--remote", sshd.destination, "--ssh-config",
+        str(sshd.client_config), "--remote-cache", str(tmp_path / "device cache"),
+        "--results-dir", str(tmp_path / "results"), "--thread-counts", "1", "--runs", "10",
+        "--warmup", "1", "--artifacts", "model_int8.tflite", "--ops", "--check-layers", "4",
+        "--parity-data-dir", str(IMAGES),
+    ]  # fmt: skip
+    assert main(args) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "[device]" in out and "model_int8.tflite x1: operators sum to" in out
+    assert "model_int8.tflite vs model_int8.tflite here, 4 image(s): all 10 layers agree bit" in out
+    record = json.loads((tmp_path / "results" / "device" / "bench.json").read_text())
+    assert record["layers"]["model_int8.tflite"]["identical"] is True
