@@ -195,3 +195,49 @@ def test_wrong_scale_visibly_hurts_a_saturating_model(fashion, space_dir, capsys
     # Trained on 0..1 (75 % on these 500 images when this test was written, 59 % fed 0..255):
     # the wrong scale costs far more than the two-standard-error noise of 500 images (~4 points).
     assert acc["0..1"] > 0.7 and acc["0..255"] < acc["0..1"] - 0.08, acc
+
+
+@pytest.mark.onnx
+def test_per_channel_mean_std_through_export_and_the_device(tmp_path) -> None:
+    """An RGB model that takes (pixel - mean[c]) / std[c] with a different mean and std per
+    channel: exported behind the gate, every artifact answers on raw RGB pictures as the grey
+    model it wraps does on the raw grey ones (a runtime that mixed up the channels' statistics
+    would feed it other pictures)."""
+    import keras
+
+    from edge_runtime.predictor import Predictor
+    from export import ExportConfig, GateConfig, export_bundle
+    from tests.test_export_support import LABELS, synthetic_split, train_tiny
+
+    x_train, y_train, x_test, y_test = synthetic_split()
+    grey_model = train_tiny(x_train, y_train)
+    # Channel 2 carries the picture at its own scale (mean 0, std 1); channels 0 and 1 have
+    # other statistics, so a runtime that applied one channel's to another feeds other values.
+    mean, std = (255.0, 60.0, 0.0), (255.0, 70.0, 1.0)
+    inp = keras.Input((*x_train.shape[1:3], 3))
+    undo = keras.layers.DepthwiseConv2D(1, name="undo_normalization")  # v * std + mean
+    pixels = undo(inp)
+    undo.set_weights([np.float32(std).reshape(1, 1, 3, 1), np.float32(mean)])
+    pick = keras.layers.Conv2D(1, 1, use_bias=False, name="channel_2")
+    grey = pick(pixels)
+    pick.set_weights([np.float32([0, 0, 1]).reshape(1, 1, 3, 1)])
+    path = tmp_path / "rgb normalized.keras"
+    keras.Model(inp, grey_model(grey)).save(path)
+
+    spec = Normalization.parse("mean=255,60,0/std=255,70,1").apply(
+        InputSpec(height=16, width=16, channels=3, color="rgb", polarity="natural")
+    )
+    rgb = lambda a: np.repeat(a, 3, axis=-1)  # noqa: E731
+    out = tmp_path / "bundle"
+    export_bundle(
+        path, out, ExportConfig(formats=("tflite_fp32", "tflite_int8", "onnx_fp32"),
+                                gate=GateConfig.lenient()),
+        rgb(x_train), y_train, rgb(x_test), y_test, LABELS, input_spec=spec,
+    )  # fmt: skip
+    want = grey_model.predict(x_test.astype(np.float32), verbose=0).argmax(1)
+    for key, least in (("tflite_fp32", 0.995), ("onnx_fp32", 0.995), ("tflite_int8", 0.95)):
+        p = Predictor.from_bundle(out, key, polarity="never")
+        assert p._input_table.ndim == 2  # the per-channel table, not a shared one
+        got = np.array([r.index for r in p.predict(list(rgb(x_test)))])
+        p.close()
+        assert (got == want).mean() >= least, key
