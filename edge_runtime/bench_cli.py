@@ -72,7 +72,7 @@ from edge_runtime.remote.cli_options import remote_options
     default=None,
     metavar="N",
     help="Run N labelled images (from --data-dir, or --parity-data-dir on devices) through each "
-    "TFLite artifact on the target with every layer kept, compare each layer with the reference "
+    "artifact on the target with every layer kept, compare each layer with the reference "
     "computed here, and report the first layer where they part.",
 )
 @click.option(

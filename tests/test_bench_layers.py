@@ -15,7 +15,7 @@ from edge_runtime.profiling.layers import check_against, compare, format_layers,
 from edge_runtime.remote.run import LayersRequest, local_layers, run_remote
 from edgetk.cli import main
 from tests.fixtures.edge_helpers import BUNDLE, IMAGES, copy_bundle
-from tests.fixtures.perturb import perturb_bundle_artifact
+from tests.fixtures.perturb import perturb_bundle_artifact, perturb_bundle_onnx
 from tests.fixtures.sshd import Sshd, SshdUnavailable, start_sshd
 
 PERTURBED = "conv2d_1_2"  # the fixture's second convolution
@@ -46,6 +46,22 @@ def test_a_layer_changed_on_the_target_is_named(perturbed: Path, tmp_path: Path)
     text = format_layers(result)
     assert f"first divergent layer #{result['first_divergent']['index']}" in text
     assert "quantization step(s)" in text
+
+
+def test_an_onnx_layer_changed_on_the_target_is_named(tmp_path: Path) -> None:
+    pytest.importorskip("onnx")
+    bundle = copy_bundle(tmp_path / "device side")
+    perturb_bundle_onnx(bundle, "model_fp32.onnx", PERTURBED)
+    result = local_layers(
+        BenchConfig(bundle=str(bundle), artifacts=("model_fp32.onnx",)),
+        LayersRequest(4, IMAGES, reference_bundle=BUNDLE),
+    )["model_fp32.onnx"]
+    first = result["first_divergent"]
+    assert first["type"] == "Conv" and f"{PERTURBED}/BiasAdd" in first["name"], first
+    before = [r for r in result["layers"] if r["index"] < first["index"]]
+    assert len(before) == 6 and all(r["identical"] for r in before)
+    assert first["rel_error"] > 0.01 and "max_steps" not in first  # float: relative error
+    assert result["delegate_output_agrees"] is True  # optimized session: same final output
 
 
 def test_an_unchanged_target_agrees_bit_for_bit_in_one_line(tmp_path: Path, capsys) -> None:
@@ -146,7 +162,8 @@ def test_ops_and_layer_check_come_back_from_a_device(
         assert row["status"] == "ok" and row["ops"]["ops"], row
     assert {"model_int8.tflite", "model_fp32.onnx"} == set(record["thread_scaling"])
     _check(record["layers"]["model_int8.tflite"])
-    assert any("layer check of 1 artifact(s)" in ln for ln in lines)
+    assert record["layers"]["model_fp32.onnx"]["identical"] is True  # not perturbed there
+    assert any("layer check of 2 artifact(s)" in ln for ln in lines)
 
 
 @pytest.mark.slow

@@ -11,7 +11,9 @@ comes back.
 TFLite layers are the operators' outputs, kept by LiteRT's ``experimental_preserve_all_tensors``
 on its built-in kernels: a delegate (XNNPACK) computes inside itself and keeps no intermediate
 tensors, so the dump runs without it, and ``delegate_output_agrees`` says whether the delegate's
-final output equals the dump's. ONNX artifacts are not covered yet.
+final output equals the dump's. ONNX layers are the nodes' outputs, made graph outputs by an
+append to the file (``onnx_graph``) and computed with graph optimizations off (so every node of
+the file exists); ``delegate_output_agrees`` then compares with a normally optimized session.
 """
 
 from __future__ import annotations
@@ -31,6 +33,13 @@ FORMAT = "edgetk.layers/1"
 # 1e-5 for the same float artifact, above 0.1 against another artifact (int8 against fp32).
 SAME_FLOAT_REL = 1e-5
 CROSS_REL = 0.1
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Integers exactly; floats to a relative 1e-5 (fused kernels round differently)."""
+    if a.dtype.kind in "iu":
+        return bool(np.array_equal(a, b))
+    return bool(np.allclose(a, b, rtol=SAME_FLOAT_REL, atol=1e-7))
 
 
 def dump_tflite(path: str | Path, inputs: np.ndarray) -> tuple[list[dict[str, Any]], dict]:
@@ -79,18 +88,70 @@ def dump_tflite(path: str | Path, inputs: np.ndarray) -> tuple[list[dict[str, An
         delegated.invoke()
         final = delegated.get_tensor(out_index).copy()
         values["__output__"].append(final)
-        agree = agree and np.array_equal(final, plain.get_tensor(plain_out))
+        agree = agree and _same(final, plain.get_tensor(plain_out))
     stacked = {k: np.stack(v) for k, v in values.items()}  # (N, ...) whatever the rank
     stacked["__delegate_agrees__"] = np.array(agree)
     return layers, stacked
 
 
-def dump_layers(path: str | Path, fmt: str, inputs: np.ndarray) -> tuple[list[dict], dict]:
-    if fmt != "tflite":
-        raise ModelError(
-            f"--check-layers covers TFLite artifacts; {Path(path).name} is {fmt} "
-            "(compare ONNX artifacts with --check-parity)"
+def dump_onnx(path: str | Path, inputs: np.ndarray) -> tuple[list[dict[str, Any]], dict]:
+    """Every node's first output for each input, graph optimizations off (so each node of the
+    file computes and keeps its own output); ``__output__`` from a normally optimized session."""
+    from edge_runtime.backends.onnx import _import_ort
+    from edge_runtime.profiling.onnx_graph import read_nodes, with_outputs
+
+    ort = _import_ort(Path(path))
+    content = Path(path).read_bytes()
+    nodes, graph_outputs = read_nodes(content)
+    layers, seen = [], set(graph_outputs)
+    for node in nodes:
+        if not node.outputs or not node.outputs[0]:
+            continue
+        layers.append(
+            {
+                "index": node.index,
+                "name": node.outputs[0],
+                "type": node.type,
+                "scale": 0.0,
+                "zero_point": 0,
+            }  # fmt: skip
         )
+    extra = [layer["name"] for layer in layers if layer["name"] not in seen]
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    opts.intra_op_num_threads = 1
+    opts.log_severity_level = 3
+    dump = ort.InferenceSession(
+        with_outputs(content, extra), opts, providers=["CPUExecutionProvider"]
+    )
+    plain_opts = ort.SessionOptions()
+    plain_opts.intra_op_num_threads = 1
+    plain_opts.log_severity_level = 3
+    plain = ort.InferenceSession(str(path), plain_opts, providers=["CPUExecutionProvider"])
+    in_name = dump.get_inputs()[0].name
+    names = [layer["name"] for layer in layers]
+    values: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    values["__output__"] = []
+    agree = True
+    for x in inputs:
+        got = dict(zip(names, dump.run(names, {in_name: x[None]})))
+        for n in names:
+            values[n].append(np.asarray(got[n]))
+        final = plain.run([graph_outputs[0]], {in_name: x[None]})[0]
+        values["__output__"].append(final)
+        agree = agree and _same(final, got.get(graph_outputs[0], final))
+    for layer in layers:
+        layer["dtype"] = values[layer["name"]][0].dtype.name if len(inputs) else "?"
+    stacked = {k: np.stack(v) for k, v in values.items()}
+    stacked["__delegate_agrees__"] = np.array(agree)
+    return layers, stacked
+
+
+def dump_layers(path: str | Path, fmt: str, inputs: np.ndarray) -> tuple[list[dict], dict]:
+    if fmt == "onnx":
+        return dump_onnx(path, inputs)
+    if fmt != "tflite":
+        raise ModelError(f"--check-layers covers TFLite and ONNX artifacts; {path} is {fmt}")
     return dump_tflite(path, inputs)
 
 
@@ -186,8 +247,12 @@ def _ident(layer: dict) -> dict:
     return {"index": layer["index"], "name": layer["name"], "type": layer["type"]}
 
 
-def check_against(reference_file: str | Path, artifact_path: str | Path, fmt: str) -> dict:
-    """On the target: dump ``artifact_path``'s layers for the reference's inputs and compare."""
+def check_against(
+    reference_file: str | Path, artifact_path: str | Path, fmt: str | None = None
+) -> dict:
+    """On the target: dump ``artifact_path``'s layers for the reference's inputs and compare
+    (``fmt`` from the file's suffix when not given)."""
+    fmt = fmt or ("onnx" if str(artifact_path).endswith(".onnx") else "tflite")
     meta, inputs, ref_values = read_reference(reference_file)
     layers, values = dump_layers(artifact_path, fmt, inputs)
     same = meta["reference"] == meta["artifact"]
@@ -227,10 +292,10 @@ def make_reference(
     manifest = load_manifest(bundle)
     art = manifest.artifact(artifact)
     ref = manifest.artifact(reference_artifact) if reference_artifact else art
-    if art.format != "tflite" or ref.format != "tflite":
+    if ref.format != art.format:
         raise ConfigError(
-            f"--check-layers covers TFLite artifacts; {art.file if art.format != 'tflite' else ref.file} "
-            "is not one"
+            f"--layers-reference {ref.file} is {ref.format} but {art.file} is {art.format}: "
+            "layers are matched by name within one format; pick a reference of the same format"
         )
     inputs = layer_inputs(bundle, art.file, images)
     ref_inputs = inputs if ref is art else layer_inputs(bundle, ref.file, images)

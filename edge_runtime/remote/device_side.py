@@ -366,7 +366,7 @@ def _layers(bundle: str, tmp: str, cache: str, specs: list) -> dict:
         ref = os.path.join(tmp, f"layers-{k}.npz")
         _place(cache, spec["reference"], ref)
         try:
-            out[art] = check_against(ref, os.path.join(bundle, art), "tflite")
+            out[art] = check_against(ref, os.path.join(bundle, art))
         except Exception as exc:  # one artifact's failure is its entry, not the run's end
             out[art] = {"artifact": art, "error": f"{type(exc).__name__}: {exc}"}
     return out

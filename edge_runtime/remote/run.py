@@ -53,15 +53,16 @@ def _layer_images(bench: BenchConfig, req: LayersRequest) -> list[Any]:
 
 
 def layer_references(bench: BenchConfig, req: LayersRequest, folder: Path) -> list[Blob]:
-    """One reference file per TFLite artifact measured, computed here (``folder`` keeps them)."""
+    """One reference file per artifact measured (of the reference's format, when one is given),
+    computed here (``folder`` keeps them)."""
     from edge_runtime.profiling.layers import make_reference
 
     images = _layer_images(bench, req)
     manifest = load_manifest(bench.bundle)
     blobs = []
     for k, art in enumerate(chosen_artifacts(manifest, bench.artifacts)):
-        if art.format != "tflite":
-            continue
+        if req.reference and manifest.artifact(req.reference).format != art.format:
+            continue  # a reference is compared within its own format
         out = make_reference(
             req.reference_bundle or bench.bundle,
             art.file,
@@ -71,7 +72,9 @@ def layer_references(bench: BenchConfig, req: LayersRequest, folder: Path) -> li
         )
         blobs.append(Blob.of(out, art.file))
     if not blobs:
-        raise EdgetkError("--check-layers covers TFLite artifacts; none is among those measured")
+        raise EdgetkError(
+            f"--layers-reference {req.reference} has the format of none of the artifacts measured"
+        )
     return blobs
 
 
@@ -84,7 +87,7 @@ def local_layers(bench: BenchConfig, req: LayersRequest) -> dict[str, Any]:
     out = {}
     with tempfile.TemporaryDirectory(prefix="edgetk-layers-") as tmp:
         for blob in layer_references(bench, req, Path(tmp)):
-            out[blob.name] = check_against(blob.path, Path(bench.bundle) / blob.name, "tflite")
+            out[blob.name] = check_against(blob.path, Path(bench.bundle) / blob.name)
     return out
 
 
