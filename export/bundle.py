@@ -473,6 +473,7 @@ def _prepare(
         cfg.explain_images,
         cfg.calibration.seed,
         cfg.explain_max_passes,
+        spec,
     )
     return _Prepared(
         model, shape, k, labels, spec, views, calib,

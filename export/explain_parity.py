@@ -38,10 +38,31 @@ class ExplainReference:
     classes: np.ndarray  # the class each map explains (the Keras model's prediction)
     maps: list[np.ndarray]
     max_passes: int
+    spec: Any = None  # the manifest's InputSpec: how raw pixels become the model's values
 
 
-def _as_planes(x: np.ndarray) -> np.ndarray:
+def raw_planes(x: np.ndarray, spec: Any) -> np.ndarray:
+    """The gate's arrays (the values the model takes, ``spec``'s layout) -> uint8 NHWC raw pixels,
+    which occlusion edits as the device does (its fill is a pixel value)."""
+    from export.normalization import is_identity
+
+    x = np.asarray(x, np.float32)
+    if spec is not None and spec.layout == "NCHW":
+        x = x.transpose(0, 2, 3, 1)
+    if spec is not None and not is_identity(spec):
+        mean, std = (np.asarray(v, np.float32) for v in spec.normalization())
+        x = x * std + mean
     return np.clip(np.round(x), 0, 255).astype(np.uint8)
+
+
+def model_values(planes: np.ndarray, spec: Any) -> np.ndarray:
+    """uint8 NHWC raw pixels -> the values (and layout) the model takes."""
+    from export.normalization import normalize_pixels
+
+    x = planes.astype(np.float32)
+    if spec is not None and spec.layout == "NCHW":
+        x = x.transpose(0, 3, 1, 2)
+    return x if spec is None else np.asarray(normalize_pixels(x, spec), np.float32)
 
 
 def keras_reference(
@@ -51,16 +72,19 @@ def keras_reference(
     n: int,
     seed: int,
     max_passes: int,
+    spec: Any = None,
 ) -> ExplainReference | None:
-    """Maps of ``n`` stratified images of ``x`` by ``predict`` (float raw pixels -> probs)."""
+    """Maps of ``n`` stratified images of ``x`` by ``predict`` (the model's values -> probs).
+    ``x`` holds what the model takes (``spec``'s normalization and layout; None: raw NHWC
+    pixels); the occlusions are made on the raw pixels, as on the device."""
     if n <= 0 or not len(y):
         return None
     idx = stratified_indices(y, min(n, len(y)), seed) if len(y) > n else np.arange(len(y))
     xs, ys = np.asarray(x)[idx], np.asarray(y)[idx]
-    run = lambda planes: predict(planes.astype(np.float32))  # noqa: E731
-    found = occlusion_maps(run, _as_planes(xs), None, max_passes)
+    run = lambda planes: predict(model_values(planes, spec))  # noqa: E731
+    found = occlusion_maps(run, raw_planes(xs, spec), None, max_passes)
     classes = np.asarray([cls for _, cls, _, _ in found])
-    return ExplainReference(xs, ys, classes, [sal for sal, *_ in found], max_passes)
+    return ExplainReference(xs, ys, classes, [sal for sal, *_ in found], max_passes, spec)
 
 
 def agreement(
@@ -68,10 +92,10 @@ def agreement(
     predict: Callable[[np.ndarray], np.ndarray],
     labels: Sequence[str],
 ) -> dict[str, Any]:
-    """The artifact's maps (``predict``: float raw pixels -> probabilities) against ``ref``."""
-    run = lambda planes: predict(planes.astype(np.float32))  # noqa: E731
+    """The artifact's maps (``predict``: the model's values -> probabilities) against ``ref``."""
+    run = lambda planes: predict(model_values(planes, ref.spec))  # noqa: E731
     rho, iou, empty = [], [], 0
-    found = occlusion_maps(run, _as_planes(ref.x), ref.classes, ref.max_passes)
+    found = occlusion_maps(run, raw_planes(ref.x, ref.spec), ref.classes, ref.max_passes)
     for (sal, _, _, signal), ref_map in zip(found, ref.maps):
         empty += signal <= 0
         rho.append(rank_correlation(ref_map, sal))
@@ -189,4 +213,6 @@ __all__ = [
     "gate_explanations",
     "judge_explanations",
     "keras_reference",
+    "model_values",
+    "raw_planes",
 ]

@@ -128,3 +128,63 @@ def test_judge_names_each_budget_missed() -> None:
     assert "rank correlation" in only and "0.40" in only and "< 0.5 required" in only
     assert judge_explanations(e, t.replace(min_explain_rank_correlation=None)) == []
     assert np.isclose(len(judge_explanations(e, t.replace(min_explain_top_overlap=0.95))), 2)
+
+
+def test_agreement_on_a_model_that_takes_normalized_values(tmp_path) -> None:
+    """A model trained on pixels / 127.5 - 1 (input normalization -1..1 in the manifest): the
+    gate's arrays hold -1..1 values, the occlusions are made on raw pixels as on the device, and
+    the model is handed its own values (taken for pixels, -1..1 values would be rounded to 0s
+    and 1s); the Keras model's maps find the bright square and the artifacts pass the gate."""
+    import keras
+
+    from edge_runtime.manifest import InputSpec, load_manifest
+    from export import ExportConfig, GateConfig, export_bundle
+    from export.explain_parity import keras_reference
+    from export.model_io import keras_predict
+    from export.normalization import normalize_pixels
+    from tests.test_explain import _bright_square
+
+    x_train, y_train, x_test, y_test = synthetic_split()
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((16, 16, 1))
+    h = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inp)
+    h = keras.layers.MaxPooling2D()(h)
+    h = keras.layers.Conv2D(16, 3, padding="same", activation="relu")(h)
+    h = keras.layers.MaxPooling2D()(h)
+    h = keras.layers.Flatten()(h)
+    model = keras.Model(inp, keras.layers.Dense(4, activation="softmax")(h))
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
+    model.fit(x_train.astype("float32") / 127.5 - 1, y_train, epochs=10, batch_size=32,
+              verbose=0)  # fmt: skip
+    path = tmp_path / "signed range.keras"
+    model.save(path)
+    spec = InputSpec(height=16, width=16, channels=1, color="grey", value_range=(-1.0, 1.0))
+
+    seen = []
+
+    def predict(v):
+        seen.append(v)
+        return keras_predict(model, v)
+
+    ref = keras_reference(
+        predict, normalize_pixels(x_test[:40], spec), y_test[:40], 16,
+        seed=0, max_passes=256, spec=spec,
+    )  # fmt: skip
+    # the model is given its own values: the first row of the first call is the whole first
+    # image, exactly as the gate holds it (not its values rounded and taken for pixels)
+    np.testing.assert_allclose(seen[0][0], ref.x[0], atol=1e-5)
+    hits = []
+    raw = ((ref.x + 1) * 127.5).round().astype(np.uint8)  # the chosen images, back in pixels
+    for sal, img in zip(ref.maps, raw):
+        rs, cs = _bright_square(img)
+        r, c = np.unravel_index(np.argmax(sal), sal.shape)
+        hits.append(rs.start - 1 <= r < rs.stop + 1 and cs.start - 1 <= c < cs.stop + 1)
+    assert np.mean(hits) >= 0.9, hits
+
+    cfg = ExportConfig(formats=("tflite_fp32", "tflite_int8"), gate=GateConfig.lenient(),
+                       gate_explanations=True)  # fmt: skip
+    result = export_bundle(path, tmp_path / "b", cfg, x_train, y_train, x_test[:200],
+                           y_test[:200], LABELS, input_spec=spec)  # fmt: skip
+    arts = {a.file: a.parity["explanations"] for a in load_manifest(result.bundle_dir).artifacts}
+    assert arts["model_fp32.tflite"]["rank_correlation"]["median"] > 0.99
+    assert arts["model_int8.tflite"]["verdict"] == "pass", arts["model_int8.tflite"]

@@ -50,7 +50,7 @@ def write_explanation_maps(
     run_dir: Path,
     keras_file: Path,
     bundle_dir: Path,
-    x_val: np.ndarray,
+    x_val: np.ndarray,  # raw pixels (uint8 NHWC), as the dataset holds them
     y_val: np.ndarray,
     labels: Sequence[str],
     n_correct: int = 4,
@@ -59,6 +59,7 @@ def write_explanation_maps(
 ) -> Path | None:
     """Draw the maps into ``run_dir/explain/maps.png`` (None when there are no images)."""
     from edge_runtime.manifest import load_manifest
+    from export.explain_parity import model_values
     from export.model_io import keras_predict, load_keras_model
     from export.runners import predict_artifact
 
@@ -67,18 +68,19 @@ def write_explanation_maps(
     manifest = load_manifest(bundle_dir)
     art = next(a for a in manifest.artifacts if a.file == manifest.default_artifact)
     path = bundle_dir / art.file
+    spec = manifest.input  # raw pixels -> the model's values, as the device does it
     model = load_keras_model(keras_file)
-    pred = keras_predict(model, x_val).argmax(1)
+    pred = keras_predict(model, model_values(np.asarray(x_val), spec)).argmax(1)
     right, wrong = choose_images(np.asarray(y_val), pred, n_correct, n_wrong)
     idx = right + wrong
     x = np.asarray(x_val)[idx]
     planes = np.clip(np.round(x), 0, 255).astype(np.uint8)
     classes = pred[idx]
     keras_maps = occlusion_maps(
-        lambda p: keras_predict(model, p.astype(np.float32)), planes, classes, max_passes
+        lambda p: keras_predict(model, model_values(p, spec)), planes, classes, max_passes
     )
     art_maps = occlusion_maps(
-        lambda p: predict_artifact(path, art.format, p.astype(np.float32)),
+        lambda p: predict_artifact(path, art.format, model_values(p, spec)),
         planes,
         classes,
         max_passes,
