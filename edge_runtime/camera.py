@@ -248,7 +248,7 @@ def run_camera(
                     predictor.artifact.file,
                     config.threads,
                     polarity=config.polarity,
-                    verify_hashes=False,  # the classifier's load has just checked it
+                    verify_hashes=config.verify,
                 ),
                 config.explain_every,
             )
