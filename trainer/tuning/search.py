@@ -47,13 +47,19 @@ def _open_stage(run_dir: str | Path) -> TunePaths:
 
 def prepare_features(cfg: TuneConfig, run_dir: str | Path) -> FeatureSet:
     """Load the dataset ``cfg.data`` names and return its backbone features (cached in the run dir)."""
+    from edge_runtime.common.errors import DataError
     from trainer import env
-    from trainer.data import load_dataset
+    from trainer.data import load_dataset, make_splits
     from trainer.tuning.features import cached_features
 
     env.prepare()
     paths = _open_stage(run_dir)
     dataset = load_dataset(cfg.data)
+    if len(make_splits(dataset, cfg.data).y_val) == 0:
+        raise DataError(
+            "the search needs a validation split (its objective is validation macro-F1); "
+            "use --val-fraction > 0"
+        )
     return cached_features(paths.features, dataset, cfg.data, cfg.backbone, cfg.batch_size)
 
 
