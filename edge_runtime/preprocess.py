@@ -27,6 +27,7 @@ from edge_runtime.polarity import PolarityChoice, should_invert
 
 # ITU-R BT.601 luma, the weights Pillow's convert("L") uses, so files and frames agree.
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+LUMA_WEIGHTS: tuple[float, float, float] = (0.299, 0.587, 0.114)  # RGB -> grey, as to_grey does
 IMAGE_SUFFIXES: frozenset[str] = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
 )

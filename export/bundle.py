@@ -44,6 +44,7 @@ from export.explain_parity import (
     keras_reference,
 )
 from export.formats import DEFAULT_ARTIFACT_PREFERENCE, FORMATS, ExportFormat
+from export.interop import rgb_arrays, rgb_front, rgb_spec
 from export.metadata import build_contract, embed
 from export.model_io import keras_predict, load_keras_model, model_input_shape
 from export.normalization import normalize_pixels
@@ -304,6 +305,7 @@ def export_bundle(
     on_artifact: Callable[[ArtifactResult], None] | None = None,
     view_transforms: Sequence[str] | None = None,
     view_fill: str = "edge",
+    rgb_input: bool = False,
 ) -> ExportResult:
     """Export ``model_path`` (a ``.keras`` file) into the bundle folder ``out_dir``.
 
@@ -316,7 +318,9 @@ def export_bundle(
     ``x_select`` only (none
     without it); ``view_transforms`` names the transforms training used ("flip", "shift"; None:
     both), the only ones a view may apply, ``view_fill`` how shifts fill ("zero" or "edge", as
-    training's shifts did). The views chosen are part of every artifact's graph.
+    training's shifts did). The views chosen are part of every artifact's graph. ``rgb_input``:
+    a grey model gets its grey conversion as the graph's first layer (``export.interop``), so
+    every artifact takes RGB frames; the gate reads the same images in RGB form.
 
     An artifact that fails the gate is left out of the bundle and recorded, with its numbers,
     in the manifest's ``excluded`` and in ``parity.md``; the default artifact is the first that
@@ -330,7 +334,7 @@ def export_bundle(
     # 1. Check the inputs, build the graph that ships (views included), the Keras references.
     p = _prepare(
         model_path, cfg, x_calib, y_calib, x_eval, y_eval, labels, x_select, y_select,
-        input_spec, calibration_source, view_transforms, view_fill,
+        input_spec, calibration_source, view_transforms, view_fill, rgb_input,
     )  # fmt: skip
     p = dataclasses.replace(
         p,
@@ -426,11 +430,15 @@ class _Prepared:
 
 def _prepare(
     model_path, cfg, x_calib, y_calib, x_eval, y_eval, labels, x_select, y_select,
-    input_spec, calibration_source, view_transforms, view_fill,
+    input_spec, calibration_source, view_transforms, view_fill, rgb_input=False,
 ) -> _Prepared:  # fmt: skip
     """Load and check the model and the arrays; choose the views; the Keras references."""
     labels = tuple(str(v) for v in labels)
     model = load_keras_model(model_path)
+    if rgb_input:  # the interop form: RGB in, the grey conversion inside the graph
+        model = rgb_front(model)
+        x_calib, x_eval, x_select = (rgb_arrays(a) for a in (x_calib, x_eval, x_select))
+        input_spec = rgb_spec(input_spec) if input_spec is not None else None
     shape = model_input_shape(model)
     k = int(model.outputs[0].shape[-1])
     if k != len(labels):

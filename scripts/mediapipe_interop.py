@@ -7,8 +7,9 @@
 2. Exports it twice through the same gate (``export.export_bundle``, parity on the test split,
    views and recovery off): the ordinary bundle (grey 28x28x1 input: ``tflite_fp32``,
    ``tflite_int8``, ``tflite_uint8``), and an interop bundle whose graph starts with a grey
-   conversion (an RGB 28x28x3 input, luma weights as the device's ``to_grey``), so that a
-   runtime that only feeds RGB frames can run it (``tflite_fp32``, ``tflite_uint8``).
+   conversion (``rgb_input``, ``edgetk export --rgb-input``: an RGB 28x28x3 input, luma weights
+   as the device's ``to_grey``), so that a runtime that only feeds RGB frames can run it
+   (``tflite_fp32``, ``tflite_uint8``).
 3. Classifies the first ``--images`` test images (written as PNG files) with ``edgetk``'s
    ``Predictor`` (inversion off) and, in a virtual environment of its own built from the package
    index (MediaPipe brings its own OpenCV build, which must not meet ours), with MediaPipe Tasks'
@@ -119,19 +120,6 @@ def train(x, y, epochs: int, seed: int = 0):
     return model
 
 
-def rgb_front(model):
-    """``model`` behind an RGB input and a fixed grey conversion (the device's luma weights)."""
-    import keras
-
-    from edge_runtime.preprocess import _LUMA
-
-    inp = keras.Input((28, 28, 3), name="pixels")
-    grey = keras.layers.Conv2D(1, 1, use_bias=False, trainable=False, name="rgb_to_grey")
-    x = grey(inp)
-    grey.set_weights([np.asarray(_LUMA, np.float32).reshape(1, 1, 3, 1)])
-    return keras.Model(inp, model(x), name="rgb_interop")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=1000)
@@ -164,24 +152,19 @@ def main() -> None:
     model = train(sp.x_train[:n_train], sp.y_train[:n_train], args.epochs)
     model_path = work / "cnn.keras"
     model.save(model_path)
-    rgb_path = work / "cnn_rgb.keras"
-    rgb_front(model).save(rgb_path)
     labels = tuple(ds.class_names)
     grey_spec = InputSpec(height=28, width=28, channels=1, color="grey", polarity="light_on_dark")
-    rgb_spec = grey_spec.replace(channels=3, color="rgb")
-    rgb = lambda a: np.repeat(a, 3, axis=-1)  # noqa: E731  (grey data in RGB form)
-    plans = {
-        "bundle": (model_path, grey_spec, ("tflite_fp32", "tflite_int8", "tflite_uint8"), None),
-        "interop": (rgb_path, rgb_spec, ("tflite_fp32", "tflite_uint8"), rgb),
+    plans = {  # (artifacts, RGB input: the grey conversion inside the graph, export.interop)
+        "bundle": (("tflite_fp32", "tflite_int8", "tflite_uint8"), False),
+        "interop": (("tflite_fp32", "tflite_uint8"), True),
     }
     source = {"split": "test", "dataset": {"name": ds.name, "fingerprint_sha256": ds.fingerprint}}
-    for name, (path, spec, keys, conv) in plans.items():
-        f = conv or (lambda a: a)
+    for name, (keys, rgb_input) in plans.items():
         export_bundle(
-            path, work / name, ExportConfig(formats=keys, overwrite=True),
-            f(sp.x_train), sp.y_train, f(sp.x_test), sp.y_test, labels,
-            x_select=f(sp.x_val), y_select=sp.y_val, input_spec=spec, name=f"mediapipe-{name}",
-            parity_source=source,
+            model_path, work / name, ExportConfig(formats=keys, overwrite=True),
+            sp.x_train, sp.y_train, sp.x_test, sp.y_test, labels,
+            x_select=sp.x_val, y_select=sp.y_val, input_spec=grey_spec, name=f"mediapipe-{name}",
+            parity_source=source, rgb_input=rgb_input,
         )  # fmt: skip
 
     n = min(args.images, len(sp.y_test))

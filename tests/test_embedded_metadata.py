@@ -191,3 +191,41 @@ def test_manifest_and_embedded_disagreement_is_warned(exported, tmp_path, caplog
         Predictor.from_bundle(exported["bundle"], "onnx_int8").close()
     assert "disagree" not in caplog.text
     assert warn_if_contract_differs(copy / "model_fp32.onnx", m, m.artifact("onnx_fp32"))
+
+
+def test_rgb_input_export_takes_rgb_frames_and_answers_as_grey(tmp_path, capsys) -> None:
+    """``edgetk export --rgb-input``: the grey conversion inside the graph; the uint8 artifact
+    takes raw RGB pixels (scale 1, zero point 0: the bytes a camera pipeline feeds as they are)
+    and names the class the grey bundle names, through the same gate."""
+    from tests.test_export_support import write_idx_folder
+
+    x_train, y_train, x_test, y_test = synthetic_split()
+    idx = write_idx_folder(tmp_path / "idx data", x_train, y_train, x_test, y_test)
+    model = tmp_path / "tiny model.keras"
+    train_tiny(x_train, y_train).save(model)
+    labels = tmp_path / "labels.txt"
+    labels.write_text("\n".join(LABELS) + "\n")
+    outs = {}
+    for name, extra in (("grey", []), ("rgb", ["--rgb-input"])):
+        outs[name] = tmp_path / f"{name} bundle"
+        rc = main(["export", str(model), "--out-dir", str(outs[name]), "--labels", str(labels),
+                   "--data-dir", str(idx), "--artifacts", "tflite_fp32,tflite_uint8",
+                   "--gate", "lenient", *extra])  # fmt: skip
+        printed = capsys.readouterr()
+        assert rc == 0, printed.out + printed.err
+    assert "RGB input (the grey conversion inside the graph)" in printed.out
+    m = load_manifest(outs["rgb"], verify_hashes=True)
+    assert (m.input.channels, m.input.color) == (3, "rgb")
+    u8 = m.artifact("tflite_uint8")
+    assert u8.input.dtype == "uint8" and list(u8.input.shape[1:]) == [16, 16, 3]
+    assert (u8.input.quantization.scale, u8.input.quantization.zero_point) == (1.0, 0)
+    assert read_contract(outs["rgb"] / u8.file).input.color == "rgb"
+    images = list(x_test[:100])
+    for key in ("tflite_fp32", "tflite_uint8"):
+        grey = Predictor.from_bundle(outs["grey"], key, polarity="never")
+        rgb = Predictor.from_bundle(outs["rgb"], key, polarity="never")
+        a = [r.index for r in grey.predict(images)]
+        b = [r.index for r in rgb.predict([np.repeat(i, 3, axis=-1) for i in images])]
+        grey.close()
+        rgb.close()
+        assert np.mean(np.equal(a, b)) >= 0.98, key

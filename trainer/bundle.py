@@ -64,6 +64,7 @@ def make_bundle(
     name: str | None = None,
     source_extra: dict[str, Any] | None = None,
     on_artifact: Any = None,
+    rgb_input: bool = False,
 ) -> Any:
     """Export ``keras_file`` into the bundle folder ``out`` behind the parity gate.
 
@@ -110,6 +111,7 @@ def make_bundle(
         view_transforms=allowed_transforms(augment) if meta else None,
         view_fill=shift_fill(augment),
         on_artifact=on_artifact,
+        rgb_input=rgb_input,
     )
 
 

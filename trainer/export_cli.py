@@ -235,6 +235,13 @@ def resolve_input_spec(
     "brought from outside without a leading Rescaling / Normalization layer.",
 )
 @click.option(
+    "--rgb-input",
+    is_flag=True,
+    help="Put a grey model's grey conversion inside the graph so that every artifact takes RGB "
+    "frames (MediaPipe Tasks needs 3 channels; with --artifacts tflite_uint8 its ImageClassifier "
+    "loads the result).",
+)
+@click.option(
     "--allow-parity-failure",
     is_flag=True,
     help="Write the bundle even if the gate fails (recorded in the manifest).",
@@ -264,6 +271,7 @@ def export(
     data_source: str | None,
     image_polarity: str | None,
     input_normalization: str | None,
+    rgb_input: bool,
     allow_parity_failure: bool,
     gate_explanations: bool,
     overwrite: bool,
@@ -371,6 +379,7 @@ def export(
         f"input: {input_spec.height}x{input_spec.width} {input_spec.color}, polarity "
         f"{input_spec.polarity} ({polarity_origin}), resize {input_spec.resize}, pixel values "
         f"{normalization.describe()} ({normalization.origin})"
+        + (", RGB input (the grey conversion inside the graph)" if rgb_input else "")
     )
     try:
         result = make_bundle(
@@ -396,6 +405,7 @@ def export(
                 ),
             },
             on_artifact=line,
+            rgb_input=rgb_input,
         )
     except ParityGateError as exc:
         res = getattr(exc, "result", None)
