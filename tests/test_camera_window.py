@@ -194,3 +194,43 @@ def test_overlay_window_shows_label_probability_fps_and_latency(
     assert code == 0, err
     assert not [x for x in out.splitlines() if x.startswith("{")]
     assert "no overlay window" not in err and "end of stream" in err
+
+
+def test_explanation_map_is_drawn_over_the_live_frames(
+    display, gui_env: Path, tmp_path: Path
+) -> None:
+    """``--explain-every 2``: the newest occlusion map is laid over the grey video in colour.
+    (Horizontal bars: on the box the int8 fixture model is so sure that no occlusion moves its
+    output, and the map is empty.)"""
+    disp, fb = display
+    video = tmp_path / "bar clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (SIZE, SIZE))
+    for _ in range(FRAMES):
+        writer.write(cv2.cvtColor(pattern("horizontal", SIZE), cv2.COLOR_GRAY2BGR))
+    writer.release()
+    env = dict(os.environ, DISPLAY=disp)
+    env.pop("WAYLAND_DISPLAY", None)
+    cmd = [str(gui_env / "edgetk"), "camera", str(BUNDLE), "--source", str(video)]
+    proc = subprocess.Popen([*cmd, "--explain-every", "2"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    coloured, screen = 0, None
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.5)
+            screen = read_xwd(fb).astype(int)
+            # the video and the text are grey, black or white: colour comes from the map alone
+            coloured = int(((screen.max(axis=2) - screen.min(axis=2)) > 80).sum())
+            if coloured > 2000:
+                break
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    if screen is not None:
+        cv2.imwrite(str(tmp_path / "map screenshot.png"), cv2.cvtColor(
+            screen.astype(np.uint8), cv2.COLOR_RGB2BGR))  # fmt: skip
+    assert coloured > 2000, (
+        f"no map on screen ({coloured} coloured pixels); see {tmp_path}: {err[-800:]}"
+    )
+    assert proc.returncode == 0 and "no overlay window" not in err, err
