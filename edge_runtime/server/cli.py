@@ -101,7 +101,7 @@ def _serve_option(flag: str, help: str, field: str | None = None) -> Decorator:
 @_serve_option(
     "--explain-rate",
     "Enable POST /v1/explain: at most this many explained images per minute, all clients "
-    "together (each is up to 257 model calls); 0 leaves the route off.",
+    "together (each is up to 257 forward passes); 0 leaves the route off.",
 )
 @log_level_option()
 @shown_option("--access-log/--no-access-log", default=True, help="Log one line per request.")
