@@ -282,10 +282,51 @@ def run_bench(ctx: Context) -> dict[str, Any]:
             warmup=max(5, cfg.bench_runs // 10),
         )
     )
+    record["shipped_ops"] = _shipped_ops(ctx.run_dir / BUNDLE_DIR)
     out = ctx.run_dir / "bench" / "bench.json"
     write_json(out, record)
     ok = [r for r in record["rows"] if r.get("status") == "ok"]
-    return {"bench": str(out), "rows": len(record["rows"]), "ok": len(ok)}
+    ops = record["shipped_ops"]
+    return {
+        "bench": str(out),
+        "rows": len(record["rows"]),
+        "ok": len(ok),
+        "shipped_ops_s": ops.get("seconds"),
+    }
+
+
+# The shipped artifact's per-operator profile in the bench stage: one thread, a bounded number of
+# runs (TFLite: 5 interleaved rounds over every operator; ONNX Runtime: this many profiled runs).
+SHIPPED_OPS_RUNS = 20
+
+
+def _shipped_ops(bundle: Path) -> dict[str, Any]:
+    """``edgetk bench --ops`` on the bundle's default artifact at 1 thread, in its own process:
+    the report's "where the time goes" table and chart. A failure is recorded, never fatal."""
+    import time
+
+    from edge_runtime.bench.config import BenchConfig
+    from edge_runtime.bench.run import run_bench as bench
+    from edge_runtime.manifest import load_manifest
+
+    default = load_manifest(bundle).default_artifact
+    t0 = time.perf_counter()
+    rec = bench(
+        BenchConfig(
+            bundle=str(bundle),
+            artifacts=(default,),
+            threads=(1,),
+            runs=SHIPPED_OPS_RUNS,
+            warmup=5,
+            ops=True,
+        )
+    )
+    row = rec["rows"][0]
+    head = {"artifact": default, "threads": 1, "runs": SHIPPED_OPS_RUNS}
+    seconds = round(time.perf_counter() - t0, 2)
+    if row.get("status") != "ok":
+        return {**head, "seconds": seconds, "error": str(row.get("error"))}
+    return {**head, "seconds": seconds, **row["ops"]}
 
 
 def run_report(ctx: Context) -> dict[str, Any]:
@@ -417,8 +458,12 @@ def pipeline_stages(config: PipelineConfig | None = None) -> list[Stage]:
         Stage(
             "bench",
             run_bench,
-            lambda ctx: {"runs": _cfg(ctx).bench_runs, "threads": list(_cfg(ctx).bench_threads)},
-            description="latency, throughput, memory per artifact",
+            lambda ctx: {
+                "runs": _cfg(ctx).bench_runs,
+                "threads": list(_cfg(ctx).bench_threads),
+                "shipped_ops_runs": SHIPPED_OPS_RUNS,
+            },
+            description="latency, throughput, memory per artifact; the shipped one's operators",
         ),
         Stage("report", run_report, description="report.md + report.html"),
     ]

@@ -7,10 +7,11 @@ p95 is None); a row the report needs that lacks a field is a DataError naming th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trainer.report.ops_record import OpProfile, ScalingPoint, op_profiles, thread_curves
 from trainer.report.records import load_record
 
 
@@ -92,6 +93,9 @@ class BenchRecord:
     rows: tuple[BenchRow, ...]
     label: str | None = None
     runs: int | None = None  # timed runs per row
+    default_artifact: str | None = None  # the bundle's, when the bench measured it
+    op_profiles: tuple[OpProfile, ...] = ()  # --ops rows and the bench stage's shipped artifact
+    thread_scaling: dict[str, tuple[ScalingPoint, ...]] = field(default_factory=dict)
 
     @property
     def where(self) -> str:
@@ -109,6 +113,9 @@ class BenchRecord:
             rows=tuple(BenchRow.from_dict(r) for r in d["rows"]),
             label=d.get("label"),
             runs=(d.get("settings") or {}).get("runs"),
+            default_artifact=(d.get("bundle") or {}).get("default_artifact"),
+            op_profiles=op_profiles(d),
+            thread_scaling=thread_curves(d),
         )
 
     @classmethod

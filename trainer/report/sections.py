@@ -19,6 +19,7 @@ from trainer.report.candidate_sections import (
     fig,
     models_section,
 )
+from trainer.report.device_sections import device_profile_section
 from trainer.report.fmt import mb, num, pct
 from trainer.report.records import ArtifactParity
 from trainer.report.run_files import RunFiles
@@ -623,6 +624,7 @@ SECTIONS = (
     tuning_section,
     export_section,
     latency_section,
+    device_profile_section,
     limitations_section,
     business_section,
     reproducibility_section,
