@@ -4,6 +4,8 @@ in tests/test_report_pipeline.py (slow)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -59,3 +61,52 @@ def test_race_keeps_ties_and_drops_what_is_significantly_worse() -> None:
         and "out-of-fold images" in race["out_of_race"]["net_c"]
     )
     assert _race({}) == {"leader": None, "in_race": [], "out_of_race": {}}
+
+
+@pytest.mark.slow
+def test_folds_train_the_transfer_head_on_cached_features_and_finetune_from_it(
+    tmp_path, keras_home
+) -> None:
+    """A fold has no validation split: the frozen stage's feature cache (shared with the search,
+    which does need one) must still be computed, and the fine-tune must start from that fold's
+    own transfer model. Seen: the default candidates failed the crossval stage on every small
+    folder ("the search needs a validation split")."""
+    from tests.test_trainer_stages import synthetic_dataset
+    from trainer.candidates.spec import Candidate
+    from trainer.data import DataConfig
+    from trainer.pipeline.crossval import run_crossval
+
+    full = synthetic_dataset(n_train=45, n_test=15)
+    keep = np.concatenate(
+        [np.flatnonzero(full.y_train != 0), np.flatnonzero(full.y_train == 0)[:3]]
+    )
+    # three images of one class: 3 folds, the fewest the splitter allows with every class in each
+    ds = replace(full, x_train=full.x_train[keep], y_train=full.y_train[keep])
+    cands = [
+        Candidate("transfer", "transfer"),
+        Candidate("my_tuned", "finetune"),
+        Candidate("pixels", "classical", config={"train_subset": 100}),
+    ]
+    tiny = {
+        "epochs": 2,
+        "batch_size": 16,
+        "image_size": 32,
+        "latency_runs": 2,
+        "min_steps": 0,
+        "gradcam": False,
+    }
+    record = run_crossval(
+        tmp_path / "run",
+        ds,
+        DataConfig(val_fraction=0.2),
+        cands,
+        lambda name: next(c for c in cands if c.name == name).stage_config("quick", seed=0, **tiny),
+        lambda name: next(c for c in cands if c.name == name).classical_spec("quick"),
+        seed=0,
+    )
+    assert record["images"] == len(keep) and record["folds"] == 3
+    for name in ("transfer", "my_tuned", "pixels"):
+        assert name in record["scores"] or name in record["collapsed"], record
+    assert len(record["scores"]["transfer"]["fold_accuracy"]) == 3
+    feats = list((tmp_path / "run" / "crossval").glob("fold*/features/*/meta.json"))
+    assert len(feats) == 3  # one cache per fold, each without a validation split
