@@ -165,7 +165,9 @@ def load(
     top_k: int = DEFAULT_TOP_K,
     verify: bool = True,
 ) -> Bundle:
-    """Load a bundle folder (``edgetk run``'s ``<run>/bundle``, or ``edgetk export``'s output).
+    """Load a bundle folder (``edgetk run``'s ``<run>/bundle``, or ``edgetk export``'s output),
+    or one ``.tflite`` / ``.onnx`` file edgetk exported, run from the contract embedded in it
+    (``artifact`` and ``verify`` are then moot: there is no manifest to choose from or hash by).
 
     ``artifact``: an artifact key (``tflite_int8``), a file name (``model_fp32.tflite``) or
     ``format:precision``; default: the manifest's default. ``threads``: the runtime's CPU threads
