@@ -44,6 +44,10 @@ _PASSTHROUGH = {
     "RandomContrast",
     "RandomBrightness",
     "Identity",
+    "Concatenate",  # grey-to-RGB as [x, x, x]
+    "Cropping2D",
+    "Permute",
+    "Flatten",
     "Activation",  # a linear activation is the only one that leads a model in practice
 }
 

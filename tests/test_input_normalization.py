@@ -79,6 +79,11 @@ def test_inspection_reads_leading_layers_or_says_it_cannot_tell() -> None:
     found = infer_normalization(model(keras.layers.Resizing(8, 8), keras.layers.Rescaling(1 / 255)))
     assert found is not None and found.value_range == (0.0, 255.0) and "Rescaling" in found.origin
     assert infer_normalization(model(keras.layers.Conv2D(2, 3))) is None
+    # grey-to-RGB as a concatenation, then the backbone's scaling (scripts/export_quick_model.py)
+    inp = keras.Input((8, 8, 1))
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1)(keras.layers.Concatenate()([inp, inp, inp]))
+    found = infer_normalization(keras.Model(inp, keras.layers.Dense(2)(keras.layers.Flatten()(x))))
+    assert found is not None and found.value_range == (0.0, 255.0)
     rng = np.random.default_rng(0)
     raw = keras.layers.Normalization()
     raw.adapt(rng.integers(0, 256, (32, 8, 8, 1)).astype("float32"))
