@@ -186,6 +186,21 @@ def test_html_is_self_contained_and_images_decode(finished_run) -> None:
 
 
 @pytest.mark.slow
+def test_bench_stage_profiles_the_shipped_artifacts_operators(finished_run) -> None:
+    run, _, _ = finished_run
+    bench = json.loads((run / "bench" / "bench.json").read_text())
+    default = json.loads((run / "bundle" / "manifest.json").read_text())["default_artifact"]
+    ops = bench["shipped_ops"]
+    assert ops["artifact"] == default and ops["threads"] == 1 and not ops.get("error")
+    assert ops["ops"] and ops["sum_ms"] > 0
+    md = (run / "report" / "report.md").read_text()
+    assert "### Where the shipped artifact's time goes, per device" in md
+    top = ops["ops"][0]
+    assert f"| {top['type']} | {top['total_ms']:.4f} | {100 * top['share']:.1f} % |" in md
+    assert (run / "bench" / "figures" / "device0_ops.png").is_file()
+
+
+@pytest.mark.slow
 def test_resume_skips_and_from_redoes(finished_run) -> None:
     from trainer.pipeline.stages import run_pipeline
 
