@@ -14,7 +14,10 @@
    ``Predictor`` (inversion off) and, in a virtual environment of its own built from the package
    index (MediaPipe brings its own OpenCV build, which must not meet ours), with MediaPipe Tasks'
    ``ImageClassifier`` on every TFLite artifact; an artifact MediaPipe refuses is recorded with
-   its error, verbatim.
+   its error, verbatim. The interop artifacts are also tried with the TFLite Metadata schema
+   added by MediaPipe's own metadata writer (``WRITER``, in a third venv: input normalization
+   from the file's embedded edgetk contract, labels as an associated file), which a float input
+   needs; edgetk runs those copies as bare files and must answer exactly as before.
 4. Writes the top-1 agreement per artifact (with a 95 % Wilson interval), both accuracies and the
    MediaPipe version to ``--out``.json / .md.
 
@@ -81,21 +84,57 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return (max(0.0, c - h), min(1.0, c + h))
 
 
-def build_venv(venv: Path) -> Path:
-    """A venv with MediaPipe from the package index; SystemExit(2) when it cannot be reached."""
+# The TFLite Metadata writer: MediaPipe's metadata_writers. The current wheels' writers import a
+# module those wheels do not ship (mediapipe.tasks.cc.metadata.python); 0.10.21 is the last whose
+# writers import, and it needs numpy < 2 and protobuf < 5: a venv of its own, as the classifier's.
+WRITER = "mediapipe==0.10.21"
+WITH_META = "interop_tflite_metadata"
+_WRITE = r"""
+import json, sys
+from mediapipe.tasks.python.metadata.metadata_writers import image_classifier, metadata_writer
+src, dst, mean, std, labels = sys.argv[1], sys.argv[2], *map(json.loads, sys.argv[3:6])
+writer = image_classifier.MetadataWriter.create(
+    bytearray(open(src, "rb").read()), input_norm_mean=mean, input_norm_std=std,
+    labels=metadata_writer.Labels().add(labels))
+model, _ = writer.populate()
+open(dst, "wb").write(model)
+"""
+
+
+def build_venv(venv: Path, requirement: str = "mediapipe") -> Path:
+    """A venv with ``requirement`` from the package index; SystemExit(2) when it cannot be
+    reached."""
     py = venv / "bin" / "python"
     if not py.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     r = subprocess.run(
-        [str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "mediapipe"],
+        [str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", requirement],
         capture_output=True,
         text=True,
     )
     if r.returncode != 0:
         last = (r.stderr.strip().splitlines() or ["pip failed"])[-1]
-        print(f"cannot install mediapipe from the package index: {last}", file=sys.stderr)
+        print(f"cannot install {requirement} from the package index: {last}", file=sys.stderr)
         raise SystemExit(INDEX_UNREACHABLE)
     return py
+
+
+def write_tflite_metadata(writer_python: Path, src: Path, dst: Path) -> None:
+    """``src`` with the TFLite Metadata schema for image classifiers (input normalization from
+    its embedded contract, the labels as an associated file), written by MediaPipe's writer."""
+    from edge_runtime.embedded import read_contract
+
+    c = read_contract(src)
+    mean, std = c.input.normalization()
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    args = [json.dumps(list(mean)), json.dumps(list(std)), json.dumps(list(c.labels))]
+    r = subprocess.run(
+        [str(writer_python), "-c", _WRITE, str(src), str(dst), *args],
+        capture_output=True,
+        text=True,
+    )
+    if r.returncode != 0:
+        raise SystemExit(f"the TFLite Metadata writer failed on {src.name}: {r.stderr[-600:]}")
 
 
 def train(x, y, epochs: int, seed: int = 0):
@@ -127,6 +166,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--work", type=Path, default=ROOT / "runs" / "mediapipe-interop")
     ap.add_argument("--venv", type=Path, help="MediaPipe's venv (default: WORK/mediapipe-venv)")
+    ap.add_argument(
+        "--writer-venv", type=Path, help=f"{WRITER}'s venv (default: WORK/metadata-writer-venv)"
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "interop" / "mediapipe")
     args = ap.parse_args()
     t_start = time.perf_counter()
@@ -134,6 +176,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     venv = args.venv or work / "mediapipe-venv"
     mp_python = build_venv(venv)  # first: without the index there is nothing to compare with
+    writer_python = build_venv(args.writer_venv or work / "metadata-writer-venv", WRITER)
 
     from trainer import env
 
@@ -177,18 +220,29 @@ def main() -> None:
         paths.append(p)
     y = sp.y_test[:n]
 
+    # The interop artifacts with the TFLite Metadata schema added (MediaPipe's writer): MediaPipe
+    # needs NormalizationOptions for a float input. edgetk runs these copies as bare files, from
+    # the contract they still carry.
+    with_meta = work / WITH_META
+    for a in load_manifest(work / "interop").artifacts:
+        write_tflite_metadata(writer_python, work / "interop" / a.file, with_meta / a.file)
+
     ours, models = {}, {}
-    for name in plans:
-        m = load_manifest(work / name)
+    images = [np.asarray(Image.open(p)) for p in paths]
+    for name in [*plans, with_meta.name]:
+        bundle = work / ("interop" if name == with_meta.name else name)
+        m = load_manifest(bundle)
         for a in m.artifacts:
             key = f"{name}/{a.file}"
-            pred = Predictor.from_bundle(work / name, a.file, polarity="never")
-            images = [np.asarray(Image.open(p)) for p in paths]
+            if name == with_meta.name:
+                pred = Predictor.from_artifact(with_meta / a.file, polarity="never")
+            else:
+                pred = Predictor.from_bundle(bundle, a.file, polarity="never")
             found = pred.predict(images)
             ours[key] = [r.index for r in found]
             ours[key + ":probs"] = np.stack([r.probabilities for r in found])
             pred.close()
-            models[key] = str(work / name / a.file)
+            models[key] = str(pred.bundle_dir / a.file)
             ours[key + ":input"] = {  # what the artifact takes, for the record
                 "shape": list(a.input.shape),
                 "dtype": a.input.dtype,
@@ -214,6 +268,9 @@ def main() -> None:
     rows = []
     for key in models:
         row = {"artifact": key, **ours[key + ":input"], "images": n}
+        if key.startswith(with_meta.name + "/"):  # metadata changes no answer of edgetk's
+            before = ours["interop/" + key.split("/", 1)[1]]
+            row["edgetk_same_as_without_metadata"] = bool(np.array_equal(ours[key], before))
         got = theirs["models"][key]
         mine = np.asarray(ours[key])
         row["edgetk_accuracy"] = float((mine == y).mean())
@@ -242,6 +299,7 @@ def main() -> None:
         **provenance(__file__),
         "machine": machine(),
         "mediapipe_version": theirs["mediapipe"],
+        "metadata_writer": WRITER,
         "data": f"the first {n} images of the Fashion-MNIST test split, as PNG files",
         "model": f"small CNN, {n_train} training images, {args.epochs} epochs",
         "rows": rows,
@@ -260,7 +318,9 @@ def markdown(rec: dict) -> str:
     lines = [
         "# MediaPipe Tasks ImageClassifier vs edgetk predict",
         "",
-        f"MediaPipe {rec['mediapipe_version']} (its own venv, from the package index); "
+        f"MediaPipe {rec['mediapipe_version']} (its own venv, from the package index); TFLite "
+        f"Metadata for the `{WITH_META}` rows written by {rec['metadata_writer']}'s metadata "
+        "writer (a venv of its own); "
         f"{rec['data']}; {rec['model']}. Made by `{rec['command']}`.",
         "",
         "| artifact | input | gate | edgetk acc | MediaPipe | top-1 agreement (95 % CI) | "

@@ -3,7 +3,8 @@ MediaPipe's own venv from the package index and skips when the index cannot be r
 
 Runs scripts/mediapipe_interop.py end to end on 500 Fashion-MNIST test images: the grey artifacts
 are refused for their one channel (and int8 input), the RGB-front ``tflite_uint8`` loads and names
-the same class as ``edgetk predict`` wherever the two are not reading a tie of its 8-bit scores."""
+the same class as ``edgetk predict`` wherever the two are not reading a tie of its 8-bit scores,
+and the RGB-front fp32 loads once MediaPipe's writer has added the TFLite Metadata schema."""
 
 from __future__ import annotations
 
@@ -39,5 +40,15 @@ def test_mediapipe_image_classifier_agrees_with_edgetk(keras_home, tmp_path) -> 
     assert u8["gate"] == "pass" and u8["edgetk_accuracy"] > 0.6
     assert u8["agreement"] >= 0.97
     assert u8["disagreements_at_tied_scores"] == u8["disagreements"]
+    # With the TFLite Metadata schema added by MediaPipe's writer, the float artifact loads too,
+    # and edgetk, reading the same copies as bare files, answers exactly as without it.
+    fp32 = rows["interop_tflite_metadata/model_fp32.tflite"]
+    assert fp32["mediapipe"] == "loaded" and fp32["agreement"] >= 0.99
+    assert fp32["disagreements_at_tied_scores"] == fp32["disagreements"]
+    assert all(
+        r["edgetk_same_as_without_metadata"]
+        for k, r in rows.items()
+        if k.startswith("interop_tflite_metadata/")
+    )
     md = out.with_suffix(".md").read_text()
     assert "interop/model_uint8.tflite" in md and rec["mediapipe_version"] in md
