@@ -134,9 +134,10 @@ def main() -> None:
     shutil.copy(Path(__file__), work / "bench_explain_emulated.py")
     shutil.copytree(args.bundle, work / "bundle")
     np.save(work / "images.npy", images)
-    mounted = not os.path.ismount(args.root / "proc")
-    if mounted:
-        subprocess.run(["mount", "--bind", "/proc", str(args.root / "proc")], check=True)
+    # /proc for the interpreters, /sys for onnxruntime's CPU probe (it aborts without it).
+    mounted = [d for d in ("proc", "sys") if not os.path.ismount(args.root / d)]
+    for d in mounted:
+        subprocess.run(["mount", "--bind", f"/{d}", str(args.root / d)], check=True)
     load = [os.getloadavg()[0]]
     try:
         has_ort = _in_root(
@@ -158,8 +159,8 @@ def main() -> None:
         )  # fmt: skip
         there = json.loads((work / "result.json").read_text())
     finally:
-        if mounted:
-            subprocess.run(["umount", "-l", str(args.root / "proc")], check=False)
+        for d in mounted:
+            subprocess.run(["umount", "-l", str(args.root / d)], check=False)
         shutil.rmtree(work, ignore_errors=True)
     load.append(os.getloadavg()[0])
     here = measure(args.bundle, artifacts, images, args.threads)
