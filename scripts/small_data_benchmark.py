@@ -150,7 +150,7 @@ def write_markdown(record: dict[str, Any], path: Path) -> None:
         f"{m.get('memory_total_mb', 0) / 1024:.0f} GiB, no GPU; load average at the start "
         f"{record['machine'].get('load_average_start', '?')} (shared machine: wall times are upper "
         f"bounds). One run per dataset, `{record['command']}`; written by "
-        f"`{record['script']} {record['script_command']}` from the runs' own files. "
+        f"`{record['script_command']}` from the runs' own files. "
         "Best in hindsight = the candidate with the highest Keras test accuracy (shown, never "
         "used to choose); shipped = the bundle's default artifact through `edgetk predict` on the "
         "same test images.",
