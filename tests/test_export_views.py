@@ -176,6 +176,21 @@ def test_export_builds_the_views_into_every_artifact(tmp_path, data, model) -> N
     for a in result.artifacts:
         if a.key.endswith("fp32"):
             assert a.parity.metrics["max_abs_diff"] < 1e-5, a.key
+    # the operator profile (edgetk bench --ops, the report's per-device table) carves each
+    # operator of the views graph, whose constant reshape [6, -1, C] needs the inputs' shapes
+    # set before the first allocation
+    from ai_edge_litert.interpreter import Interpreter
+
+    from edge_runtime.profiling.ops import profile_ops
+
+    for file in ("model_fp32.tflite", "model_int8.tflite"):
+        d = Interpreter(model_path=str(tmp_path / "b" / file)).get_input_details()[0]
+        q = x[:1]
+        if np.dtype(d["dtype"]) != np.float32:
+            scale, zero = d["quantization"]
+            q = np.clip(np.round(q / scale + zero), -128, 127).astype(d["dtype"])
+        prof = profile_ops(tmp_path / "b" / file, "tflite", q, 1, runs=50)
+        assert prof["ops"] and not prof.get("error"), (file, prof.get("error"))
 
 
 def test_auto_export_on_quadrant_classes_refuses_the_mirror(tmp_path, data, model) -> None:

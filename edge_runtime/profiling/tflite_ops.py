@@ -33,7 +33,16 @@ METHOD = (
 TARGET_ROUND_NS = 400_000  # each round times a model this long (at least one call)
 
 
-def _interpreter(content: bytes, threads: int | None, *, keep_all: bool = False) -> Any:
+def _interpreter(
+    content: bytes,
+    threads: int | None,
+    *,
+    keep_all: bool = False,
+    shapes: list[tuple[int, ...]] | None = None,
+) -> Any:
+    """An interpreter of ``content``; ``shapes``: its inputs' shapes, set before the first
+    allocation (a model cut from a graph with a constant reshape, such as the test-time views'
+    [6, -1, C], cannot be allocated at its stored batch-1 shape and resized afterwards)."""
     cls, _ = interpreter_class()
     kwargs: dict[str, Any] = {"model_content": content, "num_threads": threads}
     if keep_all:
@@ -46,6 +55,9 @@ def _interpreter(content: bytes, threads: int | None, *, keep_all: bool = False)
         )
     with native_stderr_filtered():
         interp = cls(**kwargs)
+        for d, shape in zip(interp.get_input_details(), shapes or ()):
+            if tuple(d["shape"]) != tuple(shape):
+                interp.resize_tensor_input(d["index"], list(shape), strict=False)
         interp.allocate_tensors()
     return interp
 
@@ -65,7 +77,7 @@ def _feed(interp: Any, values: list[np.ndarray]) -> None:
 
 def activations(content: bytes, graph: TfliteGraph, q: np.ndarray) -> dict[int, np.ndarray]:
     """Every run-time tensor's value for input ``q`` (built-in kernels, all tensors kept)."""
-    interp = _interpreter(content, 1, keep_all=True)
+    interp = _interpreter(content, 1, keep_all=True, shapes=[q.shape])
     _feed(interp, [q])
     interp.invoke()
     wanted = {t for op in graph.ops for t in (*graph.activation_inputs(op), *op.outputs)}
@@ -102,15 +114,16 @@ def profile_tflite(
     graph = TfliteGraph(content, str(path))
     values = activations(content, graph, q)
     models: list[tuple[str, Any]] = []
-    whole = _interpreter(content, threads)
+    whole = _interpreter(content, threads, shapes=[q.shape])
     _feed(whole, [q])
     models.append(("whole", whole))
-    empty = _interpreter(_empty_model(graph, content), threads)
+    empty = _interpreter(_empty_model(graph, content), threads, shapes=[q.shape])
     _feed(empty, [q])
     models.append(("empty", empty))
     for op in graph.ops:
-        interp = _interpreter(graph.single_op_model(op), threads)
-        _feed(interp, [values[t] for t in dict.fromkeys(graph.activation_inputs(op))])
+        feeds = [values[t] for t in dict.fromkeys(graph.activation_inputs(op))]
+        interp = _interpreter(graph.single_op_model(op), threads, shapes=[v.shape for v in feeds])
+        _feed(interp, feeds)
         models.append((str(op.index), interp))
     reps = []
     for _, interp in models:
