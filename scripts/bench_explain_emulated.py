@@ -11,7 +11,7 @@ onnxruntime (this file and ``edge_runtime`` are copied in; nothing else of the p
 on x86 on the same images. Each artifact's arm64 maps are compared with its x86 maps (rank
 correlation, top-10 % IoU). An artifact whose runtime the root lacks (the ``edge`` extra has no
 onnxruntime: set the root up with ``EXTRA=onnx``) is listed as skipped. Timings under emulation are
-NOT device timings (labelled so): qemu-user translates every instruction, SIMD kernels worst.
+NOT device timings (labelled so): qemu-user translates every instruction.
 Writes OUT.json and OUT.md.
 """
 
@@ -192,6 +192,12 @@ def main() -> None:
                 "maps_vs_x86": {
                     "rank_correlation": [round(r, 4) for r in rho],
                     "top10_iou": [round(r, 4) for r in iou],
+                    "max_abs_difference": float(
+                        max(
+                            np.abs(np.array(m) - np.array(n)).max()
+                            for m, n in zip(a["maps"], b["maps"])
+                        )
+                    ),
                 },
             }
         )
@@ -203,6 +209,7 @@ def main() -> None:
         "images": len(images),
         "image_source": "the bundle's calibration images (training images), the first N",
         "warmup_explanations": 1,
+        "maps_compared_at": "saliency rounded to 6 decimals on both sides",
         "threads": args.threads,
         "emulated_platform": there["platform"],
         "qemu_cpu": QEMU_CPU,
@@ -232,9 +239,12 @@ def main() -> None:
         f"(1-minute load {min(load):.1f}-{max(load):.1f}). The x86 column is the same "
         "measurement on the same images on the host, just after.",
         "",
-        "**Emulated: these are not device timings.** qemu-user translates every instruction (SIMD "
-        "kernels worst), so the arm64 times say that the explanation runs there and how many "
-        "forward passes it costs, not how long it takes on a board.",
+        "**Emulated: these are not device timings.** qemu-user translates every instruction, at a "
+        "cost that differs per kernel (the slowdown column), so the arm64 times say that the "
+        "explanation runs there and how many forward passes it costs, not how long it takes on a "
+        "board. Maps: each artifact's arm64 map against its own x86 map, the smallest over the "
+        "images; the JSON has each image's value and the largest absolute difference (maps rounded "
+        "to 6 decimals).",
         "",
         "| artifact | passes | patch / stride | arm64 emulated ms, median [min, max] "
         "| ms per pass (emulated) | x86 here ms, median [min, max] | slowdown "
