@@ -99,24 +99,14 @@ class EmbeddedContract(JsonConfig):
 
 
 def _tflite_entry(path: Path) -> bytes | None:
+    # A vtable walk with struct (edge_runtime/tflite_metadata.py): LiteRT's generated schema
+    # module would cost every device command's start several milliseconds to import.
+    from edge_runtime.tflite_metadata import metadata_entry
+
     try:
-        import flatbuffers  # noqa: F401  (the schema module needs it)
-        from ai_edge_litert import schema_py_generated as schema
-    except ImportError:
-        raise ModelError(
-            f"reading the metadata of {path.name} needs ai-edge-litert (pip install "
-            "'edgetk[edge]'); or run it through its bundle folder"
-        ) from None
-    buf = path.read_bytes()
-    try:
-        model = schema.Model.GetRootAs(buf, 0)
-        for i in range(model.MetadataLength()):
-            entry = model.Metadata(i)
-            if entry.Name() == KEY.encode():
-                return model.Buffers(entry.Buffer()).DataAsNumpy().tobytes()
-    except Exception as exc:  # a truncated or foreign file: many error types from flatbuffers
+        return metadata_entry(path.read_bytes(), KEY)
+    except ValueError as exc:
         raise ModelError(f"{path} is not a readable TFLite model ({exc})") from None
-    return None
 
 
 def onnx_metadata(path: Path) -> dict[str, str]:
