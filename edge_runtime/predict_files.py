@@ -6,19 +6,21 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from edge_runtime.common.configbase import JsonConfig
 from edge_runtime.common.errors import ConfigError
 from edge_runtime.errors import DataError, ImageDecodeError
-from edge_runtime.evaluation import Evaluation, evaluate
 from edge_runtime.inputs import InputItem, collect_inputs, collect_split
 from edge_runtime.polarity import check_invert_choice
 from edge_runtime.prediction import DEFAULT_TOP_K, Prediction
 from edge_runtime.predictor import Predictor
 from edge_runtime.preprocess import MAX_PIXELS, load_image
-from edge_runtime.split_file import read_split_file
+
+if TYPE_CHECKING:  # loaded when used: a labelled folder, a split file
+    from edge_runtime.evaluation import Evaluation
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,8 @@ def predict_files(
         )
     labels = predictor.labels
     if config.split_file is not None:
+        from edge_runtime.split_file import read_split_file
+
         rel = read_split_file(config.split_file)
         items, labelled = collect_split(config.paths[0], rel, labels), True
     else:
@@ -146,6 +150,8 @@ def predict_files(
             f"none of the {len(items)} file(s) could be read as an image; nothing was classified"
         )
     if labelled:
+        from edge_runtime.evaluation import evaluate
+
         report.evaluation = evaluate(y_true, y_pred, labels)
     return report
 
