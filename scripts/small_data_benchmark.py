@@ -177,7 +177,7 @@ def write_markdown(record: dict[str, Any], path: Path) -> None:
             f"{r.get('shipped_candidate') or 'none'} `{r.get('default_artifact', '-')}` "
             f"{_pct(r.get('shipped_test_accuracy'))} | {best.get('candidate', '-')} "
             f"{_pct(best.get('test_accuracy'))} | "
-            + ("-" if gap is None else f"{gap:+.1f} pt")
+            + ("-" if gap is None else f"{gap + 0.0:+.1f} pt")  # + 0.0: no "-0.0"
             + f" | {r.get('points_per_test_image', '-')} pt | {_pct(r.get('anchor_test_accuracy'))}"
             f" | {r['wall_seconds'] / 60:.1f} min (CV {((ev.get('seconds') or 0) / 60):.1f}) |"
         )
