@@ -321,11 +321,11 @@ def in_flight(url: str) -> float:
     return gauge(url, "edgetk_http_requests_in_flight")
 
 
-def noise_png(size: int, seed: int) -> bytes:
-    """Random grey pixels: a PNG that does not compress, so decoding it takes real time."""
-    img = np.random.default_rng(seed).integers(0, 256, (size, size), dtype=np.uint8)
+def noise_png(side: int) -> bytes:
+    """A PNG of random grey pixels: about ``side`` squared bytes, as it does not compress."""
+    pixels = np.random.default_rng(0).integers(0, 256, (side, side), dtype=np.uint8)
     buf = io.BytesIO()
-    Image.fromarray(img).save(buf, "PNG", compress_level=1)
+    Image.fromarray(pixels).save(buf, "PNG")
     return buf.getvalue()
 
 
