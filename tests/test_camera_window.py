@@ -211,26 +211,34 @@ def test_explanation_map_is_drawn_over_the_live_frames(
     env = dict(os.environ, DISPLAY=disp)
     env.pop("WAYLAND_DISPLAY", None)
     cmd = [str(gui_env / "edgetk"), "camera", str(BUNDLE), "--source", str(video)]
-    proc = subprocess.Popen([*cmd, "--explain-every", "2"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
-    coloured, screen = 0, None
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.5)
-            screen = read_xwd(fb).astype(int)
-            # the video and the text are grey, black or white: colour comes from the map alone
-            coloured = int(((screen.max(axis=2) - screen.min(axis=2)) > 80).sum())
-            if coloured > 2000:
-                break
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    # Now and then the window stays black for a whole run on this Xvfb (the overlay test above
+    # retries for the same reason): a black screen is retried, a painted one without a map fails.
+    attempts: list[str] = []
+    for _ in range(3):
+        proc = subprocess.Popen([*cmd, "--explain-every", "2"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+        coloured, painted, screen = 0, 0, None
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.5)
+                screen = read_xwd(fb).astype(int)
+                painted = max(painted, int((screen.max(axis=2) > 40).sum()))
+                # the video and the text are grey, black or white: colour comes from the map
+                coloured = int(((screen.max(axis=2) - screen.min(axis=2)) > 80).sum())
+                if coloured > 2000:
+                    break
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        attempts.append(f"{coloured} coloured of {painted} painted pixels")
+        if coloured > 2000 or painted > 0:
+            break
     if screen is not None:
         cv2.imwrite(str(tmp_path / "map screenshot.png"), cv2.cvtColor(
             screen.astype(np.uint8), cv2.COLOR_RGB2BGR))  # fmt: skip
     assert coloured > 2000, (
-        f"no map on screen ({coloured} coloured pixels); see {tmp_path}: {err[-800:]}"
+        f"no map on screen ({'; '.join(attempts)}); see {tmp_path}: {err[-3000:]}"
     )
     assert proc.returncode == 0 and "no overlay window" not in err, err
