@@ -148,26 +148,11 @@ class FrameExplainer:
         self.predictor.close()
 
 
-def heat_bgr(saliency: np.ndarray, height: int, width: int, resize: str) -> np.ndarray:
-    """(map over the frame in [0, 1], its colours BGR uint8), both ``height`` x ``width``."""
-    from edge_runtime.explain import colorize, to_image
-
-    sal = to_image(saliency, height, width, resize)
-    return sal, colorize(sal)[..., ::-1]
-
-
 def blend(frame: np.ndarray, saliency: np.ndarray, resize: str, alpha: float = 0.55) -> np.ndarray:
     """The BGR ``frame`` with the map laid over it (the manifest's ``resize`` inverted)."""
-    img = np.asarray(frame)
-    if img.ndim == 2:
-        img = img[..., None]
-    if img.shape[2] == 1:
-        img = np.repeat(img, 3, axis=2)
-    h, w = img.shape[:2]
-    sal, heat = heat_bgr(saliency, h, w, resize)
-    a = (alpha * sal)[..., None]
-    out = img[..., :3].astype(np.float32) * (1 - a) + heat.astype(np.float32) * a
-    return np.round(out).astype(np.uint8)
+    from edge_runtime.explain import overlay
+
+    return overlay(frame, saliency, alpha=alpha, resize=resize, bgr=True)
 
 
-__all__ = ["FrameExplainer", "FrameExplanation", "blend", "heat_bgr"]
+__all__ = ["FrameExplainer", "FrameExplanation", "blend"]

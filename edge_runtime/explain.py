@@ -237,10 +237,15 @@ def to_image(saliency: np.ndarray, height: int, width: int, resize: str = "stret
 
 
 def overlay(
-    image: np.ndarray, saliency: np.ndarray, alpha: float = 0.55, resize: str = "stretch"
+    image: np.ndarray,
+    saliency: np.ndarray,
+    alpha: float = 0.55,
+    resize: str = "stretch",
+    bgr: bool = False,
 ) -> np.ndarray:
-    """The map, laid over ``image`` (uint8 HxW or HxWxC, RGB) as the manifest's ``resize`` mode
-    fitted the image to the model, blended over it: uint8 HxWx3."""
+    """The map, laid over ``image`` (uint8 HxW or HxWxC, RGB; BGR with ``bgr=True``, as OpenCV
+    frames are) as the manifest's ``resize`` mode fitted the image to the model, blended over it:
+    uint8 HxWx3 in the image's channel order."""
     img = np.asarray(image)
     if img.ndim == 2:
         img = img[..., None]
@@ -249,7 +254,8 @@ def overlay(
     img = img[..., :3].astype(np.float32)
     h, w = img.shape[:2]
     sal = to_image(saliency, h, w, resize)
-    heat = colorize(sal).astype(np.float32)
+    heat = colorize(sal)
+    heat = (heat[..., ::-1] if bgr else heat).astype(np.float32)
     a = (alpha * sal)[..., None]
     return np.round(img * (1 - a) + heat * a).astype(np.uint8)
 
