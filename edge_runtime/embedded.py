@@ -101,11 +101,16 @@ class EmbeddedContract(JsonConfig):
 def _tflite_entry(path: Path) -> bytes | None:
     # A vtable walk with struct (edge_runtime/tflite_metadata.py): LiteRT's generated schema
     # module would cost every device command's start several milliseconds to import.
+    # Mapped, not read: every bundle load already hashes the file, and the walk touches only the
+    # few pages it follows (a large model's weights stay unread).
+    import mmap
+
     from edge_runtime.tflite_metadata import metadata_entry
 
     try:
-        return metadata_entry(path.read_bytes(), KEY)
-    except ValueError as exc:
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            return metadata_entry(m, KEY)
+    except ValueError as exc:  # an empty file cannot be mapped: ValueError too
         raise ModelError(f"{path} is not a readable TFLite model ({exc})") from None
 
 
