@@ -28,8 +28,6 @@ from pathlib import Path
 
 import numpy as np
 
-QEMU_CPU = "cortex-a72"  # a Raspberry Pi 4's core
-LABEL = f"emulated (qemu-user {QEMU_CPU}), not device timings"
 WORK = "opt/edgetk-explain"  # inside the root
 
 
@@ -74,18 +72,6 @@ def _inside(work: Path) -> None:
     (work / "result.json").write_text(json.dumps(body))
 
 
-def _in_root(root: Path, *cmd: str) -> str:
-    env = {"HOME": "/root", "PATH": "/usr/bin:/bin", "QEMU_CPU": QEMU_CPU, "LANG": "C.UTF-8",
-           "PYTHONPATH": f"/{WORK}/src"}  # fmt: skip
-    proc = subprocess.run(
-        ["chroot", str(root), "/usr/bin/env", "-i", *(f"{k}={v}" for k, v in env.items()), *cmd],
-        capture_output=True, text=True, timeout=3000,
-    )  # fmt: skip
-    if proc.returncode != 0:
-        raise SystemExit(f"inside the root: {' '.join(cmd[:3])} failed: {proc.stderr[-2000:]}")
-    return proc.stdout
-
-
 def _spread(ms: list[float]) -> dict:
     return {
         "median_ms": round(statistics.median(ms), 1),
@@ -95,6 +81,17 @@ def _spread(ms: list[float]) -> dict:
 
 
 def main() -> None:
+    # Host side only: the copy of this file inside the root runs _inside, which needs neither.
+    from arm64_root import (
+        LABEL,
+        QEMU_CPU,
+        ROOT_PYTHON,
+        bind_mounts,
+        calibration_images,
+        in_root,
+        require_root,
+        stage_sources,
+    )
     from bench_common import ROOT, machine, provenance, shown_path
 
     from edge_runtime.common.fileio import write_json, write_text
@@ -111,56 +108,40 @@ def main() -> None:
         "--out", type=Path, default=ROOT / "benchmarks/edge/explain_cost_arm64_emulated"
     )
     args = ap.parse_args()
-    python = args.root / "opt" / "edge-venv" / "bin" / "python"
-    if not python.exists():
-        raise SystemExit(
-            f"no arm64 root with a venv at {args.root}: run scripts/arm64_emulated_check.sh setup"
-        )
+    require_root(args.root)
     if args.images < 1:
         raise SystemExit(f"--images {args.images}: give at least 1")
     manifest = load_manifest(args.bundle)
-    with np.load(args.bundle / "calibration" / "calibration.npz") as f:
-        x = f["x"] if "x" in f else f[next(iter(f.files))]
-    images = np.asarray(x[: args.images]).astype(np.uint8)
+    images = calibration_images(args.bundle, args.images)
 
     work = args.root / WORK
-    shutil.rmtree(work, ignore_errors=True)
-    (work / "src").mkdir(parents=True)
-    shutil.copytree(
-        ROOT / "edge_runtime",
-        work / "src" / "edge_runtime",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
+    stage_sources(ROOT, work, ("edge_runtime",))
     shutil.copy(Path(__file__), work / "bench_explain_emulated.py")
     shutil.copytree(args.bundle, work / "bundle")
     np.save(work / "images.npy", images)
-    # /proc for the interpreters, /sys for onnxruntime's CPU probe (it aborts without it).
-    mounted = [d for d in ("proc", "sys") if not os.path.ismount(args.root / d)]
-    for d in mounted:
-        subprocess.run(["mount", "--bind", f"/{d}", str(args.root / d)], check=True)
     load = [os.getloadavg()[0]]
     try:
-        has_ort = _in_root(
-            args.root, "/opt/edge-venv/bin/python", "-c",
-            "import importlib.util as u; print(u.find_spec('onnxruntime') is not None)",
-        ).strip().endswith("True")  # fmt: skip
-        artifacts = [a.file for a in manifest.artifacts if a.format == "tflite" or has_ort]
-        skipped = {
-            a.file: "no onnxruntime in the root (set it up with EXTRA=onnx)"
-            for a in manifest.artifacts
-            if a.file not in artifacts
-        }
-        (work / "job.json").write_text(
-            json.dumps({"artifacts": artifacts, "threads": args.threads})
-        )
-        _in_root(
-            args.root, "/opt/edge-venv/bin/python", f"/{WORK}/bench_explain_emulated.py",
-            "--inside", f"/{WORK}",
-        )  # fmt: skip
-        there = json.loads((work / "result.json").read_text())
+        # /proc for the interpreters, /sys for onnxruntime's CPU probe (it aborts without it).
+        with bind_mounts(args.root, ("proc", "sys")):
+            has_ort = in_root(
+                args.root, f"/{WORK}/src", ROOT_PYTHON, "-c",
+                "import importlib.util as u; print(u.find_spec('onnxruntime') is not None)",
+            ).strip().endswith("True")  # fmt: skip
+            artifacts = [a.file for a in manifest.artifacts if a.format == "tflite" or has_ort]
+            skipped = {
+                a.file: "no onnxruntime in the root (set it up with EXTRA=onnx)"
+                for a in manifest.artifacts
+                if a.file not in artifacts
+            }
+            (work / "job.json").write_text(
+                json.dumps({"artifacts": artifacts, "threads": args.threads})
+            )
+            in_root(
+                args.root, f"/{WORK}/src", ROOT_PYTHON, f"/{WORK}/bench_explain_emulated.py",
+                "--inside", f"/{WORK}",
+            )  # fmt: skip
+            there = json.loads((work / "result.json").read_text())
     finally:
-        for d in mounted:
-            subprocess.run(["umount", "-l", str(args.root / d)], check=False)
         shutil.rmtree(work, ignore_errors=True)
     load.append(os.getloadavg()[0])
     here = measure(args.bundle, artifacts, images, args.threads)

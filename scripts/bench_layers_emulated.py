@@ -17,33 +17,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
-import numpy as np
+from arm64_root import (
+    LABEL,
+    QEMU_CPU,
+    ROOT_PYTHON,
+    bind_mounts,
+    calibration_images,
+    in_root,
+    require_root,
+    stage_sources,
+)
 from bench_common import ROOT, machine, provenance, shown_path
 
 from edge_runtime.common.fileio import write_json, write_text
 from edge_runtime.manifest import load_manifest
 from edge_runtime.profiling.layers import check_against, format_layers, make_reference
 
-QEMU_CPU = "cortex-a72"  # a Raspberry Pi 4's core
-LABEL = f"emulated (qemu-user {QEMU_CPU}), not device timings"
-
-
-def _in_root(root: Path, *cmd: str) -> str:
-    env = {"HOME": "/root", "PATH": "/usr/bin:/bin", "QEMU_CPU": QEMU_CPU, "LANG": "C.UTF-8",
-           "PYTHONPATH": "/opt/edgetk-layers/src"}  # fmt: skip
-    proc = subprocess.run(
-        ["chroot", str(root), "/usr/bin/env", "-i", *(f"{k}={v}" for k, v in env.items()), *cmd],
-        capture_output=True, text=True, timeout=3000,
-    )  # fmt: skip
-    if proc.returncode != 0:
-        raise SystemExit(f"inside the root: {' '.join(cmd[:3])} failed: {proc.stderr[-2000:]}")
-    return proc.stdout
+WORK = "/opt/edgetk-layers"  # inside the root
 
 
 def main() -> None:
@@ -54,56 +48,45 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/edge/layers_arm64_emulated")
     args = ap.parse_args()
-    python = args.root / "opt" / "edge-venv" / "bin" / "python"
-    if not python.exists():
-        raise SystemExit(
-            f"no arm64 root with a venv at {args.root}: run scripts/arm64_emulated_check.sh setup"
-        )
+    require_root(args.root)
     manifest = load_manifest(args.bundle)
     tflite = [a.file for a in manifest.artifacts if a.format == "tflite"]
-    with np.load(args.bundle / "calibration" / "calibration.npz") as f:
-        x = f["x"] if "x" in f else f[next(iter(f.files))]
-    images = list(np.asarray(x[: args.images]).astype(np.uint8))
+    images = list(calibration_images(args.bundle, args.images))
 
-    work = args.root / "opt" / "edgetk-layers"
-    shutil.rmtree(work, ignore_errors=True)
-    (work / "src").mkdir(parents=True)
-    for pkg in ("edge_runtime", "edgetk"):
-        shutil.copytree(
-            ROOT / pkg, work / "src" / pkg, ignore=shutil.ignore_patterns("__pycache__")
-        )
+    work = args.root / WORK.lstrip("/")
+    stage_sources(ROOT, work, ("edge_runtime", "edgetk"))
     shutil.copytree(args.bundle, work / "bundle")
-    mounted = not os.path.ismount(args.root / "proc")
-    if mounted:
-        subprocess.run(["mount", "--bind", "/proc", str(args.root / "proc")], check=True)
+
+    def run_in_root(*cmd: str) -> str:
+        return in_root(args.root, f"{WORK}/src", *cmd)
+
     try:
-        here, there = {}, {}
-        with tempfile.TemporaryDirectory() as tmp:
-            for k, art in enumerate(tflite):
-                ref = make_reference(args.bundle, art, images, Path(tmp) / f"ref{k}.npz")
-                here[art] = check_against(ref, args.bundle / art, "tflite")  # x86 against itself
-                shutil.copy(ref, work / f"ref{k}.npz")
-                code = (
-                    "import json; from edge_runtime.profiling.layers import check_against; "
-                    f"print(json.dumps(check_against('/opt/edgetk-layers/ref{k}.npz', "
-                    f"'/opt/edgetk-layers/bundle/{art}', 'tflite')))"
-                )
-                there[art] = json.loads(
-                    _in_root(args.root, "/opt/edge-venv/bin/python", "-c", code).splitlines()[-1]
-                )
-                print(format_layers(there[art], where="arm64 (emulated): "))
-        _in_root(
-            args.root, "/opt/edge-venv/bin/python", "-m", "edgetk.cli", "bench",
-            "/opt/edgetk-layers/bundle", "--artifacts", ",".join(tflite), "--ops",
-            "--thread-counts", "1", "--runs", str(args.runs), "--warmup", "5",
-            "--label", LABEL, "--out-file", "/opt/edgetk-layers/ops.json",
-        )  # fmt: skip
-        record = json.loads((work / "ops.json").read_text())
-        platform = _in_root(args.root, "/opt/edge-venv/bin/python", "-c",
-                            "import platform; print(platform.machine(), platform.python_version())")  # fmt: skip
+        with bind_mounts(args.root, ("proc",)):
+            here, there = {}, {}
+            with tempfile.TemporaryDirectory() as tmp:
+                for k, art in enumerate(tflite):
+                    ref = make_reference(args.bundle, art, images, Path(tmp) / f"ref{k}.npz")
+                    here[art] = check_against(
+                        ref, args.bundle / art, "tflite"
+                    )  # x86 against itself
+                    shutil.copy(ref, work / f"ref{k}.npz")
+                    code = (
+                        "import json; from edge_runtime.profiling.layers import check_against; "
+                        f"print(json.dumps(check_against('{WORK}/ref{k}.npz', "
+                        f"'{WORK}/bundle/{art}', 'tflite')))"
+                    )
+                    there[art] = json.loads(run_in_root(ROOT_PYTHON, "-c", code).splitlines()[-1])
+                    print(format_layers(there[art], where="arm64 (emulated): "))
+            run_in_root(
+                ROOT_PYTHON, "-m", "edgetk.cli", "bench",
+                f"{WORK}/bundle", "--artifacts", ",".join(tflite), "--ops",
+                "--thread-counts", "1", "--runs", str(args.runs), "--warmup", "5",
+                "--label", LABEL, "--out-file", f"{WORK}/ops.json",
+            )  # fmt: skip
+            record = json.loads((work / "ops.json").read_text())
+            platform = run_in_root(ROOT_PYTHON, "-c",
+                                   "import platform; print(platform.machine(), platform.python_version())")  # fmt: skip
     finally:
-        if mounted:
-            subprocess.run(["umount", "-l", str(args.root / "proc")], check=False)
         shutil.rmtree(work, ignore_errors=True)
     record["bundle"]["path"] = record["settings"]["bundle"] = shown_path(args.bundle)
     record["device"].pop("hostname", None)
