@@ -110,3 +110,21 @@ def test_folds_train_the_transfer_head_on_cached_features_and_finetune_from_it(
     assert len(record["scores"]["transfer"]["fold_accuracy"]) == 3
     feats = list((tmp_path / "run" / "crossval").glob("fold*/features/*/meta.json"))
     assert len(feats) == 3  # one cache per fold, each without a validation split
+
+
+def test_refit_chain_retrains_the_transfer_source_of_a_finetune() -> None:
+    """A fine-tune starts from the run's transfer model, so its refit retrains that first; other
+    kinds retrain alone (names the defaults do not use)."""
+    from trainer.candidates.spec import Candidate
+    from trainer.pipeline.refit import chain
+
+    cands = [
+        Candidate("transfer", "transfer"),
+        Candidate("my_ft", "finetune"),
+        Candidate("tiny_net", "baseline"),
+        Candidate("edge_res", "resnet"),
+    ]
+    assert chain("my_ft", cands) == ["transfer", "my_ft"]
+    assert chain("tiny_net", cands) == ["tiny_net"]
+    assert chain("edge_res", cands) == ["edge_res"]
+    assert chain("transfer", cands) == ["transfer"]

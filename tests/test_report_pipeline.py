@@ -72,3 +72,21 @@ def test_a_run_of_other_names_reports_what_ships(tmp_path: Path) -> None:
     assert {p["candidate"] for p in sel["points"]} == set(ev["in_race"])
     assert "**Small data.** The validation split holds 48 images" in md
     assert "5-fold stratified cross-validation on the training split" in md
+
+    # What cross-validation scored ships: the chosen candidate retrained on all 240 training
+    # images (no validation split to stop on), exported at the chosen precision behind the gate.
+    refit = json.loads((run / "refit.json").read_text())
+    assert refit["candidate"] == shipped and refit["images"] == 240
+    assert refit["main_run_images"] == {"train": 192, "validation": 48}
+    assert (run / refit["model"] / "model.keras").is_file()
+    manifest = json.loads((run / "bundle" / "manifest.json").read_text())
+    assert manifest["default_artifact"] == sel["chosen"]["artifact"]
+    assert Path(manifest["source_model"]["path"]).as_posix().endswith(refit["model"])
+    assert refit["model"].startswith("refit/models/" + shipped)
+    refit_summary = json.loads((run / "refit" / shipped / "summary.json").read_text())
+    assert refit_summary["train_count"] == 240 and refit_summary["val_count"] == 0
+    assert "**Retrained before shipping.**" in md
+    assert f"what ships is **{shipped} retrained on all 240 training images**" in md
+    assert "the chosen candidate is retrained on all 240 training images" in ev["then"]
+    state = json.loads((run / "pipeline.json").read_text())
+    assert state["stages"]["refit"]["status"] == "done"

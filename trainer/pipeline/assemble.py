@@ -48,10 +48,17 @@ def assemble_bundle(
     export_config: Callable[..., Any],
     export_one: Callable[..., Any],
     views: str = "none",
+    refit: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``views`` other than "none": the chosen artifact is re-exported alone with test-time views
     (``ExportConfig.test_time_views``; "auto" chooses them on the validation split) behind the
-    same gate on the test split."""
+    same gate on the test split.
+
+    ``refit``: the record of the chosen candidate retrained on every training image
+    (trainer/pipeline/refit.py). That model is exported alone at the chosen precision behind the
+    same gate and ships; if its artifact fails the gate, the main run's artifact (which passed)
+    ships instead and the bundle's result says why.
+    """
     from trainer.pipeline.selection_stage import EXPORTS_DIR, SELECTION_NAME
 
     run = Path(ctx.run_dir)
@@ -62,6 +69,12 @@ def assemble_bundle(
     src = run / EXPORTS_DIR / cand
     dest = run / "bundle"
     opts = ctx.options["config"]
+    refit_note: dict[str, Any] | None = None
+    if refit is not None and refit.get("candidate") == cand:
+        refit_note = _ship_refit(ctx, run, refit, art, export_config, export_one, views)
+        if refit_note["shipped"]:
+            return _finish(dest, cand, art, refit_note["how"], refit_note)
+        log.warning("bundle: %s", refit_note["why"])
     if views == "none" and read_json(src / "manifest.json")["default_artifact"] == art:
         _copy_tree(src, dest, keep_failed=opts.allow_parity_failure)
         how = "copied"
@@ -80,6 +93,52 @@ def assemble_bundle(
         how = f"re-exported as {key} alone" + (
             f", test-time views {views}" if views != "none" else ""
         )
+    return _finish(dest, cand, art, how, refit_note)
+
+
+def _ship_refit(
+    ctx: Any,
+    run: Path,
+    refit: dict[str, Any],
+    art: str,
+    export_config: Callable[..., Any],
+    export_one: Callable[..., Any],
+    views: str,
+) -> dict[str, Any]:
+    """Export the refit model at the chosen precision into ``<run>/refit/export``; move it to
+    ``<run>/bundle`` when its artifact passed the gate (or failures are allowed)."""
+    from edge_runtime.manifest import load_manifest
+    from trainer.pipeline.refit import REFIT_DIR
+
+    opts = ctx.options["config"]
+    key = _format_key(art)
+    staged = run / REFIT_DIR / "export"
+    ecfg = export_config(ctx, formats=(key,), allow_parity_failure=True, test_time_views=views)
+    export_one(ctx, refit["candidate"], staged, ecfg, model_dir=run / refit["model"])
+
+    verdict = next((a for a in load_manifest(staged).artifacts if a.file == art), None)
+    passed = bool(verdict is not None and verdict.parity_passed is not False)
+    note: dict[str, Any] = {"model": refit["model"], "images": refit["images"], "passed": passed}
+    if not passed and not opts.allow_parity_failure:
+        note.update(
+            shipped=False,
+            why=(
+                f"the refit model's {art} failed its parity gate; the main run's artifact ships "
+                f"(see {REFIT_DIR}/export/manifest.json)"
+            ),
+        )
+        return note
+    _copy_tree(staged, run / "bundle", keep_failed=opts.allow_parity_failure)
+    note.update(
+        shipped=True,
+        how=f"retrained on all {refit['images']} training images, exported as {key} alone",
+    )
+    return note
+
+
+def _finish(
+    dest: Path, cand: str, art: str, how: str, refit_note: dict[str, Any] | None
+) -> dict[str, Any]:
     manifest = read_json(dest / "manifest.json")
     if manifest["default_artifact"] != art:
         raise ConfigError(
@@ -93,4 +152,5 @@ def assemble_bundle(
         "default_artifact": art,
         "how": how,
         "test_time_views": chosen["chosen"] if chosen else "none",
+        **({"refit": refit_note} if refit_note is not None else {}),
     }

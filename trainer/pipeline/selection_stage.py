@@ -141,6 +141,11 @@ def select_and_record(
             "in_race": racing,
             "out_of_race": crossval.get("out_of_race") or {},
             "scores": crossval["scores"],
+            # trainer/pipeline/refit.py: what cross-validation scored is what ships
+            "then": (
+                f"the chosen candidate is retrained on all {crossval['images']} training images "
+                "(the refit stage, refit.json) and that model ships at the chosen precision"
+            ),
         }
         log.info("cross-validation leaves %s in the race (%s)", racing, crossval["why"])
     points: list[Point] = []

@@ -156,27 +156,34 @@ def _export_config(ctx: Context, **changes: Any):
     return base.replace(overwrite=True, **changes)
 
 
-def bundle_views(cfg: PipelineConfig) -> str:
+def bundle_views(cfg: PipelineConfig, refit: bool = False) -> str:
     """The test-time views setting of the bundle stage (export/views.py).
 
     Candidates are exported, gated and selected plain; only the shipped artifact is re-exported
     with views, chosen there on the validation split. The full profile says "auto"; the quick one
     "none" (its 5 minutes). Under ``--budget-ms`` "auto" means "none": the budget was judged on
-    the plain artifacts, and V views cost about V times their latency.
+    the plain artifacts, and V views cost about V times their latency. ``refit``: the shipped
+    model trained on the validation images too (small data), so "auto" has nothing left to
+    choose on and means "none".
     """
     setting = cfg.test_time_views or _PROFILE_VIEWS[cfg.profile.value]
+    if setting == "auto" and refit:
+        return "none"
     if setting == "auto" and cfg.budget.max_ms is not None and cfg.test_time_views is None:
         return "none"
     return setting
 
 
-def _export_one(ctx: Context, name: str, out: Path, ecfg: Any) -> Any:
-    """Export candidate ``name``'s registered model into ``out`` behind the parity gate."""
+def _export_one(
+    ctx: Context, name: str, out: Path, ecfg: Any, model_dir: Path | None = None
+) -> Any:
+    """Export candidate ``name``'s registered model (or the model in ``model_dir``) into ``out``
+    behind the parity gate."""
     from edge_runtime.common.fileio import read_json
     from trainer.bundle import make_bundle
     from trainer.registry import get_model
 
-    model_dir = Path(get_model(ctx.run_dir, name).path)
+    model_dir = Path(model_dir or get_model(ctx.run_dir, name).path)
     ds = _dataset(ctx)
     return make_bundle(
         model_dir / "model.keras",
@@ -248,6 +255,45 @@ def run_crossval(ctx: Context) -> dict[str, Any]:
     return {k: record[k] for k in ("folds", "images", "leader", "in_race", "seconds")}
 
 
+def _chosen_candidate(ctx: Context) -> str | None:
+    from edge_runtime.common.fileio import read_json
+    from trainer.pipeline.selection_stage import SELECTION_NAME
+
+    path = ctx.run_dir / SELECTION_NAME
+    if not path.is_file():
+        return None
+    return (read_json(path).get("chosen") or {}).get("candidate")
+
+
+def run_refit(ctx: Context) -> dict[str, Any]:
+    """Small data: the chosen candidate retrained on every training image (trainer/pipeline/refit.py)."""
+    from edge_runtime.common.errors import ConfigError
+    from trainer.pipeline.refit import run_refit as refit
+
+    chosen = _chosen_candidate(ctx)
+    if chosen is None:
+        raise ConfigError("selection.json records no choice; run the select stage first")
+    record = refit(
+        ctx.run_dir,
+        _dataset(ctx),
+        _cfg(ctx).data,
+        chosen,
+        _candidates(ctx),
+        lambda name: _stage_config(ctx, name),
+    )
+    return {k: record[k] for k in ("candidate", "images", "model", "seconds")}
+
+
+def shipped_model_dir(ctx: Context, candidate: str) -> Path:
+    """The model that ships for ``candidate``: its refit on small data, else the registry's."""
+    from trainer.pipeline.refit import model_dir
+    from trainer.registry import get_model
+
+    if crossval_enabled(ctx):
+        return model_dir(ctx.run_dir, candidate)
+    return Path(get_model(ctx.run_dir, candidate).path)
+
+
 def run_select(ctx: Context) -> dict[str, Any]:
     from trainer.pipeline.crossval import load_record
     from trainer.pipeline.selection_stage import select_and_record
@@ -265,7 +311,14 @@ def run_select(ctx: Context) -> dict[str, Any]:
 def run_bundle(ctx: Context) -> dict[str, Any]:
     from trainer.pipeline.assemble import assemble_bundle
 
-    return assemble_bundle(ctx, _export_config, _export_one, bundle_views(_cfg(ctx)))
+    refit = None
+    if crossval_enabled(ctx):
+        from trainer.pipeline.refit import load_record
+
+        refit = load_record(ctx.run_dir)
+    return assemble_bundle(
+        ctx, _export_config, _export_one, bundle_views(_cfg(ctx), refit is not None), refit
+    )
 
 
 def run_bench(ctx: Context) -> dict[str, Any]:
@@ -344,7 +397,6 @@ def _explanation_maps(ctx: Context) -> str | None:
     from edge_runtime.manifest import MANIFEST_NAME, load_manifest
     from trainer.data import make_splits
     from trainer.pipeline.selection_stage import SELECTION_NAME
-    from trainer.registry import get_model
     from trainer.report.explain_maps import write_explanation_maps
 
     bundle = ctx.run_dir / BUNDLE_DIR
@@ -355,7 +407,7 @@ def _explanation_maps(ctx: Context) -> str | None:
     if not chosen.get("candidate"):
         return None
     splits = make_splits(_dataset(ctx), _cfg(ctx).data)
-    model = Path(get_model(ctx.run_dir, chosen["candidate"]).path) / "model.keras"
+    model = shipped_model_dir(ctx, chosen["candidate"]) / "model.keras"
     labels = load_manifest(bundle).labels
     out = write_explanation_maps(ctx.run_dir, model, bundle, splits.x_val, splits.y_val, labels)
     return str(out) if out else None
@@ -444,6 +496,19 @@ def pipeline_stages(config: PipelineConfig | None = None) -> list[Stage]:
                 ),
             },
             description="the most accurate artifact on validation within budget",
+        ),
+        Stage(
+            "refit",
+            run_refit,
+            lambda ctx: {
+                "data": data_cfg(ctx),
+                "chosen": _chosen_candidate(ctx),
+                "candidates": {
+                    c.name: _settings(ctx, c) for c in _candidates(ctx) if not c.is_classical
+                },
+            },
+            enabled=crossval_enabled,
+            description="small data: the chosen candidate retrained on every training image",
         ),
         Stage(
             "bundle",

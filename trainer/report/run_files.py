@@ -43,6 +43,8 @@ class RunFiles:
         self.extra_bench = [b for b in (BenchRecord.load(p) for p in extra_bench) if b]
         self.state = PipelineState.load(run_dir) if (run_dir / STATE_NAME).is_file() else None
         self.selection = SelectionRecord.load(run_dir)
+        # small data: the chosen candidate retrained on every training image (refit stage)
+        self.refit = _json(run_dir / "refit.json")
 
     def candidate(self, name: str) -> RanCandidate:
         """The named candidate (read from its folder if the run's lists did not name it)."""
@@ -67,6 +69,18 @@ class RunFiles:
     @property
     def shipped(self) -> RanCandidate | None:
         return self.candidate(self.shipped_name) if self.shipped_name else None
+
+    @property
+    def shipped_refit(self) -> RanCandidate | None:
+        """Small data: the chosen candidate retrained on every training image, when the bundle
+        ships that model (its files in ``<run>/refit/<name>/``); else None."""
+        rec, name = self.refit, self.shipped_name
+        if not rec or not name or rec.get("candidate") != name or self.manifest is None:
+            return None
+        source = str((self.manifest.source_model or {}).get("path", ""))
+        if not Path(source).as_posix().endswith(str(rec.get("model"))):
+            return None
+        return load_candidate(self.run / "refit", name)
 
     @property
     def evaluated(self) -> list[RanCandidate]:

@@ -47,6 +47,15 @@ def _shipped_lines(f: RunFiles) -> list[str]:
         else:
             line += "."
         items.append(line)
+        refit = f.shipped_refit
+        if refit is not None and refit.metrics:
+            items.append(
+                f"Small data: what ships is **{shipped.name} retrained on all "
+                f"{f.refit['images']} training images** (`refit/{shipped.name}`); its Keras "
+                f"model's test accuracy **{pct(refit.metrics.accuracy)}** on "
+                f"{refit.metrics.n_samples} test images. The evaluation below is the model the "
+                "choice was made with, trained without the validation images."
+            )
         src = f.bundle_source
         if f.manifest and src and src != shipped.name:
             items.append(

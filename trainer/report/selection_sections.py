@@ -106,6 +106,31 @@ def selection_section(r: Report, f: Any) -> None:
                 f"test split (its Keras model: {pct(ch.test.keras_accuracy)})."
             )
         )
+    _refit(r, f, ch)
+
+
+def _refit(r: Report, f: Any, ch: Any) -> None:
+    """Small data: the chosen candidate retrained on every training image, and what shipped."""
+    rec = getattr(f, "refit", None)
+    if not rec or rec.get("candidate") != ch.candidate:
+        return
+    manifest = getattr(f, "manifest", None)
+    source = (manifest.source_model if manifest else {}) or {}
+    shipped_refit = Path(str(source.get("path", ""))).as_posix().endswith(rec["model"])
+    art = None
+    if manifest is not None:
+        art = next((a for a in manifest.artifacts if a.file == manifest.default_artifact), None)
+    parity = (art.parity if art else {}) or {}
+    text = f"**Retrained before shipping.** {rec['why'][:1].upper()}{rec['why'][1:]}. "
+    if shipped_refit and parity.get("accuracy") is not None:
+        text += (
+            f"The bundle ships that model: its `{art.file}` scores {pct(parity['accuracy'])} on "
+            f"the {parity.get('images', '?')}-image test split (its Keras "
+            f"model: {pct(parity.get('keras_accuracy'))}), read after the choice."
+        )
+    elif not shipped_refit:
+        text += "Its artifact did not pass the parity gate, so the main run's artifact ships."
+    r.add(Para(text))
 
 
 def anchor_section(r: Report, f: Any) -> None:
