@@ -11,6 +11,7 @@ from typing import Any
 
 from edge_runtime.common.errors import ConfigError
 from edge_runtime.common.fileio import read_json
+from trainer.pipeline.views_cost import VIEWS_COST_NAME, VIEWS_DIR, Verdict, ViewsCost
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,9 @@ def assemble_bundle(
 ) -> dict[str, Any]:
     """``views`` other than "none": the chosen artifact is re-exported alone with test-time views
     (``ExportConfig.test_time_views``; "auto" chooses them on the validation split) behind the
-    same gate on the test split.
+    same gate on the test split. The views artifact is measured beside the plain one selection
+    chose (``<run>/views.json``, trainer/pipeline/views_cost.py); under a budget, views that
+    "auto" chose ship only if that artifact fits it, else the plain artifact ships.
 
     ``refit``: the record of the chosen candidate retrained on every training image
     (trainer/pipeline/refit.py). That model is exported alone at the chosen precision behind the
@@ -69,31 +72,85 @@ def assemble_bundle(
     src = run / EXPORTS_DIR / cand
     dest = run / "bundle"
     opts = ctx.options["config"]
+    (run / VIEWS_COST_NAME).unlink(missing_ok=True)  # a record of an earlier bundle is stale
     refit_note: dict[str, Any] | None = None
     if refit is not None and refit.get("candidate") == cand:
         refit_note = _ship_refit(ctx, run, refit, art, export_config, export_one, views)
         if refit_note["shipped"]:
             return _finish(dest, cand, art, refit_note["how"], refit_note)
         log.warning("bundle: %s", refit_note["why"])
-    if views == "none" and read_json(src / "manifest.json")["default_artifact"] == art:
+    if views == "none":
+        how = _ship_plain(ctx, src, dest, cand, art, export_config, export_one)
+        return _finish(dest, cand, art, how, refit_note)
+    # Test-time views: the chosen artifact alone, re-exported with them behind the same gate.
+    # Under a budget, "auto" views are staged and measured first; they ship only if they fit.
+    key = _format_key(art)
+    weigh = views == "auto" and opts.budget.active
+    target = run / VIEWS_DIR / "export" if weigh else dest
+    ecfg = export_config(
+        ctx,
+        formats=(key,),
+        allow_parity_failure=opts.allow_parity_failure,
+        test_time_views=views,
+    )
+    export_one(ctx, cand, target, ecfg)
+    how = f"re-exported as {key} alone, test-time views {views}"
+    cost = _weigh(ctx, run, sel, target, views)
+    if cost is not None and cost.verdict is Verdict.DROPPED:
+        log.warning("bundle: %s", cost.reason)
+        how = _ship_plain(ctx, src, dest, cand, art, export_config, export_one)
+        how += f"; test-time views dropped ({VIEWS_COST_NAME})"
+    elif weigh:
+        _copy_tree(target, dest)
+    return _finish(dest, cand, art, how, refit_note, cost)
+
+
+def _ship_plain(
+    ctx: Any,
+    src: Path,
+    dest: Path,
+    cand: str,
+    art: str,
+    export_config: Callable[..., Any],
+    export_one: Callable[..., Any],
+) -> str:
+    """The chosen artifact as selected, without views: its export copied when it is that
+    export's default, else re-exported alone (the other points stay in exports/)."""
+    opts = ctx.options["config"]
+    if read_json(src / "manifest.json")["default_artifact"] == art:
         _copy_tree(src, dest, keep_failed=opts.allow_parity_failure)
-        how = "copied"
-    else:
-        # The exporter makes the smallest gated artifact the default; when the chosen one is
-        # another, or test-time views are wanted, this bundle holds the chosen format alone
-        # (the other points stay in exports/).
-        key = _format_key(art)
-        ecfg = export_config(
-            ctx,
-            formats=(key,),
-            allow_parity_failure=opts.allow_parity_failure,
-            test_time_views=views,
-        )
-        export_one(ctx, cand, dest, ecfg)
-        how = f"re-exported as {key} alone" + (
-            f", test-time views {views}" if views != "none" else ""
-        )
-    return _finish(dest, cand, art, how, refit_note)
+        return "copied"
+    # The exporter makes the smallest gated artifact the default; the chosen one is another.
+    key = _format_key(art)
+    ecfg = export_config(
+        ctx, formats=(key,), allow_parity_failure=opts.allow_parity_failure, test_time_views="none"
+    )
+    export_one(ctx, cand, dest, ecfg)
+    return f"re-exported as {key} alone"
+
+
+def _weigh(
+    ctx: Any, run: Path, sel: dict[str, Any], views_dir: Path, views: str
+) -> ViewsCost | None:
+    """The views artifact in ``views_dir`` measured against the plain one selection chose
+    (trainer/pipeline/views_cost.py); None when the export holds no views."""
+    from trainer.data import make_splits
+    from trainer.pipeline.stages import _dataset
+    from trainer.pipeline.views_cost import weigh_views
+
+    opts = ctx.options["config"]
+    splits = make_splits(_dataset(ctx), opts.data)
+    return weigh_views(
+        run,
+        views_dir,
+        sel,
+        views,
+        opts.budget,
+        splits.x_val,
+        splits.y_val,
+        opts.bench_runs,
+        device=bool(opts.budget_bench),
+    )
 
 
 def _ship_refit(
@@ -137,7 +194,12 @@ def _ship_refit(
 
 
 def _finish(
-    dest: Path, cand: str, art: str, how: str, refit_note: dict[str, Any] | None
+    dest: Path,
+    cand: str,
+    art: str,
+    how: str,
+    refit_note: dict[str, Any] | None,
+    cost: ViewsCost | None = None,
 ) -> dict[str, Any]:
     manifest = read_json(dest / "manifest.json")
     if manifest["default_artifact"] != art:
@@ -153,4 +215,5 @@ def _finish(
         "how": how,
         "test_time_views": chosen["chosen"] if chosen else "none",
         **({"refit": refit_note} if refit_note is not None else {}),
+        **({"views_cost": cost.summary()} if cost is not None else {}),
     }

@@ -161,17 +161,28 @@ def bundle_views(cfg: PipelineConfig, refit: bool = False) -> str:
 
     Candidates are exported, gated and selected plain; only the shipped artifact is re-exported
     with views, chosen there on the validation split. The full profile says "auto"; the quick one
-    "none" (its 5 minutes). Under ``--budget-ms`` "auto" means "none": the budget was judged on
-    the plain artifacts, and V views cost about V times their latency. ``refit``: the shipped
-    model trained on the validation images too (small data), so "auto" has nothing left to
-    choose on and means "none".
+    "none" (its 5 minutes). Under a budget "auto" still chooses on validation; the bundle stage
+    then measures the views artifact as selection measures points and keeps the views only if
+    it fits the budget (trainer/pipeline/views_cost.py). ``refit``: the shipped model trained on
+    the validation images too (small data), so "auto" has nothing left to choose on and means
+    "none".
     """
     setting = cfg.test_time_views or _PROFILE_VIEWS[cfg.profile.value]
     if setting == "auto" and refit:
         return "none"
-    if setting == "auto" and cfg.budget.max_ms is not None and cfg.test_time_views is None:
-        return "none"
     return setting
+
+
+def _bundle_key(ctx: Context) -> dict[str, Any]:
+    """The bundle stage's config: the budget (and its device records) only when "auto" views
+    are weighed against it, so runs without a budget keep their stage key."""
+    cfg = _cfg(ctx)
+    key: dict[str, Any] = {"allow": cfg.allow_parity_failure, "views": bundle_views(cfg)}
+    if key["views"] == "auto" and cfg.budget.active:
+        key["budget"] = cfg.budget.to_dict()
+        if cfg.budget_bench:
+            key["budget_bench"] = list(cfg.budget_bench)
+    return key
 
 
 def _export_one(
@@ -513,10 +524,7 @@ def pipeline_stages(config: PipelineConfig | None = None) -> list[Stage]:
         Stage(
             "bundle",
             run_bundle,
-            lambda ctx: {
-                "allow": _cfg(ctx).allow_parity_failure,
-                "views": bundle_views(_cfg(ctx)),
-            },
+            _bundle_key,
             description="the chosen artifact becomes the bundle's default (with test-time views "
             "when validation says they help)",
         ),
