@@ -20,10 +20,16 @@ from trainer.report.candidate_sections import (
     models_section,
 )
 from trainer.report.device_sections import device_profile_section
-from trainer.report.fmt import mb, num, pct
+from trainer.report.fmt import mb, ms, num, pct
 from trainer.report.records import ArtifactParity
 from trainer.report.run_files import RunFiles
-from trainer.report.selection_sections import anchor_section, selection_section, views_of
+from trainer.report.selection_sections import (
+    anchor_section,
+    selection_section,
+    views_cost_of,
+    views_cost_section,
+    views_of,
+)
 
 
 def _shipped_lines(f: RunFiles) -> list[str]:
@@ -581,13 +587,24 @@ def business_section(r: Report, f: RunFiles) -> None:
             if plain and got
             else ""
         )
+        cost = views_cost_of(f)
+        price = (
+            f"measured beside the plain artifact, they cost {cost.p95_ratio:.1f}x its p95 "
+            f"({ms(cost.plain.p95_ms)} -> {ms(cost.views.p95_ms)}"
+            + (", estimated" if cost.p95_estimated else "")
+            + ")"
+            if cost is not None and cost.p95_ratio is not None
+            else f"the network runs {views['count']} times per image (not measured beside the "
+            "plain artifact in this run)"
+        )
         r.add(
             Para(
                 f"That time includes test-time views: the graph averages the model over {views['count']} copies of "
                 f"each image ({views['chosen']}: mirrored and/or shifted one row), chosen on the validation split"
-                f"{gain}, at {views['count']} times the compute of the plain model."
+                f"{gain}; {price}."
             )
         )
+    views_cost_section(r, f)
 
 
 def reproducibility_section(r: Report, f: RunFiles) -> None:

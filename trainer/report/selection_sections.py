@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from trainer.pipeline.views_cost import Verdict, ViewsCost
 from trainer.report.blocks import Bullets, Figure, Heading, Para, Report, Table
 from trainer.report.fmt import count, ms, pct
 from trainer.report.records import ArtifactParity
@@ -148,7 +149,8 @@ def anchor_section(r: Report, f: Any) -> None:
         shipped, beats = a.deployed_test_accuracy, a.beats_anchor
         extra = ""
         if views_acc is not None:  # the bundle stage added test-time views to the chosen artifact
-            extra = f" (with test-time views; plain, as selected: {pct(shipped)})"
+            cost = _cost_phrase(views_cost_of(f))
+            extra = f" (with test-time views{cost}; plain, as selected: {pct(shipped)})"
             shipped, beats = views_acc, views_acc > a.anchor_test_accuracy
         line = (
             f"`{name}` (scikit-learn on raw pixels, {how} training images): "
@@ -176,7 +178,144 @@ def _views_accuracy(manifest: Any) -> float | None:
     return ArtifactParity.of(manifest.artifact()).accuracy
 
 
-__all__ = ["anchor_section", "selection_section", "small_data_section", "views_of"]
+def views_cost_of(f: Any) -> ViewsCost | None:
+    """The bundle stage's measurement of the views artifact (``<run>/views.json``), or None."""
+    run = getattr(f, "run", None)
+    return ViewsCost.load(run) if run is not None else None
+
+
+def _cost_phrase(cost: ViewsCost | None) -> str:
+    """ ", 3.0x the plain artifact's p95 (measured)" when the views were measured, else ""."""
+    if cost is None or cost.p95_ratio is None:
+        return ""
+    how = "estimated" if cost.p95_estimated else "measured"
+    return f", {cost.p95_ratio:.1f}x the plain artifact's p95 ({how})"
+
+
+def views_cost_section(r: Report, f: Any) -> None:
+    """Test-time views: what they buy on validation and test, and what they cost in latency.
+
+    Numbers from ``<run>/views.json`` (the bundle stage measured the views artifact beside the
+    plain one selection chose); a run without that record but with views in its bundle shows the
+    choice's validation table and the bench stage's 1-thread p95 instead.
+    """
+    cost = views_cost_of(f)
+    if cost is None:
+        _views_cost_unmeasured(r, f)
+        return
+    plain, views = cost.plain, cost.views
+    ships = cost.verdict is Verdict.KEPT
+    estimate = " (estimate)" if cost.p95_estimated else ""
+    rows = (
+        (
+            f"`{cost.artifact}` plain, as selected",
+            "none (1 run per image)",
+            _val(plain),
+            _test(plain),
+            ms(plain.p95_ms),
+            "" if ships else "**ships**",
+        ),
+        (
+            f"`{cost.artifact}` with views",
+            f"{views.views} ({views.count} runs per image)",
+            _val(views),
+            _test(views),
+            ms(views.p95_ms) + estimate,
+            "**ships**" if ships else "not shipped",
+        ),
+    )
+    r.add(
+        Table(
+            ("artifact", "test-time views", "validation accuracy", "test accuracy", "p95", ""),
+            rows,
+            caption="Test-time views: what they buy and what they cost. Validation accuracy "
+            "through the device runtime (the views were chosen on it; the test split was read "
+            f"after, by each artifact's parity gate); p95 latency {cost.latency}"
+            + ("" if cost.p95_estimated else "; the plain artifact's from the select stage")
+            + ". Budget: "
+            + (cost.budget.describe() if cost.budget.active else "none"),
+        )
+    )
+    ratio = cost.p95_ratio
+    cost_text = (
+        f"{ratio:.1f}x the plain artifact's p95 ({ms(plain.p95_ms)} -> {ms(views.p95_ms)}"
+        f"{', estimated' if cost.p95_estimated else ''})"
+        if ratio is not None
+        else "a latency that was not measured"
+    )
+    text = (
+        f"The views buy {cost.gain_points:+.2f} points on {views.val_images} validation images "
+        f"({cost.gain_images:+d} images) for {cost_text}. "
+    )
+    if not ships:
+        text += f"**They do not ship**: {cost.reason}."
+    elif cost.budget.active:
+        text += f"They ship: {cost.reason}."
+    else:
+        text += (
+            f"No budget was given, so they ship; without them the plain `{cost.artifact}` would "
+            f"have cost {ms(plain.p95_ms)} p95 and scored {pct(plain.test_accuracy)} on the "
+            f"{plain.test_images}-image test split ({pct(views.test_accuracy)} with the views)."
+        )
+    r.add(Para(text))
+
+
+def _val(side: Any) -> str:
+    return f"{pct(side.val_accuracy)} ({side.val_correct} / {side.val_images})"
+
+
+def _test(side: Any) -> str:
+    return pct(side.test_accuracy) + (f" of {side.test_images}" if side.test_images else "")
+
+
+def _views_cost_unmeasured(r: Report, f: Any) -> None:
+    """Views in the bundle without the bundle stage's measurement (a run from before it)."""
+    manifest, sel = getattr(f, "manifest", None), getattr(f, "selection", None)
+    views = views_of(manifest)
+    if views.get("count", 1) <= 1 or not sel or not sel.chosen:
+        return
+    rows_v = {v["views"]: v for v in views.get("validation", [])}
+    plain_v, got = rows_v.get("none"), rows_v.get(views["chosen"])
+    bench = getattr(f, "bench", None)
+    one = [x for x in (bench.ok_rows(manifest.default_artifact) if bench else []) if x.threads == 1]
+    views_p95 = one[0].latency.p95 if one else None
+    test = sel.chosen.test
+    rows = (
+        (
+            f"`{sel.chosen.artifact}` plain, as selected",
+            "none (1 run per image)",
+            pct(sel.chosen.point.val_accuracy),
+            pct(test.accuracy if test else None),
+            ms(sel.chosen.point.p95_ms),
+        ),
+        (
+            f"`{manifest.default_artifact}` with views (ships)",
+            f"{views['chosen']} ({views['count']} runs per image)",
+            pct(got["accuracy"]) + " (Keras)" if got else "-",
+            pct(_views_accuracy(manifest)),
+            ms(views_p95) + " (bench stage)" if views_p95 is not None else "-",
+        ),
+    )
+    r.add(
+        Table(
+            ("artifact", "test-time views", "validation accuracy", "test accuracy", "p95"),
+            rows,
+            caption="Test-time views: what they buy and what they cost. This run has no views.json "
+            "(its bundle stage did not measure the views artifact): the views' validation "
+            "accuracy is the Keras model's from the choice"
+            + (f" (plain: {pct(plain_v['accuracy'])})" if plain_v else "")
+            + ", their p95 the bench stage's at 1 thread",
+        )
+    )
+
+
+__all__ = [
+    "anchor_section",
+    "selection_section",
+    "small_data_section",
+    "views_cost_section",
+    "views_of",
+]
 
 
 def _evidence(r: Report, ev: Any) -> None:
