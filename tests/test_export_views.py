@@ -122,17 +122,23 @@ def test_pipeline_views_are_the_bundle_stage_s() -> None:
     from trainer.pipeline.budget import Budget
     from trainer.pipeline.config import PipelineConfig
     from trainer.pipeline.runner import Context
-    from trainer.pipeline.stages import _export_config, bundle_views
+    from trainer.pipeline.stages import _bundle_key, _export_config, bundle_views
 
     full = PipelineConfig.for_profile("full")
     assert _export_config(Context(None, {"config": full})).test_time_views == "none"
     assert bundle_views(full) == "auto"
     assert bundle_views(PipelineConfig.for_profile("quick")) == "none"
     assert bundle_views(PipelineConfig.for_profile("quick", test_time_views="flip")) == "flip"
-    # a latency budget was judged on plain artifacts: auto stays off, an explicit choice stands
-    assert bundle_views(full.replace(budget=Budget(max_ms=5.0))) == "none"
-    timed = full.replace(budget=Budget(max_ms=5.0), test_time_views="auto")
-    assert bundle_views(timed) == "auto"
+    # under a budget "auto" still chooses; the bundle stage weighs the views artifact against
+    # the budget (tests/test_views_budget.py), and the budget joins the stage's key only then
+    budgeted = full.replace(budget=Budget(max_ms=5.0))
+    assert bundle_views(budgeted) == "auto"
+    assert _bundle_key(Context(None, {"config": budgeted}))["budget"]["max_ms"] == 5.0
+    assert "budget" not in _bundle_key(Context(None, {"config": full}))
+    named = budgeted.replace(test_time_views="flip")
+    assert bundle_views(named) == "flip" and "budget" not in _bundle_key(
+        Context(None, {"config": named})
+    )
     with pytest.raises(ConfigError, match="test_time_views='sideways'"):
         PipelineConfig.for_profile("full", test_time_views="sideways")
 
