@@ -90,19 +90,31 @@ def assemble_bundle(
     ecfg = export_config(
         ctx,
         formats=(key,),
-        allow_parity_failure=opts.allow_parity_failure,
+        # staged views that fail their gate are dropped below, as views over budget are
+        allow_parity_failure=opts.allow_parity_failure or weigh,
         test_time_views=views,
     )
     export_one(ctx, cand, target, ecfg)
     how = f"re-exported as {key} alone, test-time views {views}"
     cost = _weigh(ctx, run, sel, target, views)
-    if cost is not None and cost.verdict is Verdict.DROPPED:
-        log.warning("bundle: %s", cost.reason)
+    why = None
+    if weigh and not opts.allow_parity_failure and _gate_failed(target, art):
+        why = "their artifact failed its parity gate"
+    elif cost is not None and cost.verdict is Verdict.DROPPED:
+        why = cost.reason
+    if why is not None:
+        log.warning("bundle: test-time views dropped: %s", why)
         how = _ship_plain(ctx, src, dest, cand, art, export_config, export_one)
-        how += f"; test-time views dropped ({VIEWS_COST_NAME})"
+        how += f"; test-time views dropped: {why}"
     elif weigh:
         _copy_tree(target, dest)
     return _finish(dest, cand, art, how, refit_note, cost)
+
+
+def _gate_failed(export_dir: Path, art: str) -> bool:
+    """Whether ``art`` in ``export_dir`` failed its parity gate."""
+    arts = read_json(export_dir / "manifest.json")["artifacts"]
+    return any(a["file"] == art and a.get("parity_passed") is False for a in arts)
 
 
 def _ship_plain(

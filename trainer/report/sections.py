@@ -25,6 +25,7 @@ from trainer.report.records import ArtifactParity
 from trainer.report.run_files import RunFiles
 from trainer.report.selection_sections import (
     anchor_section,
+    bench_p95,
     selection_section,
     views_cost_of,
     views_cost_section,
@@ -588,15 +589,23 @@ def business_section(r: Report, f: RunFiles) -> None:
             else ""
         )
         cost = views_cost_of(f)
-        price = (
-            f"measured beside the plain artifact, they cost {cost.p95_ratio:.1f}x its p95 "
-            f"({ms(cost.plain.p95_ms)} -> {ms(cost.views.p95_ms)}"
-            + (", estimated" if cost.p95_estimated else "")
-            + ")"
-            if cost is not None and cost.p95_ratio is not None
-            else f"the network runs {views['count']} times per image (not measured beside the "
-            "plain artifact in this run)"
-        )
+        plain_p95 = f.selection.chosen.point.p95_ms if f.selection and f.selection.chosen else None
+        views_p95 = bench_p95(f)
+        if cost is not None and cost.p95_ratio is not None:
+            price = (
+                f"measured beside the plain artifact, they cost {cost.p95_ratio:.1f}x its p95 "
+                f"({ms(cost.plain.p95_ms)} -> {ms(cost.views.p95_ms)}"
+                + (", estimated" if cost.p95_estimated else "")
+                + ")"
+            )
+        elif plain_p95 and views_p95 is not None:
+            price = (
+                f"their artifact's p95 at 1 thread in the bench stage is {views_p95 / plain_p95:.1f}x "
+                f"the plain artifact's in the select stage ({ms(plain_p95)} -> {ms(views_p95)}, "
+                "separate measurements)"
+            )
+        else:
+            price = f"the network runs {views['count']} times per image (latency not measured)"
         r.add(
             Para(
                 f"That time includes test-time views: the graph averages the model over {views['count']} copies of "

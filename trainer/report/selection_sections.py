@@ -268,6 +268,15 @@ def _test(side: Any) -> str:
     return pct(side.test_accuracy) + (f" of {side.test_images}" if side.test_images else "")
 
 
+def bench_p95(f: Any) -> float | None:
+    """The bench stage's 1-thread p95 of the bundle's default artifact, or None."""
+    manifest, bench = getattr(f, "manifest", None), getattr(f, "bench", None)
+    if manifest is None or bench is None:
+        return None
+    one = [x for x in bench.ok_rows(manifest.default_artifact) if x.threads == 1]
+    return one[0].latency.p95 if one and one[0].latency else None
+
+
 def _views_cost_unmeasured(r: Report, f: Any) -> None:
     """Views in the bundle without the bundle stage's measurement (a run from before it)."""
     manifest, sel = getattr(f, "manifest", None), getattr(f, "selection", None)
@@ -276,9 +285,7 @@ def _views_cost_unmeasured(r: Report, f: Any) -> None:
         return
     rows_v = {v["views"]: v for v in views.get("validation", [])}
     plain_v, got = rows_v.get("none"), rows_v.get(views["chosen"])
-    bench = getattr(f, "bench", None)
-    one = [x for x in (bench.ok_rows(manifest.default_artifact) if bench else []) if x.threads == 1]
-    views_p95 = one[0].latency.p95 if one else None
+    views_p95 = bench_p95(f)
     test = sel.chosen.test
     rows = (
         (
@@ -311,6 +318,7 @@ def _views_cost_unmeasured(r: Report, f: Any) -> None:
 
 __all__ = [
     "anchor_section",
+    "bench_p95",
     "selection_section",
     "small_data_section",
     "views_cost_section",
