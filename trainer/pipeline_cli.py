@@ -91,9 +91,10 @@ def _budget_option(flag: str, help: str) -> Decorator:
     "--test-time-views",
     type=click.Choice(["auto", "none", "flip", "shift", "flip_shift"]),
     default=None,
-    show_default="auto in full, none in quick or under --budget-ms",
+    show_default="auto in full, none in quick",
     help="Average the shipped model over flipped / shifted copies inside its graph; auto "
-    "chooses on the validation split.",
+    "chooses on the validation split and, under a budget, keeps them only if their measured "
+    "artifact fits it.",
 )
 @click.option(
     "--crossval",
