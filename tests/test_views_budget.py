@@ -241,3 +241,39 @@ def test_measured_views_over_a_size_budget_ship_plain_and_named_views_ship_as_as
     assert rec["verdict"] == "kept" and "named explicitly" in rec["reason"]
     assert "over --budget-kb" in rec["reason"]
     assert _manifest(run)["source_model"]["test_time_views"]["chosen"] == named
+
+
+def test_anchor_line_gives_the_measured_p95_ratio_of_the_views(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from tests.test_report_anchor import SELECTION, _manifest
+    from trainer.pipeline.views_cost import Side, Verdict, ViewsCost
+    from trainer.report.blocks import Report, render_markdown
+    from trainer.report.selection_sections import anchor_section
+
+    def side(views: str, count: int, correct: int, p95: float) -> Side:
+        return Side(views, count, correct / 6000, correct, 6000, 0.93, 10000, p95, 390.0, 60.0)
+
+    cost = ViewsCost(
+        NAME,
+        "model_dynamic.tflite",
+        "auto",
+        side("none", 1, 5605, 0.133),
+        side("flip", 2, 5625, 0.211),
+        "measured",
+        False,
+        Budget(),
+        Verdict.KEPT,
+        "no budget",
+    )
+    cost.save(tmp_path)
+    assert ViewsCost.load(tmp_path) == cost  # the record reads back as written
+    r = Report("t")
+    f = SimpleNamespace(selection=SELECTION, manifest=_manifest({"chosen": "flip", "count": 2}))
+    anchor_section(r, SimpleNamespace(**vars(f), run=tmp_path))
+    md = render_markdown(r, tmp_path, tmp_path)
+    assert "(with test-time views, 1.6x the plain artifact's p95 (measured); plain, as" in md
+    (tmp_path / "views.json").unlink()
+    r = Report("t")
+    anchor_section(r, SimpleNamespace(**vars(f), run=tmp_path))
+    assert "(with test-time views; plain, as" in render_markdown(r, tmp_path, tmp_path)
