@@ -116,11 +116,20 @@ def log_path(runs_root: Path, name: str) -> Path:
     return runs_root / f"{name}.log"
 
 
-def bench_one(name: str, data: Path, runs_root: Path, reuse: bool) -> dict[str, Any]:
-    """One dataset's row; its run is ``runs_root/<name>``."""
-    run = runs_root / name
+def bench_one(
+    name: str,
+    data: Path,
+    runs_root: Path,
+    reuse: bool,
+    extra_args: tuple[str, ...] = (),
+    run_name: str | None = None,
+) -> dict[str, Any]:
+    """One dataset's row; its run is ``runs_root/<run_name or name>``; ``extra_args`` are added
+    to the ``edgetk run`` command (e.g. ``--seed 1``)."""
+    run = runs_root / (run_name or name)
     base = [*_edgetk(), "run", "--data-dir", str(data), "--profile", "quick", "--run-dir", str(run)]
-    log = log_path(runs_root, name)
+    base += list(extra_args)
+    log = log_path(runs_root, run_name or name)
     first = _read(run / FIRST_RUN_NAME) if reuse else None
     recorded = _exit_code_of(_state(run)) if reuse else None
     fallback = None

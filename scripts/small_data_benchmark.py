@@ -91,6 +91,7 @@ DATASETS: dict[str, tuple[str, tuple[str, ...], int, tuple[int, int] | None]] = 
 # The generator's seed per dataset (hold-out folders: another seed, see the module docstring).
 SEEDS = {"shapes5_rgb": 7, "glyphs8_wide": 7}
 HOLDOUT = frozenset(SEEDS)
+DEFAULT_SEED = 42  # edgetk run's default
 KERAS_STAGES = ("baseline", "resnet", "transfer", "finetune")
 
 
@@ -217,16 +218,16 @@ def write_markdown(record: dict[str, Any], path: Path) -> None:
         f"Machine: {m.get('cpu_model', '?')}, {m.get('cores_logical', '?')} logical CPUs, "
         f"{m.get('memory_total_mb', 0) / 1024:.0f} GiB, no GPU; load average at the start "
         f"{record['machine'].get('load_average_start', '?')} (shared machine: wall times are upper "
-        f"bounds). One run per dataset, `{record['command']}`; written by "
+        f"bounds). One run per dataset and seed, `{record['command']}`; written by "
         f"`{record['script_command']}` from the runs' own files. "
         "Best in hindsight = the candidate with the highest Keras test accuracy (shown, never "
         "used to choose); shipped = the bundle's default artifact through `edgetk predict` on the "
         "same test images.",
         "",
-        "| dataset | kind | classes x images | train/val/test | choice rests on | in the race "
+        "| dataset | seed | kind | classes x images | train/val/test | choice rests on | in the race "
         "| shipped (test) | best in hindsight (test) | shipped - best | 1 test image "
         "| tolerance | anchor | meets the bar | wall |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in record["results"]:
         t = r.get("images") or {}
@@ -243,7 +244,8 @@ def write_markdown(record: dict[str, Any], path: Path) -> None:
         how = f" (refit on {refit['images']})" if refit.get("shipped") else ""
         meets = "-" if not acc else ("yes" if acc["meets"] else "**no**")
         lines.append(
-            f"| {r['dataset']}{' (hold-out)' if r.get('holdout') else ''} | {r['kind']} | {r['classes']} x {r['per_class']} | "
+            f"| {r['dataset']}{' (hold-out)' if r.get('holdout') else ''} | "
+            f"{r.get('seed', DEFAULT_SEED)} | {r['kind']} | {r['classes']} x {r['per_class']} | "
             f"{t.get('train', '?')}/{t.get('val', '?')}/{t.get('test', '?')} | {basis} | "
             f"{', '.join(ev.get('in_race') or []) or '-'} | "
             f"{r.get('shipped_candidate') or 'none'} `{r.get('default_artifact', '-')}`{how} "
@@ -266,15 +268,18 @@ def write_markdown(record: dict[str, Any], path: Path) -> None:
     ]
     for r in record["results"]:
         changes = r.get("small_data_changes") or {}
+        label = r["dataset"] + (
+            f" (seed {r['seed']})" if r.get("seed", DEFAULT_SEED) != DEFAULT_SEED else ""
+        )
         for stage, acc in (r.get("stages") or {}).items():
             ch = ", ".join(
                 f"{c['setting']} {c['preset']} -> {c['used']}" for c in changes.get(stage, [])
             )
-            lines.append(f"| {r['dataset']} | {stage} | {_pct(acc)} | {ch or '-'} |")
+            lines.append(f"| {label} | {stage} | {_pct(acc)} | {ch or '-'} |")
         refit = r.get("refit")
         if refit:
             lines.append(
-                f"| {r['dataset']} | {refit['candidate']}, retrained on all {refit['images']} "
+                f"| {label} | {refit['candidate']}, retrained on all {refit['images']} "
                 f"training images ({refit['epochs_run']} epochs) | "
                 f"{_pct(refit['keras_test_accuracy'])} | "
                 + ("ships" if refit["shipped"] else "did not ship (gate)")
@@ -290,6 +295,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "own_data")
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--reuse-runs", action="store_true", help="read finished runs again")
+    ap.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="edgetk run --seed (training and split); rows are kept per dataset and seed",
+    )
     ap.add_argument("--markdown-only", action="store_true")
     args = ap.parse_args(argv)
     json_path, md_path = args.out / "small_data.json", args.out / "small_data.md"
@@ -305,23 +316,36 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         raise SystemExit(f"unknown dataset(s) {unknown}; known: {', '.join(DATASETS)}")
     previous = _read(json_path) or {}
-    results = [r for r in previous.get("results", []) if r["dataset"] not in names]
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    results = [
+        r
+        for r in previous.get("results", [])
+        if not (r["dataset"] in names and r.get("seed", DEFAULT_SEED) == seed)
+    ]
     for name in names:
         data = args.data_root / name
         if not data.is_dir():
             make_dataset(name, data)
-        print(f"== {name}", flush=True)
-        row = bench_one(name, data, args.runs_root, args.reuse_runs)
+        print(f"== {name} (seed {seed})", flush=True)
+        extra = () if args.seed is None else ("--seed", str(seed))
+        run_name = name if args.seed is None else f"{name}-seed{seed}"
+        row = bench_one(name, data, args.runs_root, args.reuse_runs, extra, run_name)
         kind, classes, per_class, _ = DATASETS[name]
-        row.update(kind=kind, per_class=per_class)
-        row = enrich(row, args.runs_root / name)
+        row.update(kind=kind, per_class=per_class, seed=seed)
+        row = enrich(row, args.runs_root / run_name)
         print(json.dumps({k: v for k, v in row.items() if k != "input_spec"}), flush=True)
         results.append(row)
-        results.sort(key=lambda r: list(DATASETS).index(r["dataset"]))
+        results.sort(key=lambda r: (list(DATASETS).index(r["dataset"]), r.get("seed", 42)))
+        prov = provenance(__file__, argv, command_key="script_command")
+        earlier = previous.get("script_commands") or (
+            [previous["script_command"]] if previous.get("script_command") else []
+        )
         record = {
-            **provenance(__file__, argv, command_key="script_command"),
+            **prov,
+            # every invocation whose rows the record holds (one per seed run)
+            "script_commands": list(dict.fromkeys([*earlier, prov["script_command"]])),
             "command": "edgetk run --data-dir DIR --profile quick",
-            "runs_per_dataset": 1,
+            "runs_per_dataset": "one per seed listed in each row (default seed 42)",
             "generator": "scripts/small_data_benchmark.py make_dataset (seed 0; hold-outs 7)",
             "machine": {**machine(), "load_average_start": load_start},
             "results": results,
