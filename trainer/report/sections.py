@@ -38,11 +38,15 @@ def _shipped_lines(f: RunFiles) -> list[str]:
     items = []
     shipped = f.shipped
     if shipped:
-        m = shipped.metrics
+        refit = f.shipped_refit
+        # Small data: what ships is the chosen candidate retrained on every training image.
+        m = refit.metrics if refit is not None and refit.metrics else shipped.metrics
         how = f" as `{f.selection.chosen.artifact}`" if f.selection and f.selection.chosen else ""
         line = f"Final model: **{shipped.name}**" + (
             f" ({shipped.kind})" if shipped.kind and shipped.kind != shipped.name else ""
         )
+        if refit is not None and refit.metrics:
+            line += f" retrained on all {f.refit['images']} training images"
         line += f", the candidate that ships{how}"
         if m:
             line += (
@@ -54,14 +58,13 @@ def _shipped_lines(f: RunFiles) -> list[str]:
         else:
             line += "."
         items.append(line)
-        refit = f.shipped_refit
-        if refit is not None and refit.metrics:
+        if refit is not None and refit.metrics and shipped.metrics:
             items.append(
-                f"Small data: what ships is **{shipped.name} retrained on all "
-                f"{f.refit['images']} training images** (`refit/{shipped.name}`); its Keras "
-                f"model's test accuracy **{pct(refit.metrics.accuracy)}** on "
-                f"{refit.metrics.n_samples} test images. The evaluation below is the model the "
-                "choice was made with, trained without the validation images."
+                "Small data: cross-validation chose it, then the `refit` stage retrained it on "
+                "every training image (validation included) into "
+                f"`refit/{shipped.name}`. The evaluation sections below show the model the "
+                f"choice was made with, trained without the validation images: test accuracy "
+                f"{pct(shipped.metrics.accuracy)}."
             )
         src = f.bundle_source
         if f.manifest and src and src != shipped.name:
