@@ -128,3 +128,24 @@ def test_refit_chain_retrains_the_transfer_source_of_a_finetune() -> None:
     assert chain("tiny_net", cands) == ["tiny_net"]
     assert chain("edge_res", cands) == ["edge_res"]
     assert chain("transfer", cands) == ["transfer"]
+
+
+@pytest.mark.parametrize("profile", ["quick", "full"])
+def test_fashion_mnist_profiles_keep_the_validation_split_and_run_no_refit(
+    tmp_path, keras_home, profile: str
+) -> None:
+    """The large-data path is untouched: on Fashion-MNIST neither profile cross-validates, so
+    neither retrains its chosen candidate (the crossval and refit stages are skipped)."""
+    from trainer.pipeline.config import PipelineConfig
+    from trainer.pipeline.runner import Context
+    from trainer.pipeline.stages import crossval_enabled, pipeline_stages
+    from trainer.training.config import Profile
+
+    cfg = PipelineConfig(profile=Profile(profile))
+    ctx = Context(tmp_path, {"config": cfg})
+    assert crossval_enabled(ctx) is False
+    active = [s.name for s in pipeline_stages(cfg) if s.enabled(ctx)]
+    assert "crossval" not in active and "refit" not in active
+    assert {"select", "bundle"} <= set(active)
+    # and an image folder of a few hundred images does both
+    assert crossval_enabled(Context(tmp_path, {"config": cfg.replace(crossval="on")}))
