@@ -168,7 +168,8 @@ def _refit(run: Path) -> dict[str, Any] | None:
         "keras_test_accuracy": (summary.get("metrics") or {}).get("accuracy"),
         "epochs_run": summary.get("epochs_run"),
         "seconds": rec.get("seconds"),
-        "shipped": source.endswith(rec["model"]),
+        "shipped": bool(rec.get("model")) and source.endswith(rec["model"]),
+        "collapsed": rec.get("collapsed"),
     }
 
 
@@ -282,7 +283,13 @@ def write_markdown(record: dict[str, Any], path: Path) -> None:
                 f"| {label} | {refit['candidate']}, retrained on all {refit['images']} "
                 f"training images ({refit['epochs_run']} epochs) | "
                 f"{_pct(refit['keras_test_accuracy'])} | "
-                + ("ships" if refit["shipped"] else "did not ship (gate)")
+                + (
+                    "ships"
+                    if refit["shipped"]
+                    else "collapsed, not shipped"
+                    if refit.get("collapsed")
+                    else "did not ship (gate)"
+                )
                 + " |"
             )
     write_text(path, "\n".join(lines) + "\n")

@@ -149,3 +149,95 @@ def test_fashion_mnist_profiles_keep_the_validation_split_and_run_no_refit(
     assert {"select", "bundle"} <= set(active)
     # and an image folder of a few hundred images does both
     assert crossval_enabled(Context(tmp_path, {"config": cfg.replace(crossval="on")}))
+
+
+def _collapse_transfer(monkeypatch) -> None:
+    """Every transfer training collapses (the collapse check's own error, raised where
+    run_stage raises it); other stages train for real."""
+    import trainer.training.runner as runner
+    from edge_runtime.common.errors import CollapseError
+
+    real = runner.run_stage
+
+    def run_stage(run_dir, config, data_config, dataset=None):
+        if config.stage.value == "transfer":
+            raise CollapseError("stage 'transfer' collapsed: one class dominates")
+        return real(run_dir, config, data_config, dataset=dataset)
+
+    monkeypatch.setattr(runner, "run_stage", run_stage)
+
+
+def test_a_fold_whose_transfer_collapsed_skips_its_finetune(tmp_path, monkeypatch) -> None:
+    """Seen on a 100-image folder (seed 1): transfer collapsed in one fold and the fine-tune
+    that starts from it failed the whole stage ("no registered model 'transfer'")."""
+    from tests.test_trainer_stages import synthetic_dataset
+    from trainer.candidates.spec import Candidate
+    from trainer.data import DataConfig
+    from trainer.pipeline.crossval import run_crossval
+
+    _collapse_transfer(monkeypatch)
+    ds = synthetic_dataset(n_train=30, n_test=10)
+    cands = [
+        Candidate("transfer", "transfer"),
+        Candidate("my_ft", "finetune"),
+        Candidate("pixels", "classical", config={"train_subset": 100}),
+    ]
+    record = run_crossval(
+        tmp_path / "run",
+        ds,
+        DataConfig(val_fraction=0.2),
+        cands,
+        lambda name: next(c for c in cands if c.name == name).stage_config("quick", seed=0),
+        lambda name: next(c for c in cands if c.name == name).classical_spec("quick"),
+        seed=0,
+    )
+    assert set(record["collapsed"]) == {"transfer", "my_ft"}
+    assert "its transfer source collapsed" in record["collapsed"]["my_ft"]
+    assert "pixels" in record["scores"] and record["leader"] is None
+
+
+def test_the_runs_finetune_is_left_out_when_its_transfer_collapsed(tmp_path) -> None:
+    """The main run: a fine-tune whose transfer source collapsed is left out like a collapsed
+    candidate (it has nothing to start from), not a failed run."""
+    import json
+
+    from trainer.pipeline.config import PipelineConfig
+    from trainer.pipeline.runner import Context
+    from trainer.pipeline.stages import train
+
+    spec = {
+        "schema": 1,
+        "profiles": {"quick": ["transfer", "finetune", "tiny_net"]},
+        "candidates": [
+            {"name": "transfer", "kind": "transfer"},
+            {"name": "finetune", "kind": "finetune"},
+            {"name": "tiny_net", "kind": "baseline"},
+        ],
+    }
+    (tmp_path / "c.json").write_text(json.dumps(spec))
+    cfg = PipelineConfig(candidates_file=str(tmp_path / "c.json"))
+    ctx = Context(tmp_path, {"config": cfg})
+    ctx.results["transfer"] = {"collapsed": True, "collapse_reason": "one class dominates"}
+    out = train("finetune")(ctx)
+    assert out["collapsed"] is True
+    assert "transfer source collapsed (one class dominates)" in out["collapse_reason"]
+
+
+def test_a_refit_that_collapses_ships_the_main_runs_model(tmp_path, monkeypatch) -> None:
+    from tests.test_trainer_stages import synthetic_dataset
+    from trainer.candidates.spec import Candidate
+    from trainer.data import DataConfig
+    from trainer.pipeline.refit import load_record, run_refit
+
+    _collapse_transfer(monkeypatch)
+    cands = [Candidate("transfer", "transfer"), Candidate("my_ft", "finetune")]
+    rec = run_refit(
+        tmp_path,
+        synthetic_dataset(n_train=30, n_test=10),
+        DataConfig(val_fraction=0.2),
+        "my_ft",
+        cands,
+        lambda name: next(c for c in cands if c.name == name).stage_config("quick", seed=0),
+    )
+    assert rec["model"] is None and rec["collapsed"].startswith("transfer: ")
+    assert load_record(tmp_path) == rec and "main run's model ships" in rec["why"]

@@ -22,7 +22,7 @@ CLASSICAL_MODELS: tuple[str, ...] = ("logistic_regression", "rbf_svc")
 # Names the pipeline uses for its own stages (a candidate's name becomes a stage and a folder).
 RESERVED = (
     "eda", "tune", "export", "bench", "select", "bundle", "report", "models", "exports",
-    "crossval", "features", "splits",
+    "crossval", "features", "splits", "refit", "views", "explain",
 )  # fmt: skip
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 

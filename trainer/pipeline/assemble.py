@@ -74,7 +74,7 @@ def assemble_bundle(
     opts = ctx.options["config"]
     (run / VIEWS_COST_NAME).unlink(missing_ok=True)  # a record of an earlier bundle is stale
     refit_note: dict[str, Any] | None = None
-    if refit is not None and refit.get("candidate") == cand:
+    if refit is not None and refit.get("candidate") == cand and refit.get("model"):
         refit_note = _ship_refit(ctx, run, refit, art, export_config, export_one, views)
         if refit_note["shipped"]:
             return _finish(dest, cand, art, refit_note["how"], refit_note)

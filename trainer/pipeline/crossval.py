@@ -131,6 +131,15 @@ def run_crossval(
         for c in candidates:
             if c.name in collapsed:
                 continue
+            if c.kind == "finetune" and "transfer" in collapsed:
+                # A fine-tune starts from the fold's transfer model: there is none to start from.
+                collapsed[c.name] = (
+                    f"fold {i}: its transfer source collapsed ({collapsed['transfer']})"
+                )
+                log.warning(
+                    "cross-validation: %s skipped in fold %d (no transfer model)", c.name, i
+                )
+                continue
             t0 = time.perf_counter()
             if c.is_classical:
                 pred = _classical_predictions(classical_spec(c.name), x[tr], y[tr], x[held], seed)

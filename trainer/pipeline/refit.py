@@ -72,6 +72,7 @@ def run_refit(
 ) -> dict[str, Any]:
     """Retrain ``chosen`` (and its transfer source) on every training image; write
     ``<run>/refit.json``. ``stage_config(name)``: the candidate's settings in this run."""
+    from edge_runtime.common.errors import CollapseError
     from trainer.registry import get_model
     from trainer.training.runner import run_stage
 
@@ -81,7 +82,26 @@ def run_refit(
     t0 = time.perf_counter()
     trained: dict[str, Any] = {}
     for name in chain(chosen, candidates):
-        res = run_stage(out, stage_config(name).replace(gradcam=False), cfg, dataset=full)
+        try:
+            res = run_stage(out, stage_config(name).replace(gradcam=False), cfg, dataset=full)
+        except CollapseError as exc:
+            # Nothing usable to ship from the refit: the main run's artifact ships (the bundle
+            # stage reads "model": None), and the record says why.
+            log.warning("refit: %s collapsed; the main run's artifact ships: %s", name, exc)
+            record = {
+                "schema": 1,
+                "candidate": chosen,
+                "images": int(len(full.y_train)),
+                "main_run_images": {"train": n_train, "validation": n_val},
+                "model": None,
+                "collapsed": f"{name}: {exc}",
+                "why": f"the refit of {name} on all {len(full.y_train)} training images "
+                "collapsed, so the main run's model ships",
+                "retrained": trained,
+                "seconds": round(time.perf_counter() - t0, 1),
+            }
+            write_json(run_dir / RECORD_NAME, record)
+            return record
         trained[name] = {
             "epochs_run": res.epochs_run,
             "train_seconds": round(res.train_seconds, 1),
@@ -120,7 +140,7 @@ def model_dir(run_dir: Path, candidate: str) -> Path:
     from trainer.registry import get_model
 
     rec = load_record(run_dir)
-    if rec and rec.get("candidate") == candidate:
+    if rec and rec.get("candidate") == candidate and rec.get("model"):
         return Path(run_dir) / rec["model"]
     return Path(get_model(run_dir, candidate).path)
 

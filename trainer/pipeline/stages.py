@@ -92,6 +92,12 @@ def train(name: str):
         from trainer.training.runner import run_stage
 
         try:
+            if _candidate(ctx, name).kind == "finetune" and "transfer" in _collapsed(ctx):
+                # A fine-tune starts from the run's transfer model: there is none to start from.
+                raise CollapseError(
+                    f"its transfer source collapsed ({_collapsed(ctx)['transfer']}); "
+                    "nothing to fine-tune"
+                )
             res = run_stage(
                 ctx.run_dir, _stage_config(ctx, name), _cfg(ctx).data, dataset=_dataset(ctx)
             )

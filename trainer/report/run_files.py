@@ -75,7 +75,9 @@ class RunFiles:
         """Small data: the chosen candidate retrained on every training image, when the bundle
         ships that model (its files in ``<run>/refit/<name>/``); else None."""
         rec, name = self.refit, self.shipped_name
-        if not rec or not name or rec.get("candidate") != name or self.manifest is None:
+        if not rec or not name or rec.get("candidate") != name or not rec.get("model"):
+            return None
+        if self.manifest is None:
             return None
         source = str((self.manifest.source_model or {}).get("path", ""))
         if not Path(source).as_posix().endswith(str(rec.get("model"))):

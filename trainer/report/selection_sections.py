@@ -117,7 +117,9 @@ def _refit(r: Report, f: Any, ch: Any) -> None:
         return
     manifest = getattr(f, "manifest", None)
     source = (manifest.source_model if manifest else {}) or {}
-    shipped_refit = Path(str(source.get("path", ""))).as_posix().endswith(rec["model"])
+    shipped_refit = bool(rec.get("model")) and Path(
+        str(source.get("path", ""))
+    ).as_posix().endswith(rec["model"])
     art = None
     if manifest is not None:
         art = next((a for a in manifest.artifacts if a.file == manifest.default_artifact), None)
@@ -129,6 +131,8 @@ def _refit(r: Report, f: Any, ch: Any) -> None:
             f"the {parity.get('images', '?')}-image test split (its Keras "
             f"model: {pct(parity.get('keras_accuracy'))}), read after the choice."
         )
+    elif rec.get("collapsed"):
+        text += f"The refit collapsed ({rec['collapsed']}), so the main run's artifact ships."
     elif not shipped_refit:
         text += "Its artifact did not pass the parity gate, so the main run's artifact ships."
     r.add(Para(text))
