@@ -46,8 +46,8 @@ def _budget_option(flag: str, help: str) -> Decorator:
     "from_stage",
     default=None,
     show_default="resume: skip the finished stages",
-    help="Redo this stage and every stage after it (eda, a candidate's name, tune, export, "
-    "select, bundle, bench, report).",
+    help="Redo this stage and every stage after it (eda, a candidate's name, crossval, tune, "
+    "export, select, refit, bundle, bench, report; crossval and refit run on small data only).",
 )
 @path_option(
     "--candidates",
