@@ -55,6 +55,18 @@ def fold_count(y: np.ndarray) -> int:
     return int(min(MAX_FOLDS, counts.min())) if len(counts) else 0
 
 
+def training_pool(ds: Any, data_config: Any) -> tuple[np.ndarray, np.ndarray, Any, int, int]:
+    """Every training image (the validation split put back), its labels, the split config that
+    holds none out, and the main run's training / validation counts."""
+    from trainer.data import make_splits
+
+    splits = make_splits(ds, data_config)
+    x = np.concatenate([splits.x_train, splits.x_val])
+    y = np.concatenate([splits.y_train, splits.y_val]).astype(np.int64)
+    cfg = data_config.replace(val_fraction=0.0, train_size=None, test_size=None)
+    return x, y, cfg, len(splits.y_train), len(splits.y_val)
+
+
 def _fold_dataset(
     ds: Any, x: np.ndarray, y: np.ndarray, train: np.ndarray, held: np.ndarray, i: int
 ):
@@ -107,16 +119,12 @@ def run_crossval(
     from sklearn.model_selection import StratifiedKFold
 
     from edge_runtime.common.errors import CollapseError
-    from trainer.data import make_splits
     from trainer.training.runner import run_stage
 
-    splits = make_splits(ds, data_config)
-    x = np.concatenate([splits.x_train, splits.x_val])
-    y = np.concatenate([splits.y_train, splits.y_val]).astype(np.int64)
+    x, y, fold_cfg, _, n_val = training_pool(ds, data_config)
     k = fold_count(y)
     if k < 2:
         raise ValueError(f"cross-validation needs at least 2 images per class; got k={k}")
-    fold_cfg = data_config.replace(val_fraction=0.0, train_size=None, test_size=None)
     skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     names = [c.name for c in candidates]
     shippable = {c.name for c in candidates if not c.is_classical}
@@ -174,14 +182,14 @@ def run_crossval(
     record = {
         "schema": 1,
         "why": (
-            f"the validation split holds {len(splits.y_val)} images: the smallest lead it can call "
-            f"significant is {smallest_detectable_points(len(splits.y_val)):.1f} points (more than "
+            f"the validation split holds {n_val} images: the smallest lead it can call "
+            f"significant is {smallest_detectable_points(n_val):.1f} points (more than "
             f"{MAX_UNDETECTABLE_POINTS:g}), so the candidates are compared by {k}-fold "
             f"cross-validation on all {len(y)} training images instead"
         ),
         "folds": k,
         "images": int(len(y)),
-        "validation_images": int(len(splits.y_val)),
+        "validation_images": int(n_val),
         "seed": seed,
         "seconds": round(time.perf_counter() - t_all, 1),
         "collapsed": collapsed,

@@ -21,8 +21,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from edge_runtime.common.fileio import read_json, write_json
 
 log = logging.getLogger(__name__)
@@ -43,10 +41,10 @@ def _all_training_images(ds: Any, data_config: Any):
     """``ds`` with the validation images back in its training split, and the split config that
     keeps none out (the folds' construction, trainer/pipeline/crossval.py)."""
     from trainer.data import Dataset, make_splits
+    from trainer.pipeline.crossval import training_pool
 
+    x, y, cfg, n_train, n_val = training_pool(ds, data_config)
     splits = make_splits(ds, data_config)
-    x = np.concatenate([splits.x_train, splits.x_val])
-    y = np.concatenate([splits.y_train, splits.y_val]).astype(np.int64)
     full = Dataset(
         x,
         y,
@@ -58,8 +56,7 @@ def _all_training_images(ds: Any, data_config: Any):
         polarity=ds.polarity,
         input_spec=ds.input_spec,
     )
-    cfg = data_config.replace(val_fraction=0.0, train_size=None, test_size=None)
-    return full, cfg, len(splits.y_train), len(splits.y_val)
+    return full, cfg, n_train, n_val
 
 
 def run_refit(
@@ -81,6 +78,21 @@ def run_refit(
     out = run_dir / REFIT_DIR
     t0 = time.perf_counter()
     trained: dict[str, Any] = {}
+    images = int(len(full.y_train))
+    record: dict[str, Any] = {
+        "schema": 1,
+        "candidate": chosen,
+        "images": images,
+        "main_run_images": {"train": n_train, "validation": n_val},
+        "why": (
+            f"cross-validation scored {chosen} trained on every image of a fold with no validation "
+            f"split to stop on; the shipped model is that procedure on all {images} "
+            f"training images ({n_train} training + {n_val} validation), not the main run's model "
+            f"trained on {n_train} and stopped on {n_val}"
+        ),
+        "model": None,
+        "retrained": trained,
+    }
     for name in chain(chosen, candidates):
         try:
             res = run_stage(out, stage_config(name).replace(gradcam=False), cfg, dataset=full)
@@ -88,42 +100,21 @@ def run_refit(
             # Nothing usable to ship from the refit: the main run's artifact ships (the bundle
             # stage reads "model": None), and the record says why.
             log.warning("refit: %s collapsed; the main run's artifact ships: %s", name, exc)
-            record = {
-                "schema": 1,
-                "candidate": chosen,
-                "images": int(len(full.y_train)),
-                "main_run_images": {"train": n_train, "validation": n_val},
-                "model": None,
-                "collapsed": f"{name}: {exc}",
-                "why": f"the refit of {name} on all {len(full.y_train)} training images "
-                "collapsed, so the main run's model ships",
-                "retrained": trained,
-                "seconds": round(time.perf_counter() - t0, 1),
-            }
-            write_json(run_dir / RECORD_NAME, record)
-            return record
+            record["collapsed"] = f"{name}: {exc}"
+            record["why"] = (
+                f"the refit of {name} on all {images} training images collapsed, so the main "
+                "run's model ships"
+            )
+            break
         trained[name] = {
             "epochs_run": res.epochs_run,
             "train_seconds": round(res.train_seconds, 1),
             "test_accuracy": res.metrics.get("accuracy"),
         }
-        log.info("refit: %s on %d images, %d epochs", name, len(full.y_train), res.epochs_run)
-    model = get_model(out, chosen)
-    record = {
-        "schema": 1,
-        "candidate": chosen,
-        "images": int(len(full.y_train)),
-        "main_run_images": {"train": n_train, "validation": n_val},
-        "why": (
-            f"cross-validation scored {chosen} trained on every image of a fold with no validation "
-            f"split to stop on; the shipped model is that procedure on all {len(full.y_train)} "
-            f"training images ({n_train} training + {n_val} validation), not the main run's model "
-            f"trained on {n_train} and stopped on {n_val}"
-        ),
-        "model": str(Path(model.path).relative_to(run_dir)),
-        "retrained": trained,
-        "seconds": round(time.perf_counter() - t0, 1),
-    }
+        log.info("refit: %s on %d images, %d epochs", name, images, res.epochs_run)
+    else:
+        record["model"] = str(Path(get_model(out, chosen).path).relative_to(run_dir))
+    record["seconds"] = round(time.perf_counter() - t0, 1)
     write_json(run_dir / RECORD_NAME, record)
     return record
 

@@ -116,10 +116,7 @@ def _refit(r: Report, f: Any, ch: Any) -> None:
     if not rec or rec.get("candidate") != ch.candidate:
         return
     manifest = getattr(f, "manifest", None)
-    source = (manifest.source_model if manifest else {}) or {}
-    shipped_refit = bool(rec.get("model")) and Path(
-        str(source.get("path", ""))
-    ).as_posix().endswith(rec["model"])
+    shipped_refit = getattr(f, "shipped_refit", None) is not None
     art = None
     if manifest is not None:
         art = next((a for a in manifest.artifacts if a.file == manifest.default_artifact), None)
