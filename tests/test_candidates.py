@@ -62,10 +62,11 @@ def test_resnet_fast_is_the_resnet_recipe_with_its_layout_batch_and_epochs() -> 
     from trainer.models import resnet_params
 
     cs = load_candidates()
-    for profile, epochs, batch in (("quick", 7, 64), ("full", 10, 64)):
+    for profile, epochs, batch, erasing in (("quick", 7, 64, 0.5), ("full", 20, 64, 0.5)):
         base, fast = (cs.get(n).stage_config(profile) for n in ("resnet", "resnet_fast"))
         assert (fast.filters, fast.blocks_per_stage) == ((16, 48, 96), (0, 2, 2))
         assert (fast.epochs, fast.batch_size) == (epochs, batch)
+        assert fast.augment.erasing == erasing
         same = base.replace(
             name="resnet_fast",
             filters=fast.filters,
@@ -73,8 +74,9 @@ def test_resnet_fast_is_the_resnet_recipe_with_its_layout_batch_and_epochs() -> 
             epochs=fast.epochs,
             patience=fast.patience,
             batch_size=fast.batch_size,
+            augment=base.augment.replace(erasing=erasing),
         )
-        assert fast == same  # only the layout, the length and the batch differ
+        assert fast == same  # only the layout, the length, the batch and the erasing differ
     assert cs.get("resnet_fast").approx_params == resnet_params(1, 10, (16, 48, 96), (0, 2, 2))
 
 
