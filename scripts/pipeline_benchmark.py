@@ -10,6 +10,11 @@ its own run directory) and reports mean and standard deviation over the N runs.
 
 Usage: PYTHONPATH=$PWD .venv/bin/python scripts/pipeline_benchmark.py --profile quick [--seeds 3]
 
+The record gives the deployed artifact's test accuracy and, where test-time views shipped, the
+same artifact's without them (``plain``, from the run's ``views.json``). ``--compare RECORD``
+(an earlier record of this script with seed runs) adds a table of this recipe against that one,
+paired by seed: the same seed has the same validation and test images.
+
 ``--name`` writes a record under another name. ``full_profile_resnet_long.json`` + ``.md`` (the
 winner alone with 14 epochs) were written by ``--profile full --collect-only --run-dir RUN --load-log
 LOG --name full_profile_resnet_long`` from a run of
@@ -131,6 +136,7 @@ def collect(run: Path) -> dict[str, Any]:
                 "chosen", "none"
             ),
         }
+        deployed.update(plain_side(run, deployed))
         if (run / "bench" / "bench.json").is_file():
             rows = read_json(run / "bench" / "bench.json")["rows"]
             deployed["bench"] = [
@@ -142,6 +148,28 @@ def collect(run: Path) -> dict[str, Any]:
     return out
 
 
+def plain_side(run: Path, deployed: dict[str, Any]) -> dict[str, Any]:
+    """The plain artifact (no test-time views) that selection chose, and its test accuracy.
+
+    When the bundle shipped views, ``views.json`` holds the plain artifact's own gate numbers;
+    otherwise the deployed artifact is the plain one.
+    """
+    views = run / "views.json"
+    if deployed.get("test_time_views", "none") != "none" and views.is_file():
+        plain = read_json(views)["plain"]
+        return {
+            "plain_test_accuracy": plain.get("test_accuracy"),
+            "plain_test_images": plain.get("test_images"),
+            "plain_p95_ms": plain.get("p95_ms"),
+            "plain_size_kb": plain.get("size_kb"),
+        }
+    return {
+        "plain_test_accuracy": deployed.get("test_accuracy"),
+        "plain_test_images": deployed.get("test_images"),
+        "plain_size_kb": deployed["size_bytes"] / 1000 if deployed.get("size_bytes") else None,
+    }
+
+
 def seed_stats(records: list[dict[str, Any]], candidate: str) -> dict[str, Any]:
     def stat(vals: list[float]) -> dict[str, Any]:
         return {
@@ -151,19 +179,49 @@ def seed_stats(records: list[dict[str, Any]], candidate: str) -> dict[str, Any]:
             "values": vals,
         }
 
-    val, test, dep = [], [], []
+    val, test, dep, plain = [], [], [], []
     for r in records:
         row = next(c for c in r["candidates"] if c["stage"] == candidate)
         val.append(row["val_accuracy"])
         test.append(row["accuracy"])
         if r.get("deployed"):
             dep.append(r["deployed"]["test_accuracy"])
+            if r["deployed"].get("plain_test_accuracy") is not None:
+                plain.append(r["deployed"]["plain_test_accuracy"])
     return {
         "candidate": candidate,
         "float_val_accuracy": stat(val),
         "float_test_accuracy": stat(test),
         "deployed_test_accuracy": stat(dep) if dep else None,
+        # the same artifact without test-time views (equal to the deployed one where none shipped)
+        "plain_deployed_test_accuracy": stat(plain) if len(plain) == len(records) else None,
     }
+
+
+def compare_seeds(rec: dict[str, Any], earlier: dict[str, Any], source: str) -> dict[str, Any]:
+    """This record's seed runs against an earlier record's, paired by seed (same seed: same
+    validation split and test split), metric by metric; None where the two share no seed."""
+    mine, theirs = rec.get("seeds") or {}, earlier.get("seeds") or {}
+    shared = [s for s in rec.get("seed_list", []) if s in earlier.get("seed_list", [])]
+    out: dict[str, Any] = {"source": source, "earlier_command": earlier.get("command"),
+                           "earlier_candidate": theirs.get("candidate"), "seeds": shared,
+                           "metrics": {}}  # fmt: skip
+    for key in ("float_val_accuracy", "float_test_accuracy", "deployed_test_accuracy",
+                "plain_deployed_test_accuracy"):  # fmt: skip
+        a, b = mine.get(key), theirs.get(key)
+        if not a or not b or not shared:
+            continue
+        va = dict(zip(rec["seed_list"], a["values"], strict=True))
+        vb = dict(zip(earlier["seed_list"], b["values"], strict=True))
+        diffs = [va[s] - vb[s] for s in shared]
+        out["metrics"][key] = {
+            "earlier_mean": statistics.mean(vb[s] for s in shared),
+            "mean": statistics.mean(va[s] for s in shared),
+            "paired_differences": diffs,
+            "mean_difference": statistics.mean(diffs),
+            "better_on_every_seed": all(d > 0 for d in diffs),
+        }
+    return out
 
 
 def markdown(rec: dict[str, Any]) -> str:
@@ -247,7 +305,8 @@ def markdown(rec: dict[str, Any]) -> str:
             f"Seed variance of `{s['candidate']}` ({s['float_test_accuracy']['n']} seeds: {rec['seed_list']}):",
             "",
         ]
-        for k in ("float_val_accuracy", "float_test_accuracy", "deployed_test_accuracy"):
+        for k in ("float_val_accuracy", "float_test_accuracy", "deployed_test_accuracy",
+                  "plain_deployed_test_accuracy"):  # fmt: skip
             v = s.get(k)
             if v:
                 std = "-" if v["std"] is None else f"{100 * v['std']:.2f}"
@@ -262,6 +321,23 @@ def markdown(rec: dict[str, Any]) -> str:
             lines.append(
                 f"Seed runs' 1-minute load average: median {sl['median']} (max {sl['max']}, "
                 f"{sl['one_minute_load_samples']} samples)."
+            )
+    cmp = rec.get("comparison")
+    if cmp and cmp.get("metrics"):
+        lines += [
+            "",
+            f"Against the earlier record `{cmp['source']}` (`{cmp['earlier_candidate']}`, "
+            f"`{cmp['earlier_command']}`), paired by seed ({', '.join(map(str, cmp['seeds']))}: "
+            "the same validation and test images):",
+            "",
+            "| metric | earlier mean | this mean | difference per seed (points) | mean difference |",
+            "|---|---|---|---|---|",
+        ]
+        for k, m in cmp["metrics"].items():
+            diffs = ", ".join(f"{100 * d:+.2f}" for d in m["paired_differences"])
+            lines.append(
+                f"| {k.replace('_', ' ')} | {100 * m['earlier_mean']:.2f} % | "
+                f"{100 * m['mean']:.2f} % | {diffs} | {100 * m['mean_difference']:+.2f} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -298,11 +374,12 @@ def command_from_config(run: Path) -> list[str]:
     return [*args, "--run-dir", shown_path(run)]
 
 
-def load_from_log(path: Path) -> dict[str, Any]:
+def load_from_log(path: Path, key: str = "load") -> dict[str, Any]:
     """A load log of lines "<utc time> <1-minute load>" written beside the run, or the ``load``
-    of an earlier record of the same run (a ``.json`` file written by this script)."""
+    (``key``: or ``seed_runs_load``) of an earlier record of the same run (a ``.json`` file
+    written by this script)."""
     if path.suffix == ".json":
-        return {**read_json(path)["load"], "source": path.name}
+        return {**read_json(path)[key], "source": path.name}
     rows, skipped = [], 0
     for line in path.read_text().splitlines():
         parts = line.split()
@@ -350,7 +427,18 @@ def main() -> int:
         help="with --collect-only: load samples (repeatable: a resumed run's parts, in order)",
     )
     ap.add_argument(
-        "--seed-load-log", type=Path, default=None, help="with --collect-only: the seed runs' load"
+        "--seed-load-log",
+        type=Path,
+        default=None,
+        help="with --collect-only: the seed runs' load (a log, or the live record of "
+        "this script: its seed_runs_load)",
+    )
+    ap.add_argument(
+        "--compare",
+        type=Path,
+        default=None,
+        help="an earlier record of this script (with seed runs): compare the seed runs with its, "
+        "paired by seed",
     )
     ap.add_argument("--name", default=None, help="record file name (default <profile>_profile)")
     ap.add_argument(
@@ -435,7 +523,9 @@ def main() -> int:
         if not a.collect_only:
             rec["seed_runs_load"] = sampler.stop()
         elif a.seed_load_log:
-            rec["seed_runs_load"] = load_from_log(a.seed_load_log)
+            rec["seed_runs_load"] = load_from_log(a.seed_load_log, "seed_runs_load")
+        if a.compare:
+            rec["comparison"] = compare_seeds(rec, read_json(a.compare), shown_path(a.compare))
         write_record(rec, a.out, a.name)
     print(markdown(rec))
     return rc

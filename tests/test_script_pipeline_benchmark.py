@@ -96,3 +96,70 @@ def test_command_names_test_time_views_and_the_record_prints_note_and_views(tmp_
     md = mod.markdown(rec)
     assert "export onward redone on resume" in md
     assert "test-time views flip_shift, **93.61 %**" in md
+
+
+def _run_with_views(tmp_path: Path, views: str) -> dict:
+    (tmp_path / "views.json").write_text(
+        json.dumps(
+            {
+                "plain": {
+                    "test_accuracy": 0.9402,
+                    "test_images": 10000,
+                    "p95_ms": 0.13,
+                    "size_kb": 394.0,
+                }
+            }
+        )  # fmt: skip
+    )
+    deployed = {"test_time_views": views, "test_accuracy": 0.9431, "test_images": 10000,
+                "size_bytes": 394_000}  # fmt: skip
+    return _module().plain_side(tmp_path, deployed)
+
+
+def test_the_plain_accuracy_is_the_views_records_when_views_shipped_else_the_deployed(
+    tmp_path: Path,
+) -> None:
+    got = _run_with_views(tmp_path, "flip")
+    assert (got["plain_test_accuracy"], got["plain_p95_ms"]) == (0.9402, 0.13)
+    got = _run_with_views(tmp_path, "none")  # a views.json of no consequence: plain shipped
+    assert (got["plain_test_accuracy"], got["plain_size_kb"]) == (0.9431, 394.0)
+
+
+def _seed_record(seeds: list[int], val: list[float], plain: list[float | None]) -> dict:
+    mod = _module()
+    runs = [
+        {
+            "candidates": [{"stage": "my_net", "val_accuracy": v, "accuracy": v - 0.005}],
+            "deployed": {"test_accuracy": (p or 0.9) + 0.001, "plain_test_accuracy": p},
+        }
+        for v, p in zip(val, plain, strict=True)
+    ]
+    return {"seed_list": seeds, "seeds": mod.seed_stats(runs, "my_net"), "command": "edgetk run x"}
+
+
+def test_seed_runs_compare_paired_by_seed_with_an_earlier_record(tmp_path: Path) -> None:
+    mod = _module()
+    new = _seed_record([42, 43, 44], [0.941, 0.945, 0.939], [0.940, 0.942, 0.938])
+    assert new["seeds"]["plain_deployed_test_accuracy"]["mean"] == 0.94
+    # A run without a plain number leaves the statistic out rather than averaging fewer seeds.
+    assert (
+        _seed_record([1, 2], [0.9, 0.9], [0.9, None])["seeds"]["plain_deployed_test_accuracy"]
+        is None
+    )
+    old = _seed_record([41, 42, 43], [0.950, 0.938, 0.940], [0.930, 0.932, 0.931])
+    cmp = mod.compare_seeds(new, old, "old.json")
+    assert cmp["seeds"] == [42, 43]  # only the seeds both made
+    val = cmp["metrics"]["float_val_accuracy"]
+    assert [round(d, 4) for d in val["paired_differences"]] == [0.003, 0.005]
+    assert val["better_on_every_seed"] is True
+    plain = cmp["metrics"]["plain_deployed_test_accuracy"]
+    assert round(plain["earlier_mean"], 4) == 0.9315 and round(plain["mean"], 4) == 0.941
+    rec = {
+        "profile": "full", "command": "edgetk run", "wall_seconds": 60.0, "exit_code": 0,
+        "machine": {"cpu": "x", "cpu_count": 2},
+        "load": {"median": 1.0, "max": 2.0, "one_minute_load_samples": 3},
+        "stage_seconds": {}, "candidates": [], "comparison": cmp,
+    }  # fmt: skip
+    md = mod.markdown(rec)
+    assert "Against the earlier record `old.json` (`my_net`" in md
+    assert "| float val accuracy | 93.90 % | 94.30 % | +0.30, +0.50 | +0.40 |" in md
