@@ -202,6 +202,7 @@ def views_cost_section(r: Report, f: Any) -> None:
     """
     cost = views_cost_of(f)
     if cost is None:
+        _views_not_chosen(r, f)
         _views_cost_unmeasured(r, f)
         return
     plain, views = cost.plain, cost.views
@@ -276,6 +277,61 @@ def bench_p95(f: Any) -> float | None:
         return None
     one = [x for x in bench.ok_rows(manifest.default_artifact) if x.threads == 1]
     return one[0].latency.p95 if one and one[0].latency else None
+
+
+def _views_not_chosen(r: Report, f: Any) -> None:
+    """Views weighed on validation and none chosen: what each set bought there, and its cost.
+
+    No views artifact was built, so each set's p95 is an estimate: the plain artifact's p95 (the
+    select stage's) times the set's network runs per image.
+    """
+    manifest, sel = getattr(f, "manifest", None), getattr(f, "selection", None)
+    views = views_of(manifest)
+    table = views.get("validation") or []
+    if views.get("count", 1) > 1 or len(table) < 2 or not sel or not sel.chosen:
+        return
+    plain_p95 = sel.chosen.point.p95_ms
+    rows = []
+    for v in table:
+        plain = v["views"] == "none"
+        est = None if plain_p95 is None else plain_p95 * v["count"]
+        rows.append(
+            (
+                v["views"],
+                str(v["count"]),
+                f"{pct(v['accuracy'])} of {v['images']}",
+                "-" if plain else f"+{v['gained_vs_none']} / -{v['lost_vs_none']}",
+                "-" if plain else f"{v['p_vs_none']:.3f}",
+                ms(plain_p95) if plain else ms(est) + " (estimate)",
+                "**ships**" if plain else "",
+            )
+        )
+    r.add(
+        Table(
+            (
+                "test-time views",
+                "runs per image",
+                "validation accuracy",
+                "images gained / lost",
+                "p (one-sided McNemar)",
+                "p95",
+                "",
+            ),  # fmt: skip
+            rows,
+            caption="Test-time views: what they would buy and cost. Validation accuracy of the "
+            f"chosen model (`{sel.chosen.candidate}`, Keras) with each view set, against the plain "
+            "model on the same images; p95 of the plain artifact from the select stage, the "
+            "others estimated as that times their runs per image (no views artifact was built)",
+        )
+    )
+    test = sel.chosen.test
+    r.add(
+        Para(
+            f"The plain `{sel.chosen.artifact}` ships: {views.get('reason', 'no view set chosen')}"
+            f" (alpha {views.get('alpha', 0.05)}). It costs {ms(plain_p95)} p95 and scored "
+            f"{pct(test.accuracy if test else None)} on the test split, read after the choice."
+        )
+    )
 
 
 def _views_cost_unmeasured(r: Report, f: Any) -> None:
