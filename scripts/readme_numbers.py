@@ -44,6 +44,9 @@ def pipeline_row(rel: str) -> tuple[str, str]:
         if dep and dep.get("n", 0) > 1 and dep.get("std") is not None
         else ""
     )
+    plain = seeds.get("plain_deployed_test_accuracy")
+    if spread and plain and plain["values"] != dep["values"]:  # some seed shipped views
+        spread += f" as shipped, {100 * plain['mean']:.2f} % without test-time views"
     anchor = next(iter((r["selection"].get("anchor_comparison") or {}).values()), None)
     anchor_txt = (
         f"; classical anchor {100 * anchor['anchor_test_accuracy']:.2f} %" if anchor else ""
