@@ -31,7 +31,10 @@ the live record of ``--profile full --run-dir RUN --name full_profile_fresh`` (o
 ``full_profile.json`` that run collected with the same seed runs (``--collect-only --seeds 3
 --load-log full_profile_fresh.json --seed-load-log LOG --note TEXT``). ``full_profile_resnet7.json`` + ``.md`` are this script's
 ``full_profile`` record of the earlier default (``resnet``, 7 epochs), renamed when it stopped
-being the default. Those renamed records are now under ``benchmarks/archive/pipeline/``
+being the default, and ``full_profile_10epochs.json`` + ``.md`` its ``full_profile`` record from
+when ``resnet_fast`` trained 10 epochs without random erasing, renamed when that recipe changed
+(the current record sets its seed runs beside it with ``--compare``). Those renamed records are
+now under ``benchmarks/archive/pipeline/``
 (``full_profile_resnet_fast.*``, the same run as ``full_profile_noviews``, is in git history).
 """
 
@@ -170,6 +173,15 @@ def plain_side(run: Path, deployed: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# The seed runs' statistics, in the order the record prints and compares them.
+SEED_METRICS = (
+    "float_val_accuracy",
+    "float_test_accuracy",
+    "deployed_test_accuracy",
+    "plain_deployed_test_accuracy",
+)
+
+
 def seed_stats(records: list[dict[str, Any]], candidate: str) -> dict[str, Any]:
     def stat(vals: list[float]) -> dict[str, Any]:
         return {
@@ -206,8 +218,7 @@ def compare_seeds(rec: dict[str, Any], earlier: dict[str, Any], source: str) -> 
     out: dict[str, Any] = {"source": source, "earlier_command": earlier.get("command"),
                            "earlier_candidate": theirs.get("candidate"), "seeds": shared,
                            "metrics": {}}  # fmt: skip
-    for key in ("float_val_accuracy", "float_test_accuracy", "deployed_test_accuracy",
-                "plain_deployed_test_accuracy"):  # fmt: skip
+    for key in SEED_METRICS:
         a, b = mine.get(key), theirs.get(key)
         if not a or not b or not shared:
             continue
@@ -305,8 +316,7 @@ def markdown(rec: dict[str, Any]) -> str:
             f"Seed variance of `{s['candidate']}` ({s['float_test_accuracy']['n']} seeds: {rec['seed_list']}):",
             "",
         ]
-        for k in ("float_val_accuracy", "float_test_accuracy", "deployed_test_accuracy",
-                  "plain_deployed_test_accuracy"):  # fmt: skip
+        for k in SEED_METRICS:
             v = s.get(k)
             if v:
                 std = "-" if v["std"] is None else f"{100 * v['std']:.2f}"

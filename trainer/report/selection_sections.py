@@ -201,7 +201,7 @@ def views_cost_section(r: Report, f: Any) -> None:
     choice's validation table and the bench stage's 1-thread p95 instead.
     """
     cost = views_cost_of(f)
-    if cost is None:
+    if cost is None:  # no views artifact was measured: each applies to its own case
         _views_not_chosen(r, f)
         _views_cost_unmeasured(r, f)
         return
@@ -316,7 +316,7 @@ def _views_not_chosen(r: Report, f: Any) -> None:
                 "p (one-sided McNemar)",
                 "p95",
                 "",
-            ),  # fmt: skip
+            ),
             rows,
             caption="Test-time views: what they would buy and cost. Validation accuracy of the "
             f"chosen model (`{sel.chosen.candidate}`, Keras) with each view set, against the plain "
