@@ -10,7 +10,7 @@ import pytest
 from edge_runtime.common.errors import ConfigError
 from trainer.candidates import load_candidates
 from trainer.candidates.spec import default_candidates_path
-from trainer.training.config import Stage
+from trainer.training.config import Stage, StageConfig
 
 
 def write(tmp_path: Path, body: dict) -> Path:
@@ -44,6 +44,10 @@ def test_shipped_file_lists_every_kind_and_profiles_pick_lists() -> None:
     assert rc.augment.erasing == 0
     # per-profile changes apply over the kind's preset
     assert cs.get("baseline").stage_config("full").epochs == 4
+    # the full profile's finetune is cut to 5 epochs: it gives its time to resnet_fast
+    ft = cs.get("finetune").stage_config("full")
+    assert (ft.epochs, ft.patience) == (5, 5)
+    assert cs.get("finetune").stage_config("quick").epochs == StageConfig.quick("finetune").epochs
     assert cs.get("classical").classical_spec("quick").train_subset == 6000
 
 
@@ -62,7 +66,7 @@ def test_resnet_fast_is_the_resnet_recipe_with_its_layout_batch_and_epochs() -> 
     from trainer.models import resnet_params
 
     cs = load_candidates()
-    for profile, epochs, batch, erasing in (("quick", 7, 64, 0.5), ("full", 20, 64, 0.5)):
+    for profile, epochs, batch, erasing in (("quick", 7, 64, 0.5), ("full", 26, 64, 0.5)):
         base, fast = (cs.get(n).stage_config(profile) for n in ("resnet", "resnet_fast"))
         assert (fast.filters, fast.blocks_per_stage) == ((16, 48, 96), (0, 2, 2))
         assert (fast.epochs, fast.batch_size) == (epochs, batch)
