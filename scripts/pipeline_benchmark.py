@@ -32,8 +32,9 @@ the live record of ``--profile full --run-dir RUN --name full_profile_fresh`` (o
 --load-log full_profile_fresh.json --seed-load-log LOG --note TEXT``). ``full_profile_resnet7.json`` + ``.md`` are this script's
 ``full_profile`` record of the earlier default (``resnet``, 7 epochs), renamed when it stopped
 being the default, and ``full_profile_10epochs.json`` + ``.md`` its ``full_profile`` record from
-when ``resnet_fast`` trained 10 epochs without random erasing, renamed when that recipe changed
-(the current record sets its seed runs beside it with ``--compare``). Those renamed records are
+when ``resnet_fast`` trained 10 epochs without random erasing, and ``full_profile_20epochs.json``
++ ``.md`` from when it trained 20 epochs with random erasing, each renamed when the recipe changed
+(each record sets its seed runs beside the one before it with ``--compare``). Those renamed records are
 now under ``benchmarks/archive/pipeline/``
 (``full_profile_resnet_fast.*``, the same run as ``full_profile_noviews``, is in git history).
 """
