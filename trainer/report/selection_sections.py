@@ -231,7 +231,7 @@ def views_cost_section(r: Report, f: Any) -> None:
             ("artifact", "test-time views", "validation accuracy", "test accuracy", "p95", ""),
             rows,
             caption="Test-time views: what they buy and what they cost. Validation accuracy "
-            "through the device runtime (the views were chosen on it; the test split was read "
+            "through the device runtime (the views were chosen on this split with the Keras model; the test split was read "
             f"after, by each artifact's parity gate); p95 latency {cost.latency}"
             + ("" if cost.p95_estimated else "; the plain artifact's from the select stage")
             + ". Budget: "
