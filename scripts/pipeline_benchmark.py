@@ -31,11 +31,10 @@ the live record of ``--profile full --run-dir RUN --name full_profile_fresh`` (o
 ``full_profile.json`` that run collected with the same seed runs (``--collect-only --seeds 3
 --load-log full_profile_fresh.json --seed-load-log LOG --note TEXT``). ``full_profile_resnet7.json`` + ``.md`` are this script's
 ``full_profile`` record of the earlier default (``resnet``, 7 epochs), renamed when it stopped
-being the default, and ``full_profile_10epochs.json`` + ``.md`` its ``full_profile`` record from
-when ``resnet_fast`` trained 10 epochs without random erasing, and ``full_profile_20epochs.json``
-+ ``.md`` from when it trained 20 epochs with random erasing, each renamed when the recipe changed
-(each record sets its seed runs beside the one before it with ``--compare``). Those renamed records are
-now under ``benchmarks/archive/pipeline/``
+being the default. ``full_profile_10epochs.*`` and ``full_profile_20epochs.*`` are its
+``full_profile`` records from when ``resnet_fast`` trained 10 epochs without random erasing and 20
+with it, each renamed when the recipe changed (each record sets its seed runs beside the one
+before it with ``--compare``). Those renamed records are now under ``benchmarks/archive/pipeline/``
 (``full_profile_resnet_fast.*``, the same run as ``full_profile_noviews``, is in git history).
 """
 

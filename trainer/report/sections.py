@@ -30,6 +30,7 @@ from trainer.report.selection_sections import (
     views_cost_of,
     views_cost_section,
     views_of,
+    views_plain_and_chosen,
 )
 
 
@@ -616,8 +617,7 @@ def business_section(r: Report, f: RunFiles) -> None:
 def _views_choice_gain(views: dict) -> str:
     """The validation gain the views were chosen on: the export stage weighs them with the Keras
     model, so the figure is that model's (the views table reports the device runtime's)."""
-    rows = {v["views"]: v for v in views.get("validation", [])}
-    plain, got = rows.get("none"), rows.get(views["chosen"])
+    plain, got = views_plain_and_chosen(views)
     if not (plain and got):
         return ""
     return (

@@ -172,6 +172,12 @@ def views_of(manifest: Any) -> dict[str, Any]:
     return (manifest.source_model.get("test_time_views") if manifest else None) or {}
 
 
+def views_plain_and_chosen(views: dict[str, Any]) -> tuple[dict | None, dict | None]:
+    """The validation rows of the plain model and of the chosen view set (None where absent)."""
+    rows = {v["views"]: v for v in views.get("validation", [])}
+    return rows.get("none"), rows.get(views.get("chosen"))
+
+
 def _views_accuracy(manifest: Any) -> float | None:
     """The bundle's default artifact's test accuracy when it averages test-time views, else None."""
     if views_of(manifest).get("count", 1) <= 1:
@@ -231,8 +237,9 @@ def views_cost_section(r: Report, f: Any) -> None:
             ("artifact", "test-time views", "validation accuracy", "test accuracy", "p95", ""),
             rows,
             caption="Test-time views: what they buy and what they cost. Validation accuracy "
-            "through the device runtime (the views were chosen on this split with the Keras model; the test split was read "
-            f"after, by each artifact's parity gate); p95 latency {cost.latency}"
+            "through the device runtime (the views were chosen on this split with the Keras "
+            "model; the test split was read after, by each artifact's parity gate); p95 latency "
+            f"{cost.latency}"
             + ("" if cost.p95_estimated else "; the plain artifact's from the select stage")
             + ". Budget: "
             + (cost.budget.describe() if cost.budget.active else "none"),
@@ -340,8 +347,7 @@ def _views_cost_unmeasured(r: Report, f: Any) -> None:
     views = views_of(manifest)
     if views.get("count", 1) <= 1 or not sel or not sel.chosen:
         return
-    rows_v = {v["views"]: v for v in views.get("validation", [])}
-    plain_v, got = rows_v.get("none"), rows_v.get(views["chosen"])
+    plain_v, got = views_plain_and_chosen(views)
     views_p95 = bench_p95(f)
     test = sel.chosen.test
     rows = (
@@ -380,6 +386,7 @@ __all__ = [
     "small_data_section",
     "views_cost_section",
     "views_of",
+    "views_plain_and_chosen",
 ]
 
 
